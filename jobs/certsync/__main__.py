@@ -1,0 +1,5 @@
+"""Allow `python -m certsync`."""
+
+from certsync.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,176 @@
+"""Typed records that flow between the pipeline's stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from certsync.findings import Finding
+
+
+class FileFormat(StrEnum):
+    """What a certificate file turned out to be, found from its content."""
+
+    PEM = "pem"
+    PEM_UTF16 = "pem-utf16"
+    DER = "der"
+    BASE64 = "base64"
+    PKCS7 = "pkcs7"
+    PKCS12 = "pkcs12"
+    PRIVATE_KEY = "private-key"
+    UNKNOWN = "unknown"
+
+
+class AgentStatus(StrEnum):
+    """Outcome for one roster row."""
+
+    WOULD_PUSH = "would_push"
+    PUSHED = "pushed"
+    UNCHANGED = "unchanged"
+    BLOCKED = "blocked"
+    NO_CERTIFICATE = "no_certificate"
+    FAILED = "failed"
+
+
+class FileStatus(StrEnum):
+    """Outcome for one certificate file."""
+
+    USED = "used"
+    REJECTED = "rejected"
+    ORPHAN = "orphan"
+    DUPLICATE = "duplicate"
+    SUPERSEDED = "superseded"
+    HELD = "held"
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """One roster row, cleaned."""
+
+    row: int
+    """Row number as the administrator sees it in Excel or a text editor (1-based)."""
+    email: str
+    """E-mail as written in the roster, trimmed."""
+    nom: str
+    """Family name (may be empty when only a full-name column exists)."""
+    prenom: str
+    """Given name(s)."""
+    full_name: str = ""
+    """Full name when the roster has a single name column."""
+    organisation: str = ""
+    """Collectivité / organisme as written."""
+    siren: str = ""
+    """Nine-digit SIREN (derived from SIRET when only that is given), or empty."""
+    siret: str = ""
+    """Fourteen-digit SIRET, or empty."""
+    login: str = ""
+    """Login / identifiant, if the roster has one."""
+    file_ref: str = ""
+    """Content of the roster's file column, as written."""
+    profil_id: str = ""
+    """Socle agent-profile id, when the roster is the socle's own export."""
+
+    @property
+    def email_key(self) -> str:
+        """E-mail as a matching key: case-folded."""
+        return self.email.casefold()
+
+    @property
+    def display_name(self) -> str:
+        """Name for messages."""
+        name = f"{self.prenom} {self.nom}".strip()
+        return name or self.full_name
+
+
+@dataclass(frozen=True, slots=True)
+class Roster:
+    """The roster as read: agents in roster order, plus what was detected and found."""
+
+    agents: tuple[Agent, ...]
+    """Every data row that is not blank, in order, including flagged ones."""
+    findings: tuple[Finding, ...]
+    """Row findings."""
+    source: str
+    """Path of the roster file."""
+    detected: dict[str, str] = field(default_factory=dict)
+    """What was detected: format, encoding, separator, sheet, header row, column mapping."""
+
+
+@dataclass(frozen=True, slots=True)
+class CertInfo:
+    """What certsync knows about one parsed certificate; plain data, safe to pickle."""
+
+    der: bytes
+    """The certificate's DER encoding."""
+    sha256: str
+    """Lowercase hex SHA-256 of the DER."""
+    sha1: str
+    """Lowercase hex SHA-1 of the DER."""
+    subject: str
+    """RFC 4514 subject."""
+    issuer: str
+    """RFC 4514 issuer."""
+    common_name: str
+    """Subject CN (first), or empty."""
+    organisation: str
+    """Subject O, or empty."""
+    org_ids: tuple[str, ...]
+    """Digits of SIREN/SIRET found in OU (`0002 <SIRET>`) or organizationIdentifier."""
+    emails: tuple[str, ...]
+    """E-mails from SAN rfc822Name and subject emailAddress."""
+    serial: str
+    """Serial number in hex."""
+    not_before: datetime
+    """Start of validity (UTC)."""
+    not_after: datetime
+    """End of validity (UTC)."""
+    key_type: str
+    """`RSA`, `EC`, `Ed25519`, … ."""
+    key_size: int
+    """Key size in bits (curve size for EC)."""
+    key_curve: str
+    """Curve name for EC keys, else empty."""
+    signature_hash: str
+    """Hash of the issuer's signature (`sha256`, `sha1`, `md5`, …) or empty if none."""
+    is_ca: bool
+    """basicConstraints cA asserted."""
+    self_issued: bool
+    """Subject equals issuer."""
+    key_usage: tuple[str, ...]
+    """keyUsage bits asserted, by cryptography attribute name; empty if no extension."""
+    has_key_usage: bool
+    """Whether a keyUsage extension is present."""
+    extended_key_usage: tuple[str, ...]
+    """EKU OIDs (dotted)."""
+    has_extended_key_usage: bool
+    """Whether an EKU extension is present."""
+    policies: tuple[str, ...]
+    """Certificate policy OIDs (dotted)."""
+    crl_urls: tuple[str, ...]
+    """HTTP(S) CRL distribution points."""
+
+
+@dataclass(frozen=True, slots=True)
+class CertFile:
+    """One file found under the certificate folder, after sniffing and parsing."""
+
+    path: str
+    """Path relative to the certificate folder, `/` separators."""
+    size: int
+    """File size in bytes."""
+    mtime_ns: int
+    """Modification time, for the state cache."""
+    format: FileFormat
+    """What the content turned out to be."""
+    cert: CertInfo | None
+    """The end-entity certificate used from this file, if any."""
+    chain: tuple[CertInfo, ...] = ()
+    """Other (CA) certificates found in the same file."""
+    findings: tuple[Finding, ...] = ()
+    """File-level findings (format, private key, …)."""
+
+    @property
+    def usable(self) -> bool:
+        """A certificate was extracted and no file-level finding blocks it."""
+        return self.cert is not None and not any(f.blocking for f in self.findings)
