@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from certsync.testkit.pki import TestPKI, test_pki
+from certsync.testkit.pki import SamplePKI, sample_pki
 
 
 @pytest.fixture(scope="session")
-def pki() -> TestPKI:
+def pki() -> SamplePKI:
     """The shared test PKI (ChamberSign-like and Certigna-like chains)."""
-    return test_pki()
+    return sample_pki()

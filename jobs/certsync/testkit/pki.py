@@ -264,7 +264,7 @@ def make_crl(
 
 
 @dataclass(frozen=True)
-class TestPKI:
+class SamplePKI:
     """Two issuers named like the real ones: ChamberSign and Certigna, root + RGS intermediate."""
 
     chambersign_root: Issued
@@ -281,7 +281,7 @@ class TestPKI:
 
 
 @functools.cache
-def test_pki() -> TestPKI:
+def sample_pki() -> SamplePKI:
     """The shared test PKI (cached per process)."""
     cs_root = make_root("ChamberSign France CA3 Root", "ChamberSign France", key=rsa_key(2048, 900))
     cs_ca = make_intermediate(
@@ -302,4 +302,4 @@ def test_pki() -> TestPKI:
         not_before=dt.datetime(2015, 11, 25, tzinfo=dt.UTC),
         not_after=dt.datetime(2032, 11, 25, tzinfo=dt.UTC),
     )
-    return TestPKI(cs_root, cs_ca, cg_root, cg_ca)
+    return SamplePKI(cs_root, cs_ca, cg_root, cg_ca)
