@@ -1,0 +1,140 @@
+"""Cleaning of roster cells: invisible characters, Unicode form, e-mails and SIREN/SIRET numbers."""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal
+
+from email_validator import EmailNotValidError, validate_email
+from stdnum.fr import siren as stdnum_siren
+from stdnum.fr import siret as stdnum_siret
+
+# Zero-width characters that spreadsheets and copy-paste from web pages leave behind;
+# str.strip() does not remove them (see matching-and-reliability.md §2).
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+# Non-breaking spaces inside a value become plain spaces; at the ends strip() removes them.
+_NBSP = {0x00A0: " ", 0x202F: " "}
+_TRANSLATE = {**_ZERO_WIDTH, **_NBSP}
+_BREAKS = re.compile(r"[ \t\r\n]*[\r\n\t][ \t\r\n]*")
+
+
+def clean_text(value: str) -> str:
+    """Remove zero-width characters, turn non-breaking spaces into spaces, strip, NFC-normalise.
+
+    Line breaks and tabs inside a cell (Alt+Entrée in Excel) become spaces as well.
+    """
+    if not value.isascii():
+        value = unicodedata.normalize("NFC", value.translate(_TRANSLATE))
+    value = value.strip()
+    if "\n" in value or "\r" in value or "\t" in value:
+        value = _BREAKS.sub(" ", value)
+    return value
+
+
+# --- e-mails -----------------------------------------------------------------------------------
+
+# A strict subset of what email-validator accepts (plain ASCII dot-atom local part); addresses
+# that match it skip the validator, which costs about 20 µs each and would dominate a 200k roster.
+_FAST_LOCAL = re.compile(r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*\Z")
+
+# English messages of email-validator, by fragment, and what the administrator reads instead.
+_REASONS: tuple[tuple[str, str], ...] = (
+    ("must have an @-sign", "il manque le caractère @"),
+    ("invalid characters before the @-sign: SPACE", "elle contient un espace"),
+    ("unsafe characters", "elle contient un caractère invisible ou interdit"),
+    ("two periods in a row", "elle contient deux points qui se suivent"),
+    ("should have a period", "le domaine après @ n'a pas d'extension comme .fr ou .com"),
+    ("special-use or reserved", "le domaine après @ est un nom réservé"),
+    ("top-level domain", "l'extension du domaine n'existe pas"),
+    ("There must be something before the @-sign", "il manque la partie avant @"),
+    ("There must be something after the @-sign", "il manque le domaine après @"),
+    ("after the @-sign contains invalid characters: '@'", "elle contient plusieurs caractères @"),
+    ("before the @-sign", "caractère interdit avant @"),
+    ("after the @-sign", "domaine après @ mal formé"),
+    ("too long", "elle est trop longue"),
+)
+
+
+def _french_reason(message: str) -> str:
+    for fragment, reason in _REASONS:
+        if fragment in message:
+            return reason
+    return "forme non conforme"
+
+
+@functools.lru_cache(maxsize=4096)
+def _domain_problem(domain: str) -> str | None:
+    """Why the domain part is invalid, or None; cached because a roster has few domains."""
+    try:
+        validate_email(f"a@{domain}", check_deliverability=False, allow_smtputf8=True)
+    except EmailNotValidError as exc:
+        return _french_reason(str(exc))
+    return None
+
+
+def email_problem(email: str) -> str | None:
+    """Why a cleaned e-mail is invalid, in French, or None when it is valid."""
+    local, at, domain = email.rpartition("@")
+    if at and len(email) <= 254 and len(local) <= 64 and _FAST_LOCAL.match(local):
+        return _domain_problem(domain)
+    try:
+        validate_email(email, check_deliverability=False, allow_smtputf8=True)
+    except EmailNotValidError as exc:
+        return _french_reason(str(exc))
+    return None
+
+
+# --- SIREN / SIRET -----------------------------------------------------------------------------
+
+IdKind = Literal["SIREN", "SIRET"]
+_LENGTH: dict[str, int] = {"SIREN": 9, "SIRET": 14}
+_SCIENTIFIC = re.compile(r"[+-]?\d+(?:[.,]\d*)?[eE][+-]?\d+\Z")
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class IdCheck:
+    """A SIREN or SIRET cell once cleaned: the digits when valid, else why not."""
+
+    digits: str
+    """Nine or fourteen digits, or empty when the cell is empty or invalid."""
+    problem: str = ""
+    """French reason the value is refused; empty when valid or empty."""
+
+
+@functools.lru_cache(maxsize=65536)
+def clean_id(value: str, kind: IdKind) -> IdCheck:
+    """Clean and check a SIREN or SIRET cell; cached because rows of one organisation repeat it."""
+    text = clean_text(value)
+    if text.startswith("'"):
+        # A literal apostrophe left by a CSV export of a cell typed as text.
+        text = text[1:]
+    text = _SPACES.sub("", text)
+    if not text:
+        return IdCheck("")
+    if _SCIENTIFIC.match(text):
+        return IdCheck("", "notation scientifique : le tableur a arrondi le numéro")
+    if not text.isascii() or not text.isdigit():
+        return IdCheck("", "il ne doit contenir que des chiffres")
+    length = _LENGTH[kind]
+    if len(text) == length - 1:
+        # A spreadsheet stored the number as a number and dropped the leading zero.
+        text = "0" + text
+    if len(text) != length:
+        return IdCheck("", f"{len(text)} chiffres au lieu de {length}")
+    module = stdnum_siren if kind == "SIREN" else stdnum_siret
+    if not module.is_valid(text):
+        return IdCheck("", "la clé de contrôle est fausse")
+    return IdCheck(text)
+
+
+def join_siret(siren: str, nic: str) -> str:
+    """SIRET from a SIREN and a NIC (socle export), or empty when the NIC is not five digits."""
+    nic = _SPACES.sub("", clean_text(nic)).lstrip("'")
+    if not siren or not nic.isascii() or not nic.isdigit() or len(nic) > 5:
+        return ""
+    # A NIC stored as a number loses its leading zeros, like the SIREN.
+    return siren + nic.zfill(5)

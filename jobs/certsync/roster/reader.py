@@ -1,0 +1,284 @@
+"""The roster stage: open the file, find the header, turn each data row into an Agent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from certsync.config import Limits
+from certsync.errors import InputError
+from certsync.findings import Code, Finding, finding
+from certsync.records import Agent, Roster
+from certsync.roster.clean import clean_id, clean_text, email_problem, join_siret
+from certsync.roster.columns import LABELS, ColumnMap, Field, accepted_names, map_columns
+from certsync.roster.csvfile import read_csv
+from certsync.roster.paths import FileIndex
+from certsync.roster.table import Row, Table
+from certsync.roster.xlsx import SAVE_AS_HINT, read_xlsx
+
+HEADER_SCAN = 20
+"""Non-empty rows searched for the header (title rows and notes may sit above it)."""
+
+_REFUSED_SUFFIXES = {
+    ".xls": "au format Excel 97-2003 (.xls)",
+    ".xlsm": "un classeur avec macros (.xlsm)",
+    ".xltm": "un modèle avec macros (.xltm)",
+    ".xlsb": "au format Excel binaire (.xlsb)",
+    ".ods": "au format OpenDocument (.ods)",
+    ".numbers": "au format Numbers",
+}
+_ZIP_MAGIC = b"PK\x03\x04"
+# Compound File Binary: .xls, and also any xlsx protected by a password (Excel encrypts it inside).
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def read_roster(
+    path: Path,
+    *,
+    sheet: str | None = None,
+    limits: Limits = Limits(),  # noqa: B008 - Limits is frozen, sharing the default is safe
+    certs_root: Path | None = None,
+) -> Roster:
+    """Read a CSV or XLSX roster into agents (in roster order) and row findings."""
+    data = _load(path, limits)
+    table = _table(path, data, sheet, limits)
+    found = find_header(table.rows)
+    if found is None:
+        raise InputError(
+            f"Aucune ligne d'en-tête reconnue dans les {HEADER_SCAN} premières lignes de "
+            f"« {path.name} ».",
+            hint="La liste doit avoir une ligne de titres de colonnes. " + _accepted_hint(),
+        )
+    position, columns = found
+    missing = columns.missing_required()
+    if missing:
+        header_row = table.rows[position].number
+        found_names = ", ".join(f"« {n} »" for n in columns.names if n.strip()) or "aucune"
+        raise InputError(
+            "Colonne(s) obligatoire(s) absente(s) de la liste des agents : "
+            + ", ".join(LABELS[f] for f in missing)
+            + f". Colonnes trouvées (ligne {header_row}) : {found_names}.",
+            hint=_accepted_hint(),
+        )
+    index = FileIndex(certs_root) if certs_root is not None else None
+    agents, findings = _agents(table.rows[position + 1 :], columns, index)
+    if not agents:
+        raise InputError(
+            f"La liste des agents « {path.name} » ne contient aucune ligne d'agent sous "
+            "la ligne d'en-tête.",
+            hint="Vérifiez le fichier (et la feuille choisie avec --sheet).",
+        )
+    detected = {
+        **table.detected,
+        "layout": "export du socle" if columns.socle else "liste",
+        "header_row": str(table.rows[position].number),
+        "columns": columns.summary(),
+        "agents": str(len(agents)),
+    }
+    return Roster(tuple(agents), tuple(findings), str(path), detected)
+
+
+def _accepted_hint() -> str:
+    return (
+        "Colonnes obligatoires : une adresse e-mail et le nom + prénom (ou un nom complet). "
+        f"Noms acceptés — {accepted_names()}. L'export des agents du socle est aussi accepté."
+    )
+
+
+def _load(path: Path, limits: Limits) -> bytes:
+    """The file's bytes, after the checks that need no reading."""
+    hint = "Vérifiez le chemin de la liste des agents."
+    try:
+        if path.is_dir():
+            raise InputError(f"« {path} » est un dossier, pas une liste des agents.", hint=hint)
+        size = path.stat().st_size
+        if size > limits.max_roster_bytes:
+            mib = 1024 * 1024
+            raise InputError(
+                f"La liste des agents « {path.name} » est trop volumineuse "
+                f"({size // mib} Mio ; maximum {limits.max_roster_bytes // mib} Mio).",
+                hint="Découpez la liste ou augmentez [limits] max_roster_bytes.",
+            )
+        with path.open("rb") as stream:
+            # Read one byte past the cap: the file may have grown since stat().
+            data = stream.read(limits.max_roster_bytes + 1)
+    except FileNotFoundError:
+        raise InputError(f"Liste des agents introuvable : {path}.", hint=hint) from None
+    except OSError as exc:
+        raise InputError(
+            f"Liste des agents illisible : {path} ({exc.strerror or exc}).",
+            hint="Vérifiez les droits de lecture du fichier.",
+        ) from None
+    if len(data) > limits.max_roster_bytes:
+        raise InputError(f"La liste des agents « {path.name} » est trop volumineuse.")
+    return data
+
+
+def _table(path: Path, data: bytes, sheet: str | None, limits: Limits) -> Table:
+    """Dispatch on the content first (a renamed file is read for what it is), then the suffix."""
+    suffix = path.suffix.lower()
+    if suffix in _REFUSED_SUFFIXES:
+        raise InputError(
+            f"La liste des agents « {path.name} » est {_REFUSED_SUFFIXES[suffix]} : "
+            "certsync lit seulement les formats .xlsx et .csv.",
+            hint=SAVE_AS_HINT,
+        )
+    if data.startswith(_OLE_MAGIC):
+        raise InputError(
+            f"La liste des agents « {path.name} » est au format Excel 97-2003 (.xls) ou protégée "
+            "par un mot de passe.",
+            hint="Retirez le mot de passe, puis enregistrez-la au format .xlsx ou .csv.",
+        )
+    if data.startswith(_ZIP_MAGIC) or suffix == ".xlsx":
+        return read_xlsx(data, path.name, sheet, limits)
+    if sheet is not None:
+        raise InputError(
+            f"--sheet « {sheet} » ne s'applique qu'à un classeur .xlsx ; "
+            f"« {path.name} » est un fichier CSV.",
+            hint="Retirez l'option --sheet.",
+        )
+    return read_csv(data, path.name, _sniff_score)
+
+
+def find_header(rows: Sequence[Row]) -> tuple[int, ColumnMap] | None:
+    """Position in rows of the row naming the most known columns, among the first non-empty ones."""
+    best: tuple[int, ColumnMap] | None = None
+    seen = 0
+    for position, row in enumerate(rows):
+        if not any(cell.strip() for cell in row.cells):
+            continue
+        columns = map_columns([clean_text(c) for c in row.cells])
+        if columns.score and (best is None or columns.score > best[1].score):
+            best = (position, columns)
+        seen += 1
+        if seen >= HEADER_SCAN:
+            break
+    return best
+
+
+def _sniff_score(head: list[Row]) -> tuple[int, int]:
+    """How well a separator splits the first records: header fields named, then its width."""
+    found = find_header(head)
+    if found is None:
+        return (0, 0)
+    position, columns = found
+    return (columns.score, len(head[position].cells))
+
+
+def _agents(
+    rows: Sequence[Row], columns: ColumnMap, index: FileIndex | None
+) -> tuple[list[Agent], list[Finding]]:
+    agents: list[Agent] = []
+    findings: list[Finding] = []
+    first_row: dict[str, int] = {}
+    where = list(columns.columns.items())
+    for row in rows:
+        cells = row.cells
+        if not any(cells):
+            continue
+        width = len(cells)
+        values = {f: clean_text(cells[i]) if i < width else "" for f, i in where}
+        # A row is blank when nothing visible is left anywhere, zero-width junk included.
+        if not any(values.values()) and not any(clean_text(c) for c in cells):
+            continue
+        agent, row_findings = _agent(row.number, values, columns, index)
+        key = agent.email_key
+        if key:
+            if key in first_row:
+                row_findings.append(
+                    finding(
+                        Code.ROSTER_DUPLICATE_AGENT,
+                        row=row.number,
+                        email=agent.email,
+                        first_row=first_row[key],
+                    )
+                )
+            else:
+                first_row[key] = row.number
+        agents.append(agent)
+        findings.extend(row_findings)
+    return agents, findings
+
+
+def _agent(
+    row: int, values: dict[Field, str], columns: ColumnMap, index: FileIndex | None
+) -> tuple[Agent, list[Finding]]:
+    """One Agent and its row findings (except duplicates, which need the whole roster)."""
+    found: list[Finding] = []
+    get = values.get
+    nom, prenom, full_name = get(Field.NOM, ""), get(Field.PRENOM, ""), get(Field.FULL_NAME, "")
+    email, login = get(Field.EMAIL, ""), get(Field.LOGIN, "")
+    if not email and columns.socle and "@" in login:
+        # The socle's export leaves profil_email empty for some accounts; the username is the
+        # e-mail they log in with.
+        email = login
+    missing: list[str] = []
+    if not ((nom and prenom) or full_name):
+        if Field.NOM in columns.columns and Field.PRENOM in columns.columns:
+            missing += [LABELS[f] for f, v in ((Field.NOM, nom), (Field.PRENOM, prenom)) if not v]
+        else:
+            missing.append("nom")
+    if not email:
+        # "courriel" rather than "adresse e-mail": the catalogue's "n'a pas de {missing}" would
+        # otherwise read "pas de adresse".
+        missing.append("courriel")
+    if missing:
+        found.append(finding(Code.ROSTER_ROW_INCOMPLETE, row=row, missing=_ni(missing)))
+    if email:
+        problem = email_problem(email)
+        if problem is not None:
+            found.append(finding(Code.ROSTER_EMAIL_INVALID, row=row, email=email, reason=problem))
+    siren, siret = _ids(row, values, columns, found)
+    file_ref = get(Field.FILE, "")
+    if file_ref and index is not None:
+        resolved, reason = index.resolve(file_ref)
+        if resolved is None:
+            found.append(finding(Code.ROSTER_FILE_NOT_FOUND, row=row, name=file_ref, reason=reason))
+    agent = Agent(
+        row=row,
+        email=email,
+        nom=nom,
+        prenom=prenom,
+        full_name=full_name,
+        organisation=get(Field.ORGANISATION, ""),
+        siren=siren,
+        siret=siret,
+        login=login,
+        file_ref=file_ref,
+        profil_id=get(Field.PROFIL_ID, ""),
+    )
+    return agent, found
+
+
+def _ids(
+    row: int, values: dict[Field, str], columns: ColumnMap, found: list[Finding]
+) -> tuple[str, str]:
+    """Checked SIREN and SIRET; an unusable value is reported and left out, never guessed."""
+    raw_siren, raw_siret = values.get(Field.SIREN, ""), values.get(Field.SIRET, "")
+    siren = siret = ""
+    if raw_siren:
+        check = clean_id(raw_siren, "SIREN")
+        siren = check.digits
+        if check.problem:
+            found.append(_id_finding(row, raw_siren, "SIREN", check.problem))
+    if columns.socle and siren:
+        raw_siret = join_siret(siren, values.get(Field.NIC, ""))
+    if raw_siret:
+        check = clean_id(raw_siret, "SIRET")
+        siret = check.digits
+        if check.problem:
+            found.append(_id_finding(row, raw_siret, "SIRET", check.problem))
+    if siret and not siren:
+        siren = siret[:9]
+    return siren, siret
+
+
+def _id_finding(row: int, value: str, column: str, reason: str) -> Finding:
+    return finding(Code.ROSTER_ID_INVALID, row=row, value=value, column=column, reason=reason)
+
+
+def _ni(items: list[str]) -> str:
+    """French negative list after "pas de": `nom, de prénom ni de courriel`."""
+    if len(items) == 1:
+        return items[0]
+    return ", ".join([items[0], *(f"de {i}" for i in items[1:-1])]) + f" ni de {items[-1]}"

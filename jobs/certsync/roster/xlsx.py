@@ -1,0 +1,137 @@
+"""Reading an xlsx roster safely: zip checks first, then cached cell values through calamine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import io
+import zipfile
+
+import python_calamine
+
+from certsync.config import Limits
+from certsync.errors import InputError
+from certsync.roster.table import Row, Table
+
+# openpyxl (used to inspect workbooks) only guards against XML entity attacks when defusedxml is
+# importable; a broken install must fail loudly here. Imported by name: openpyxl has no stubs.
+if not importlib.import_module("openpyxl").DEFUSEDXML:
+    raise ImportError("defusedxml must be installed: openpyxl.DEFUSEDXML is False")
+
+MAX_MEMBERS = 10_000
+"""An xlsx with more parts than this is not a roster."""
+MAX_RATIO = 1_000
+"""Largest compression ratio accepted for a part bigger than RATIO_FLOOR (zip bomb guard)."""
+RATIO_FLOOR = 1024 * 1024
+"""Parts smaller than this may compress as well as they like."""
+
+SAVE_AS_HINT = "Ouvrez-le dans votre tableur et enregistrez-le au format .xlsx ou .csv."
+
+
+def check_zip(data: bytes, name: str, limits: Limits) -> None:
+    """Refuse what is not a plain xlsx before any XML is parsed: bombs, macros, not a zip."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise InputError(
+            f"La liste des agents « {name} » n'est pas un classeur .xlsx valide "
+            "(le fichier est abîmé ou n'est pas au format xlsx).",
+            hint=SAVE_AS_HINT,
+        ) from None
+    with archive:
+        members = archive.infolist()
+        if len(members) > MAX_MEMBERS:
+            raise _too_big(name, f"{len(members)} parties")
+        total = 0
+        for member in members:
+            total += member.file_size
+            ratio = member.file_size / max(member.compress_size, 1)
+            if member.file_size > RATIO_FLOOR and ratio > MAX_RATIO:
+                raise _too_big(name, f"taux de compression de {ratio:.0f} pour 1")
+        if total > limits.max_xlsx_uncompressed_bytes:
+            raise _too_big(name, f"{total // (1024 * 1024)} Mio une fois décompressé")
+        names = {m.filename.lower() for m in members}
+        content_types = b""
+        if "[content_types].xml" in names:
+            info = next(m for m in members if m.filename.lower() == "[content_types].xml")
+            if info.file_size <= RATIO_FLOOR:
+                content_types = archive.read(info)
+        if any(n.endswith("vbaproject.bin") for n in names) or (
+            b"macroEnabled" in content_types or b"vbaProject" in content_types
+        ):
+            raise InputError(
+                f"La liste des agents « {name} » est un classeur avec macros (.xlsm) : "
+                "certsync ne lit pas les classeurs avec macros.",
+                hint="Enregistrez-le sous « Classeur Excel (.xlsx) » ou au format .csv.",
+            )
+        if "xl/workbook.xml" not in names:
+            raise InputError(
+                f"La liste des agents « {name} » n'est pas un classeur Excel .xlsx "
+                "(archive zip d'un autre type).",
+                hint=SAVE_AS_HINT,
+            )
+
+
+def _too_big(name: str, what: str) -> InputError:
+    return InputError(
+        f"La liste des agents « {name} » est refusée : classeur anormalement volumineux ({what}).",
+        hint="Enregistrez la liste au format .csv, ou vérifiez qu'il s'agit du bon fichier.",
+    )
+
+
+def cell_text(value: object) -> str:
+    """A calamine value as text: integral floats lose their `.0`, dates their time if midnight."""
+    match value:
+        case str():
+            return value
+        case bool():
+            return "VRAI" if value else "FAUX"
+        case int():
+            return str(value)
+        case float():
+            # Excel stores every number as a float; a SIREN typed as a number reads 213502388.0.
+            if value.is_integer() and abs(value) < 1e16:
+                return str(int(value))
+            return repr(value)
+        case dt.datetime():
+            return value.isoformat(sep=" ")
+        case dt.date() | dt.time():
+            return value.isoformat()
+        case _:
+            return str(value)
+
+
+def read_xlsx(data: bytes, name: str, sheet: str | None, limits: Limits) -> Table:
+    """Every row of the chosen sheet (first worksheet unless `sheet`), numbered as Excel does."""
+    check_zip(data, name, limits)
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        names = list(workbook.sheet_names)
+        if sheet is not None:
+            if sheet not in names:
+                listed = ", ".join(f"« {n} »" for n in names)
+                raise InputError(
+                    f"La feuille « {sheet} » n'existe pas dans « {name} ».",
+                    hint=f"Feuilles du classeur : {listed}.",
+                )
+            chosen = sheet
+        else:
+            worksheets = [
+                m.name
+                for m in workbook.sheets_metadata
+                if m.typ == python_calamine.SheetTypeEnum.WorkSheet
+            ]
+            if not worksheets:
+                raise InputError(f"Le classeur « {name} » ne contient aucune feuille de calcul.")
+            chosen = worksheets[0]
+        # skip_empty_area=False keeps row 1 as the first row, so indexes give Excel's numbers.
+        values = workbook.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
+    except InputError:
+        raise
+    except Exception as exc:  # calamine raises its own classes and ValueError for broken parts
+        raise InputError(
+            f"Le classeur « {name} » n'a pas pu être lu ({type(exc).__name__} : {exc}).",
+            hint=SAVE_AS_HINT,
+        ) from None
+    rows = [Row(index, [cell_text(v) for v in cells]) for index, cells in enumerate(values, 1)]
+    return Table(rows=rows, detected={"format": "xlsx", "sheet": chosen})
