@@ -1,0 +1,792 @@
+"""The SQLite state file: runs, pushed certificates, audit, pending writes, cache, reminders."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, TypeVar
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+from certsync.errors import StateError
+from certsync.findings import Code, Finding
+from certsync.records import CertFile, CertInfo, FileFormat
+
+#: Written into the SQLite header so that a foreign database is recognised ("cert" in ASCII).
+APPLICATION_ID = 0x63657274
+
+#: Bump when the JSON layout of cached CertFile records changes; older entries are then ignored.
+FILE_CACHE_CODEC = 1
+
+#: Ordered migrations: MIGRATIONS[i] brings the schema from version i to i + 1.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY,
+        command TEXT NOT NULL,
+        started TEXT NOT NULL,
+        ended TEXT,
+        parameters TEXT NOT NULL,
+        counts TEXT,
+        exit_code INTEGER,
+        report_path TEXT
+    );
+    -- Public certificates only, content-addressed: rollback needs the old DER, not the files.
+    CREATE TABLE certificates (
+        sha256 TEXT PRIMARY KEY,
+        der BLOB NOT NULL
+    );
+    CREATE TABLE accounts (
+        email_key TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        email TEXT NOT NULL,
+        prenom TEXT NOT NULL,
+        nom TEXT NOT NULL,
+        organisation TEXT NOT NULL,
+        sha256 TEXT NOT NULL REFERENCES certificates (sha256),
+        subject TEXT NOT NULL,
+        common_name TEXT NOT NULL,
+        not_after TEXT NOT NULL,
+        pushed_at TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        PRIMARY KEY (email_key, platform)
+    );
+    CREATE INDEX accounts_not_after ON accounts (not_after);
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        action TEXT NOT NULL CHECK (action IN ('push', 'rollback')),
+        platform TEXT NOT NULL,
+        email_key TEXT NOT NULL,
+        email TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        old_sha256 TEXT,
+        new_sha256 TEXT NOT NULL
+    );
+    CREATE INDEX audit_run ON audit (run_id);
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+    CREATE TABLE in_flight (
+        email_key TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        email TEXT NOT NULL,
+        new_sha256 TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        PRIMARY KEY (email_key, platform)
+    );
+    CREATE TABLE file_cache (
+        folder TEXT NOT NULL,
+        path TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        sha256 TEXT,
+        codec INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        PRIMARY KEY (folder, path)
+    );
+    CREATE TABLE notifications (
+        email_key TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        threshold_days INTEGER NOT NULL,
+        sent_at TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        PRIMARY KEY (email_key, sha256, threshold_days)
+    );
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_R = TypeVar("_R")
+
+_INSERT_AUDIT = """
+    INSERT INTO audit (at, run_id, action, platform, email_key, email, account_id, old_sha256,
+        new_sha256)
+    VALUES (:at, :run_id, :action, :platform, :email_key, :email, :account_id, :old_sha256,
+        :new_sha256)
+"""
+
+# On rollback the names and organisation already known are kept when empty ones are given.
+_UPSERT_ACCOUNT = """
+    INSERT INTO accounts VALUES (:email_key, :platform, :account_id, :email, :prenom, :nom,
+        :organisation, :sha256, :subject, :common_name, :not_after, :pushed_at, :run_id)
+    ON CONFLICT (email_key, platform) DO UPDATE SET
+        account_id = excluded.account_id,
+        email = excluded.email,
+        prenom = CASE WHEN excluded.prenom = '' THEN prenom ELSE excluded.prenom END,
+        nom = CASE WHEN excluded.nom = '' THEN nom ELSE excluded.nom END,
+        organisation = CASE WHEN excluded.organisation = ''
+            THEN organisation ELSE excluded.organisation END,
+        sha256 = excluded.sha256,
+        subject = excluded.subject,
+        common_name = excluded.common_name,
+        not_after = excluded.not_after,
+        pushed_at = excluded.pushed_at,
+        run_id = excluded.run_id
+"""
+
+#: Parameter names whose values never reach the state file.
+_SECRET_WORDS = ("password", "passwd", "token", "secret", "credential", "user")
+
+
+class Action(StrEnum):
+    """What an audit entry records."""
+
+    PUSH = "push"
+    ROLLBACK = "rollback"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCert:
+    """The public facts about a certificate that the state keeps."""
+
+    der: bytes
+    """DER encoding (public data)."""
+    sha256: str
+    """Lowercase hex SHA-256 of the DER."""
+    subject: str
+    """RFC 4514 subject."""
+    common_name: str
+    """Subject CN, or empty."""
+    not_after: datetime
+    """End of validity (UTC)."""
+
+    @classmethod
+    def from_info(cls, info: CertInfo) -> StoredCert:
+        """From a parsed certificate record."""
+        return cls(info.der, info.sha256, info.subject, info.common_name, info.not_after)
+
+    @classmethod
+    def from_der(cls, der: bytes) -> StoredCert:
+        """Parse a DER certificate (rollback reads certificates back from the platform)."""
+        cert = x509.load_der_x509_certificate(der)
+        cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        cn = cns[0].value if cns else ""
+        return cls(
+            der,
+            hashlib.sha256(der).hexdigest(),
+            cert.subject.rfc4514_string(),
+            cn if isinstance(cn, str) else cn.decode("utf-8", "replace"),
+            cert.not_valid_after_utc,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRecord:
+    """The certificate certsync last put on one platform account."""
+
+    email_key: str
+    platform: str
+    account_id: str
+    email: str
+    """E-mail as written in the roster."""
+    prenom: str
+    nom: str
+    organisation: str
+    sha256: str
+    subject: str
+    common_name: str
+    not_after: datetime
+    pushed_at: datetime
+    run_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One write certsync made to an account; the table is append-only."""
+
+    seq: int
+    at: datetime
+    run_id: str
+    action: Action
+    platform: str
+    email_key: str
+    email: str
+    account_id: str
+    old_sha256: str | None
+    """Certificate on the account before the write; None when it was empty."""
+    new_sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class InFlight:
+    """A write that started and was not confirmed: reconcile by reading the account first."""
+
+    email_key: str
+    platform: str
+    account_id: str
+    email: str
+    new_sha256: str
+    run_id: str
+    started_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """One row of `certsync history`."""
+
+    run_id: str
+    command: str
+    started: datetime
+    ended: datetime | None
+    """None while running, or when the run was killed."""
+    exit_code: int | None
+    parameters: Mapping[str, Any]
+    counts: Mapping[str, int]
+    report_path: str | None
+
+
+def new_run_id(now: datetime) -> str:
+    """A sortable, unique run id: UTC timestamp plus a random suffix."""
+    return f"{_utc(now):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: the state stores UTC instants only")
+    return moment.astimezone(UTC)
+
+
+def _ts(moment: datetime) -> str:
+    # One fixed format, so that text comparison in SQL orders instants correctly.
+    return _utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse_ts(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def clean_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters safe to store: credential-looking keys dropped, values made JSON-friendly."""
+    safe: dict[str, Any] = {}
+    for key, value in parameters.items():
+        if any(word in key.lower() for word in _SECRET_WORDS):
+            continue
+        if isinstance(value, Mapping):
+            safe[key] = clean_parameters(value)
+        elif isinstance(value, str | int | float | bool) or value is None:
+            safe[key] = value
+        elif isinstance(value, list | tuple):
+            safe[key] = [v if isinstance(v, str | int | float | bool) else str(v) for v in value]
+        else:
+            safe[key] = str(value)
+    return safe
+
+
+class StateStore:
+    """Typed access to the state file; every write is one SQLite transaction."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+
+    # -- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path, *, busy_timeout: float = 5.0) -> StateStore:
+        """Open (creating and migrating if needed) the state file, or raise StateError."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per item.
+            db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise _state_error(path, exc) from exc
+        try:
+            _check_and_migrate(db, path)
+        except BaseException:
+            db.close()
+            raise
+        db.row_factory = sqlite3.Row
+        return cls(db, path)
+
+    def close(self) -> None:
+        """Close the connection (the WAL is checkpointed by SQLite)."""
+        self._db.close()
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _state_error(self.path, exc) from exc
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._db.execute("ROLLBACK")
+            raise _state_error(self.path, exc) from exc
+
+    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        try:
+            return self._db.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise _state_error(self.path, exc) from exc
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def begin_run(
+        self,
+        *,
+        command: str,
+        parameters: Mapping[str, Any],
+        started: datetime,
+        run_id: str | None = None,
+    ) -> str:
+        """Record the start of a run and return its id; credential-like parameters are dropped."""
+        run_id = run_id or new_run_id(started)
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO runs (run_id, command, started, parameters) VALUES (?, ?, ?, ?)",
+                (run_id, command, _ts(started), json.dumps(clean_parameters(parameters))),
+            )
+        return run_id
+
+    def end_run(
+        self,
+        run_id: str,
+        *,
+        ended: datetime,
+        exit_code: int,
+        counts: Mapping[str, int],
+        report_path: Path | str | None = None,
+    ) -> None:
+        """Record how a run ended."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE runs SET ended = ?, exit_code = ?, counts = ?, report_path = ? "
+                "WHERE run_id = ?",
+                (
+                    _ts(ended),
+                    int(exit_code),
+                    json.dumps(dict(counts), sort_keys=True),
+                    str(report_path) if report_path is not None else None,
+                    run_id,
+                ),
+            )
+
+    def run(self, run_id: str) -> RunSummary | None:
+        """One run by id."""
+        rows = self._query("SELECT * FROM runs WHERE run_id = ?", (run_id,))
+        return _from_row(RunSummary, rows[0]) if rows else None
+
+    def last_runs(self, n: int) -> list[RunSummary]:
+        """The `n` most recent runs, newest first."""
+        rows = self._query("SELECT * FROM runs ORDER BY started DESC, run_id DESC LIMIT ?", (n,))
+        return [_from_row(RunSummary, r) for r in rows]
+
+    # -- writes to accounts ------------------------------------------------------------------
+
+    def mark_in_flight(
+        self,
+        *,
+        run_id: str,
+        platform: str,
+        email: str,
+        account_id: str,
+        new_sha256: str,
+        at: datetime,
+    ) -> None:
+        """Record, before writing to the platform, that a write to this account is starting."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO in_flight VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (email.casefold(), platform, account_id, email, new_sha256, run_id, _ts(at)),
+            )
+
+    def clear_in_flight(self, email: str, platform: str) -> None:
+        """Forget a pending write (it failed cleanly, or reconciliation settled it)."""
+        with self._tx() as db:
+            db.execute(
+                "DELETE FROM in_flight WHERE email_key = ? AND platform = ?",
+                (email.casefold(), platform),
+            )
+
+    def in_flight(self, platform: str | None = None) -> list[InFlight]:
+        """Writes left unconfirmed by a run that was killed; read the account before rewriting."""
+        sql = "SELECT * FROM in_flight"
+        args: tuple[Any, ...] = ()
+        if platform is not None:
+            sql, args = sql + " WHERE platform = ?", (platform,)
+        rows = self._query(sql + " ORDER BY started_at, email_key", args)
+        return [_from_row(InFlight, r) for r in rows]
+
+    def record_write(
+        self,
+        *,
+        run_id: str,
+        platform: str,
+        account_id: str,
+        email: str,
+        cert: StoredCert,
+        old_der: bytes | None,
+        at: datetime,
+        action: Action = Action.PUSH,
+        prenom: str = "",
+        nom: str = "",
+        organisation: str = "",
+    ) -> AuditEntry:
+        """Record a confirmed write (account row, audit entry, both DERs); clear the pending one."""
+        email_key = email.casefold()
+        old_sha = hashlib.sha256(old_der).hexdigest() if old_der is not None else None
+        with self._tx() as db:
+            for der, sha in ((old_der, old_sha), (cert.der, cert.sha256)):
+                if der is not None:
+                    db.execute("INSERT OR IGNORE INTO certificates VALUES (?, ?)", (sha, der))
+            row = {
+                "email_key": email_key,
+                "platform": platform,
+                "account_id": account_id,
+                "email": email,
+                "prenom": prenom,
+                "nom": nom,
+                "organisation": organisation,
+                "sha256": cert.sha256,
+                "subject": cert.subject,
+                "common_name": cert.common_name,
+                "not_after": _ts(cert.not_after),
+                "pushed_at": _ts(at),
+                "run_id": run_id,
+            }
+            db.execute(_UPSERT_ACCOUNT, row)
+            entry = {
+                "at": _ts(at),
+                "run_id": run_id,
+                "action": str(action),
+                "platform": platform,
+                "email_key": email_key,
+                "email": email,
+                "account_id": account_id,
+                "old_sha256": old_sha,
+                "new_sha256": cert.sha256,
+            }
+            cursor = db.execute(_INSERT_AUDIT, entry)
+            db.execute(
+                "DELETE FROM in_flight WHERE email_key = ? AND platform = ?", (email_key, platform)
+            )
+        assert cursor.lastrowid is not None
+        return AuditEntry(
+            cursor.lastrowid, _utc(at), run_id, action, platform, email_key, email, account_id,
+            old_sha, cert.sha256,
+        )  # fmt: skip
+
+    def certificate_der(self, sha256: str) -> bytes | None:
+        """The DER of a certificate certsync has seen on an account (pushed or replaced)."""
+        rows = self._query("SELECT der FROM certificates WHERE sha256 = ?", (sha256,))
+        return bytes(rows[0]["der"]) if rows else None
+
+    def account(self, email: str, platform: str) -> AccountRecord | None:
+        """What certsync last put on this account, if anything."""
+        rows = self._query(
+            "SELECT * FROM accounts WHERE email_key = ? AND platform = ?",
+            (email.casefold(), platform),
+        )
+        return _from_row(AccountRecord, rows[0]) if rows else None
+
+    def accounts(self, platform: str | None = None) -> list[AccountRecord]:
+        """Every account certsync has written to, by e-mail."""
+        sql, args = "SELECT * FROM accounts", tuple[str, ...]()
+        if platform is not None:
+            sql, args = sql + " WHERE platform = ?", (platform,)
+        return [
+            _from_row(AccountRecord, r)
+            for r in self._query(sql + " ORDER BY email_key, platform", args)
+        ]
+
+    def expiring(self, within_days: int, as_of: date) -> list[AccountRecord]:
+        """Accounts whose last pushed certificate ends before the end of day `as_of + within`."""
+        limit = datetime.combine(as_of + timedelta(days=within_days + 1), datetime.min.time(), UTC)
+        rows = self._query(
+            "SELECT * FROM accounts WHERE not_after < ? ORDER BY not_after, email_key",
+            (_ts(limit),),
+        )
+        return [_from_row(AccountRecord, r) for r in rows]
+
+    def audit_for_run(self, run_id: str) -> list[AuditEntry]:
+        """The writes one run made, in order."""
+        rows = self._query("SELECT * FROM audit WHERE run_id = ? ORDER BY seq", (run_id,))
+        return [_from_row(AuditEntry, r) for r in rows]
+
+    # -- reminders ---------------------------------------------------------------------------
+
+    def was_notified(self, email: str, sha256: str, threshold_days: int) -> bool:
+        """Whether the reminder for this certificate and threshold already went out."""
+        rows = self._query(
+            "SELECT 1 FROM notifications WHERE email_key = ? AND sha256 = ? AND threshold_days = ?",
+            (email.casefold(), sha256, threshold_days),
+        )
+        return bool(rows)
+
+    def record_notification(
+        self, *, email: str, sha256: str, threshold_days: int, sent_at: datetime, run_id: str
+    ) -> bool:
+        """Record a sent reminder; False when it was already recorded."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO notifications VALUES (?, ?, ?, ?, ?)",
+                (email.casefold(), sha256, threshold_days, _ts(sent_at), run_id),
+            )
+            return cursor.rowcount == 1
+
+    # -- file cache --------------------------------------------------------------------------
+
+    def get_cached(
+        self, path: str, size: int, mtime_ns: int, *, folder: str = ""
+    ) -> CertFile | None:
+        """The outcome of reading this file last time, if its size and mtime are unchanged."""
+        rows = self._query(
+            "SELECT * FROM file_cache WHERE folder = ? AND path = ? AND size = ? AND mtime_ns = ? "
+            "AND codec = ?",
+            (folder, path, size, mtime_ns, FILE_CACHE_CODEC),
+        )
+        if not rows:
+            return None
+        try:
+            return _certfile_from_json(json.loads(rows[0]["outcome"]))
+        except (KeyError, TypeError, ValueError):
+            # A record written by an older layout: read the file again rather than fail.
+            return None
+
+    def put_cached(self, certfile: CertFile, *, folder: str = "") -> None:
+        """Remember the outcome of reading a file, keyed by path, size and mtime."""
+        sha = certfile.cert.sha256 if certfile.cert else None
+        outcome = json.dumps(_certfile_to_json(certfile), sort_keys=True)
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO file_cache VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    folder,
+                    certfile.path,
+                    certfile.size,
+                    certfile.mtime_ns,
+                    sha,
+                    FILE_CACHE_CODEC,
+                    outcome,
+                ),
+            )
+
+    def read_through(
+        self,
+        path: str,
+        size: int,
+        mtime_ns: int,
+        parse: Callable[[], CertFile],
+        *,
+        folder: str = "",
+    ) -> CertFile:
+        """The cached outcome for an unchanged file, else `parse()` stored for next time."""
+        cached = self.get_cached(path, size, mtime_ns, folder=folder)
+        if cached is not None:
+            return cached
+        certfile = parse()
+        self.put_cached(certfile, folder=folder)
+        return certfile
+
+
+def history(store: StateStore, last: int = 10) -> list[RunSummary]:
+    """The last runs, newest first, for `certsync history`."""
+    return store.last_runs(last)
+
+
+# -- opening checks ----------------------------------------------------------------------------
+
+
+def _state_error(path: Path, exc: sqlite3.Error) -> StateError:
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return StateError(
+            f"Le fichier d'état {path} est verrouillé par un autre programme.",
+            hint="Attendez la fin de l'autre programme (sauvegarde, outil SQLite ouvert…) puis "
+            "relancez ; ne supprimez pas le fichier.",
+        )
+    return StateError(
+        f"Le fichier d'état {path} est illisible ou endommagé ({exc}).",
+        hint="Le fichier n'a pas été modifié. Restaurez-le depuis une sauvegarde, ou déplacez-le "
+        "ailleurs pour repartir d'un état vide (certsync relira alors les comptes sur la "
+        "plateforme avant tout dépôt).",
+    )
+
+
+def _check_and_migrate(db: sqlite3.Connection, path: Path) -> None:
+    # Read-only checks first: nothing may be written to a file that is not ours or is damaged.
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        app_id = db.execute("PRAGMA application_id").fetchone()[0]
+        tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        check = db.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.Error as exc:
+        raise _state_error(path, exc) from exc
+    if [tuple(r) for r in check] != [("ok",)]:
+        problems = "; ".join(str(r[0]) for r in check[:3])
+        raise _state_error(path, sqlite3.DatabaseError(f"quick_check: {problems}"))
+    if app_id not in (0, APPLICATION_ID) or (app_id == 0 and tables > 0):
+        raise StateError(
+            f"Le fichier {path} est une base SQLite qui n'est pas un fichier d'état certsync.",
+            hint="Vérifiez le réglage « state » de la configuration ; le fichier n'a pas été "
+            "modifié.",
+        )
+    if version > SCHEMA_VERSION:
+        raise StateError(
+            f"Le fichier d'état {path} a été écrit par une version plus récente de certsync "
+            f"(schéma {version}, cette version connaît le schéma {SCHEMA_VERSION}).",
+            hint="Utilisez la version de certsync la plus récente ; le fichier n'a pas été "
+            "modifié.",
+        )
+    try:
+        db.execute("PRAGMA journal_mode = WAL")
+        # NORMAL is durable in WAL mode except for the last commits on power loss; never corrupt.
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        # The version is re-read under the write lock: two processes may open a new file at once.
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            current = db.execute("PRAGMA user_version").fetchone()[0]
+            for step in range(current, SCHEMA_VERSION):
+                for statement in _statements(MIGRATIONS[step]):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {step + 1}")
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+    except sqlite3.Error as exc:
+        raise _state_error(path, exc) from exc
+
+
+def _statements(script: str) -> list[str]:
+    # executescript() would COMMIT our transaction; split on complete statements instead.
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    return [s for s in statements if s]
+
+
+# -- row mapping -------------------------------------------------------------------------------
+
+
+_TIMESTAMPS = frozenset({"started", "ended", "not_after", "pushed_at", "at", "started_at"})
+
+
+def _from_row(cls: type[_R], row: sqlite3.Row) -> _R:
+    # Column names equal field names; only timestamps, JSON and the action need converting.
+    values: dict[str, Any] = {}
+    for name in (f.name for f in fields(cls)):  # type: ignore[arg-type]
+        value = row[name]
+        if name in _TIMESTAMPS and value is not None:
+            value = _parse_ts(value)
+        elif name in ("parameters", "counts"):
+            value = json.loads(value) if value else {}
+        elif name == "action":
+            value = Action(value)
+        values[name] = value
+    return cls(**values)
+
+
+# -- CertFile <-> JSON (the cache never re-parses an unchanged file) ---------------------------
+
+
+def _info_to_json(info: CertInfo) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in fields(CertInfo):
+        value = getattr(info, f.name)
+        if isinstance(value, bytes):
+            value = base64.b64encode(value).decode("ascii")
+        elif isinstance(value, datetime):
+            value = _ts(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[f.name] = value
+    return out
+
+
+def _info_from_json(data: Mapping[str, Any]) -> CertInfo:
+    values: dict[str, Any] = {}
+    for f in fields(CertInfo):
+        value = data[f.name]
+        if f.name == "der":
+            value = base64.b64decode(value)
+        elif f.name in ("not_before", "not_after"):
+            value = _parse_ts(value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        values[f.name] = value
+    if set(data) != set(values):
+        raise ValueError("CertInfo fields changed")
+    return CertInfo(**values)
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    return str(value)
+
+
+def _certfile_to_json(cf: CertFile) -> dict[str, Any]:
+    return {
+        "path": cf.path,
+        "size": cf.size,
+        "mtime_ns": cf.mtime_ns,
+        "format": str(cf.format),
+        "cert": _info_to_json(cf.cert) if cf.cert else None,
+        "chain": [_info_to_json(c) for c in cf.chain],
+        "findings": [
+            {
+                "code": str(f.code),
+                "row": f.row,
+                "file": f.file,
+                "params": {k: _json_value(v) for k, v in f.params.items()},
+            }
+            for f in cf.findings
+        ],
+    }
+
+
+def _certfile_from_json(data: Mapping[str, Any]) -> CertFile:
+    return CertFile(
+        path=data["path"],
+        size=data["size"],
+        mtime_ns=data["mtime_ns"],
+        format=FileFormat(data["format"]),
+        cert=_info_from_json(data["cert"]) if data["cert"] else None,
+        chain=tuple(_info_from_json(c) for c in data["chain"]),
+        findings=tuple(
+            Finding(
+                Code(f["code"]),
+                f["row"],
+                f["file"],
+                {k: tuple(v) if isinstance(v, list) else v for k, v in f["params"].items()},
+            )
+            for f in data["findings"]
+        ),
+    )
