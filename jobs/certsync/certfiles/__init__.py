@@ -1,0 +1,1 @@
+"""Reading the certificate folder: list files, sniff their format, extract certificates."""

@@ -1,0 +1,224 @@
+"""Turn one certificate's DER into a CertInfo, touching every lazily parsed field up front."""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x448, x25519
+from cryptography.x509.oid import NameOID
+
+from certsync.records import CertInfo
+
+_KEY_USAGE_BITS = (
+    "digital_signature",
+    "content_commitment",
+    "key_encipherment",
+    "data_encipherment",
+    "key_agreement",
+    "key_cert_sign",
+    "crl_sign",
+)
+_SIRENE_PREFIX = "0002"  # ISO 6523 ICD for the French SIRENE register (SIREN/SIRET)
+_ID_LENGTHS = (9, 14)
+_SPACES = str.maketrans("", "", " \u00a0\u202f\t.-")
+
+
+def cert_info(der: bytes) -> CertInfo:
+    """Everything certsync needs from one certificate.
+
+    Raises ValueError with a French reason when the certificate is malformed: cryptography
+    parses names and extensions only when first read, so all of them are read here.
+    """
+    try:
+        with warnings.catch_warnings():
+            # Non-conformities cryptography tolerates (negative serial, …) are for validation.
+            warnings.simplefilter("ignore")
+            return _cert_info(der)
+    except Exception as exc:  # The Rust parser raises several unrelated types.
+        raise ValueError(_reason(exc)) from exc
+
+
+def _cert_info(der: bytes) -> CertInfo:
+    cert = x509.load_der_x509_certificate(der)
+    subject, issuer = cert.subject, cert.issuer
+    subject_text, issuer_text = subject.rfc4514_string(), issuer.rfc4514_string()
+    key_type, key_size, key_curve = _key(cert)
+    ext = _Extensions(cert.extensions)
+    emails = list(ext.san_emails)
+    emails.extend(_attr_values(subject, NameOID.EMAIL_ADDRESS))
+    return CertInfo(
+        der=der,
+        sha256=hashlib.sha256(der).hexdigest(),
+        sha1=hashlib.sha1(der).hexdigest(),
+        subject=subject_text,
+        issuer=issuer_text,
+        common_name=_first(subject, NameOID.COMMON_NAME),
+        organisation=_first(subject, NameOID.ORGANIZATION_NAME),
+        org_ids=_org_ids(subject),
+        emails=_unique(emails),
+        serial=format(cert.serial_number, "x"),
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+        key_type=key_type,
+        key_size=key_size,
+        key_curve=key_curve,
+        signature_hash=_signature_hash(cert),
+        is_ca=ext.is_ca,
+        self_issued=subject == issuer,
+        key_usage=ext.key_usage,
+        has_key_usage=ext.has_key_usage,
+        extended_key_usage=ext.eku,
+        has_extended_key_usage=ext.has_eku,
+        policies=ext.policies,
+        crl_urls=_unique(ext.crl_urls),
+    )
+
+
+class _Extensions:
+    """The extensions certsync reads, gathered in one pass over all of them."""
+
+    __slots__ = (
+        "crl_urls",
+        "eku",
+        "has_eku",
+        "has_key_usage",
+        "is_ca",
+        "key_usage",
+        "policies",
+        "san_emails",
+    )
+
+    def __init__(self, extensions: x509.Extensions) -> None:
+        self.is_ca = False
+        self.key_usage: tuple[str, ...] = ()
+        self.has_key_usage = False
+        self.eku: tuple[str, ...] = ()
+        self.has_eku = False
+        self.policies: tuple[str, ...] = ()
+        self.crl_urls: list[str] = []
+        self.san_emails: list[str] = []
+        for extension in extensions:
+            value = extension.value
+            if isinstance(value, x509.BasicConstraints):
+                self.is_ca = value.ca
+            elif isinstance(value, x509.KeyUsage):
+                self.has_key_usage = True
+                self.key_usage = _key_usage(value)
+            elif isinstance(value, x509.ExtendedKeyUsage):
+                self.has_eku = True
+                self.eku = tuple(oid.dotted_string for oid in value)
+            elif isinstance(value, x509.CertificatePolicies):
+                self.policies = tuple(p.policy_identifier.dotted_string for p in value)
+            elif isinstance(value, x509.CRLDistributionPoints):
+                self.crl_urls = _crl_urls(value)
+            elif isinstance(value, x509.SubjectAlternativeName):
+                self.san_emails = value.get_values_for_type(x509.RFC822Name)
+
+
+def _key_usage(value: x509.KeyUsage) -> tuple[str, ...]:
+    bits = [name for name in _KEY_USAGE_BITS if getattr(value, name)]
+    # cryptography raises on encipher_only/decipher_only unless key_agreement is set.
+    if value.key_agreement:
+        bits.extend(name for name in ("encipher_only", "decipher_only") if getattr(value, name))
+    return tuple(bits)
+
+
+def _crl_urls(value: x509.CRLDistributionPoints) -> list[str]:
+    urls: list[str] = []
+    for point in value:
+        for name in point.full_name or ():
+            if isinstance(name, x509.UniformResourceIdentifier) and name.value.lower().startswith(
+                ("http://", "https://")
+            ):
+                urls.append(name.value)
+    return urls
+
+
+def _key(cert: x509.Certificate) -> tuple[str, int, str]:
+    try:
+        key = cert.public_key()
+    except (UnsupportedAlgorithm, ValueError):
+        # Unknown or broken key algorithm: keep the certificate, let validation judge the key.
+        return cert.public_key_algorithm_oid.dotted_string, 0, ""
+    if isinstance(key, rsa.RSAPublicKey):
+        return "RSA", key.key_size, ""
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return "EC", key.curve.key_size, key.curve.name
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return "Ed25519", 256, ""
+    if isinstance(key, ed448.Ed448PublicKey):
+        return "Ed448", 456, ""
+    if isinstance(key, dsa.DSAPublicKey):
+        return "DSA", key.key_size, ""
+    if isinstance(key, x25519.X25519PublicKey):
+        return "X25519", 256, ""
+    if isinstance(key, x448.X448PublicKey):
+        return "X448", 448, ""
+    return type(key).__name__, 0, ""
+
+
+def _signature_hash(cert: x509.Certificate) -> str:
+    try:
+        algorithm = cert.signature_hash_algorithm
+    except UnsupportedAlgorithm:
+        return cert.signature_algorithm_oid.dotted_string
+    return algorithm.name if algorithm is not None else ""
+
+
+def _attr_values(name: x509.Name, oid: x509.ObjectIdentifier) -> list[str]:
+    return [
+        v if isinstance(v, str) else v.decode("utf-8", "replace")
+        for v in (a.value for a in name.get_attributes_for_oid(oid))
+    ]
+
+
+def _first(name: x509.Name, oid: x509.ObjectIdentifier) -> str:
+    values = _attr_values(name, oid)
+    return values[0] if values else ""
+
+
+def _org_ids(subject: x509.Name) -> tuple[str, ...]:
+    """SIREN/SIRET digits from `OU=0002 <n>` and organizationIdentifier (`NTRFR-<n>`)."""
+    found: list[str] = []
+    for unit in _attr_values(subject, NameOID.ORGANIZATIONAL_UNIT_NAME):
+        unit = unit.strip()
+        if unit.startswith(_SIRENE_PREFIX):
+            digits = unit[len(_SIRENE_PREFIX) :].translate(_SPACES)
+            if digits.isascii() and digits.isdigit() and len(digits) in _ID_LENGTHS:
+                found.append(digits)
+    for ident in _attr_values(subject, NameOID.ORGANIZATION_IDENTIFIER):
+        _prefix, _sep, rest = ident.strip().partition("-")
+        digits = "".join(ch for ch in rest if ch.isascii() and ch.isdigit())
+        if len(digits) in _ID_LENGTHS:
+            found.append(digits)
+        elif _prefix.upper() == "VATFR" and len(digits) == 11:
+            found.append(digits[2:])  # French VAT number: 2 check digits then the SIREN
+    return _unique(found)
+
+
+def _unique(values: list[str]) -> tuple[str, ...]:
+    """Values without repeats (case-insensitive), first spelling and order kept."""
+    seen: set[str] = set()
+    kept: list[str] = []
+    for value in values:
+        key = value.casefold()
+        if key not in seen:
+            seen.add(key)
+            kept.append(value)
+    return tuple(kept)
+
+
+def _reason(exc: Exception) -> str:
+    """A French reason for a malformed certificate, keeping cryptography's detail."""
+    if isinstance(exc, x509.DuplicateExtension):
+        return "certificat mal formé : extension en double"
+    if isinstance(exc, x509.UnsupportedGeneralNameType):
+        return "certificat mal formé : type de nom alternatif non pris en charge"
+    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if detail.startswith("error parsing asn1 value"):
+        # The Rust parser's ParseError dump means nothing to an administrator.
+        return "certificat mal formé (encodage ASN.1 invalide)"
+    return f"certificat mal formé ({detail[:120]})"

@@ -1,0 +1,173 @@
+"""List the certificate folder and read each file into a CertFile, never raising per file."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from certsync.certfiles.leaf import choose
+from certsync.certfiles.parse import cert_info
+from certsync.certfiles.sniff import sniff
+from certsync.config import Limits
+from certsync.findings import Code, finding
+from certsync.records import CertFile, CertInfo, FileFormat
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One file found under the certificate folder."""
+
+    rel: str
+    """Path relative to the folder, `/` separators."""
+    path: Path
+    """Absolute path as listed (a symbolic link is not resolved)."""
+    size: int
+    """Size in bytes (of the link itself when it leads outside)."""
+    mtime_ns: int
+    """Modification time in nanoseconds."""
+    outside: bool
+    """A symbolic link whose target is outside the folder: it must not be read."""
+
+
+def _skipped(name: str) -> bool:
+    """Hidden files and Office lock files (`~$Classeur.xlsx`) are never certificates."""
+    return name.startswith((".", "~$"))
+
+
+def _inside(target: Path, root: Path) -> bool:
+    return target == root or target.is_relative_to(root)
+
+
+def list_files(root: Path) -> list[Entry]:
+    """Every candidate file under root, recursively, sorted by relative path."""
+    real_root = root.resolve()
+    entries: list[Entry] = []
+    _scan(Path(root).absolute(), real_root, "", entries)
+    entries.sort(key=lambda entry: entry.rel)
+    return entries
+
+
+def _scan(folder: Path, real_root: Path, prefix: str, entries: list[Entry]) -> None:
+    try:
+        items = list(os.scandir(folder))
+    except OSError as exc:
+        log.warning("cannot list %s: %s", folder, exc)
+        return
+    for item in items:
+        if _skipped(item.name):
+            continue
+        rel = prefix + item.name
+        path = folder / item.name
+        if item.is_symlink():
+            if not _inside(path.resolve(), real_root):
+                info = item.stat(follow_symlinks=False)
+                entries.append(Entry(rel, path, info.st_size, info.st_mtime_ns, outside=True))
+                continue
+            if item.is_dir():
+                continue  # Its content is listed under its real path; following risks loops.
+        try:
+            info = item.stat()
+        except OSError:
+            # A dangling link inside the folder: listed so that reading reports it.
+            entries.append(Entry(rel, path, 0, 0, outside=False))
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            _scan(path, real_root, rel + "/", entries)
+        elif stat.S_ISREG(info.st_mode):
+            entries.append(Entry(rel, path, info.st_size, info.st_mtime_ns, outside=False))
+
+
+def read_file(root: Path, rel: str, limits: Limits) -> CertFile:
+    """Read, sniff and parse one file; every problem becomes a finding on the CertFile."""
+    try:
+        return _read(root, rel, limits)
+    except Exception:  # One bad file must not stop the run; the log keeps the bug.
+        log.exception("unexpected error reading %s", rel)
+        return _refused(rel, 0, 0, Code.FILE_UNREADABLE, "erreur inattendue, voir le journal")
+
+
+def read_all(root: Path, limits: Limits) -> list[CertFile]:
+    """Every file of the folder, read one after the other, in listing order."""
+    return [read_file(root, entry.rel, limits) for entry in list_files(root)]
+
+
+def _refused(rel: str, size: int, mtime_ns: int, code: Code, reason: str = "") -> CertFile:
+    note = finding(code, file=rel, reason=reason) if reason else finding(code, file=rel)
+    return CertFile(rel, size, mtime_ns, FileFormat.UNKNOWN, None, (), (note,))
+
+
+def _read(root: Path, rel: str, limits: Limits) -> CertFile:
+    path = root / rel
+    try:
+        link = path.lstat()
+        # list_files never descends into linked folders, so only the last component or a
+        # `..` in a hand-written rel can lead outside; resolving every path would cost more.
+        risky = stat.S_ISLNK(link.st_mode) or ".." in rel.split("/")
+        if risky and not _inside(path.resolve(), root.resolve()):
+            return _refused(rel, link.st_size, link.st_mtime_ns, Code.FILE_OUTSIDE_FOLDER)
+        info = path.stat()
+    except OSError as exc:
+        return _refused(rel, 0, 0, Code.FILE_UNREADABLE, _os_reason(exc))
+    size, mtime_ns = info.st_size, info.st_mtime_ns
+    if not stat.S_ISREG(info.st_mode):
+        return _refused(rel, size, mtime_ns, Code.FILE_UNREADABLE, "pas un fichier ordinaire")
+    if size > limits.max_file_bytes:
+        reason = (
+            f"fichier trop volumineux ({_human(size)}, maximum {_human(limits.max_file_bytes)})"
+        )
+        return _refused(rel, size, mtime_ns, Code.FILE_UNREADABLE, reason)
+    try:
+        with open(path, "rb") as handle:
+            # One byte more than allowed tells a file that grew since stat() from one that fits.
+            data = handle.read(limits.max_file_bytes + 1)
+    except OSError as exc:
+        return _refused(rel, size, mtime_ns, Code.FILE_UNREADABLE, _os_reason(exc))
+    if len(data) > limits.max_file_bytes:
+        reason = f"fichier trop volumineux (plus de {_human(limits.max_file_bytes)})"
+        return _refused(rel, size, mtime_ns, Code.FILE_UNREADABLE, reason)
+    return _certfile(rel, size, mtime_ns, data)
+
+
+def _certfile(rel: str, size: int, mtime_ns: int, data: bytes) -> CertFile:
+    sniffed = sniff(data)
+    if sniffed.private_key:
+        note = finding(Code.FILE_PRIVATE_KEY, file=rel, kind=sniffed.private_key)
+        return CertFile(rel, size, mtime_ns, sniffed.format, None, (), (note,))
+    if sniffed.error is not None:
+        code, reason = sniffed.error
+        note = finding(code, file=rel, reason=reason)
+        return CertFile(rel, size, mtime_ns, sniffed.format, None, (), (note,))
+    infos: list[CertInfo] = []
+    for index, der in enumerate(sniffed.ders, start=1):
+        try:
+            infos.append(cert_info(der))
+        except ValueError as exc:
+            reason = str(exc)
+            if len(sniffed.ders) > 1:
+                reason = f"certificat {index} sur {len(sniffed.ders)} : {reason}"
+            note = finding(Code.FILE_NOT_A_CERTIFICATE, file=rel, reason=reason)
+            return CertFile(rel, size, mtime_ns, sniffed.format, None, (), (note,))
+    choice = choose(infos, rel)
+    return CertFile(rel, size, mtime_ns, sniffed.format, choice.cert, choice.chain, choice.findings)
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "accès refusé"
+    if isinstance(exc, FileNotFoundError):
+        return "fichier introuvable (supprimé ou lien cassé)"
+    return f"erreur du système ({exc.strerror or type(exc).__name__})"
+
+
+def _human(size: int) -> str:
+    """A size as the administrator reads it: `3,2 Mio`, `512 Kio`, `900 octets`."""
+    for unit, scale in (("Gio", 1 << 30), ("Mio", 1 << 20), ("Kio", 1 << 10)):
+        if size >= scale:
+            text = f"{size / scale:.1f}".replace(".", ",").removesuffix(",0")
+            return f"{text} {unit}"
+    return f"{size} octets"
