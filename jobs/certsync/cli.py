@@ -1,8 +1,130 @@
-"""Thin command-line front end (placeholder until the pipeline lands)."""
+"""Thin command-line front end: parse, configure, call the library, print in French, exit."""
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
+import logging
+import sys
+import traceback
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `certsync` console script."""
-    return 0
+from certsync import commands
+from certsync.argparse_fr import FrenchArgumentParser
+from certsync.errors import CertsyncError, ExitCode, UsageError
+
+log = logging.getLogger("certsync")
+
+
+def parse_date(value: str) -> dt.datetime:
+    """`YYYY-MM-DD` → midnight UTC of that day."""
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"date invalide « {value} » (format attendu : AAAA-MM-JJ)"
+        ) from exc
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="fichier de configuration TOML")
+    parser.add_argument(
+        "--as-of",
+        type=parse_date,
+        help="date de référence pour toutes les vérifications de dates (AAAA-MM-JJ ; "
+        "par défaut : aujourd'hui)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="n'afficher que les problèmes")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line, with French help."""
+    parser = FrenchArgumentParser(
+        prog="certsync",
+        description="Dépose en masse les certificats RGS des agents sur leurs comptes Mégalis "
+        "Bretagne, et rend compte en français de tout ce qui n'a pas pu être traité.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMANDE", required=True)
+
+    run = sub.add_parser("run", help="traiter une liste d'agents et un dossier de certificats")
+    run.add_argument("--roster", type=Path, required=True, help="liste des agents (.xlsx ou .csv)")
+    run.add_argument("--certs", type=Path, required=True, help="dossier des certificats reçus")
+    run.add_argument("--trust", type=Path, help="certificats des autorités acceptées (PEM)")
+    run.add_argument("--dry-run", action="store_true", help="simulation : rien n'est déposé")
+    run.add_argument("--report-dir", type=Path, help="dossier du rapport (défaut : reports/…)")
+    run.add_argument("--sheet", help="feuille du classeur à lire (défaut : la première)")
+    run.add_argument("--decisions", type=Path, help="fichier de décisions (CSV)")
+    run.add_argument(
+        "--skip-chain-check",
+        action="store_true",
+        help="autoriser le dépôt sans magasin de confiance (déconseillé)",
+    )
+    run.add_argument(
+        "--platform", choices=("socle", "s2low", "pastell"), help="plateforme (défaut : socle)"
+    )
+    run.add_argument("--url", help="adresse de la plateforme")
+    run.add_argument(
+        "--create-missing", action="store_true", help="créer les comptes qui n'existent pas"
+    )
+    run.add_argument("--state", type=Path, help="fichier d'état SQLite")
+    _common(run)
+    run.set_defaults(handler=commands.cmd_run)
+
+    inspect = sub.add_parser("inspect", help="vérifier un ou plusieurs fichiers de certificat")
+    inspect.add_argument("files", nargs="+", type=Path, metavar="FICHIER")
+    inspect.add_argument("--trust", type=Path, help="certificats des autorités acceptées (PEM)")
+    inspect.add_argument("--json", action="store_true", help="sortie JSON")
+    _common(inspect)
+    inspect.set_defaults(handler=commands.cmd_inspect)
+
+    for extra in commands.EXTRA_COMMANDS:
+        extra(sub, _common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `certsync` console script; returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code) if isinstance(exc.code, int) else int(ExitCode.USAGE)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except CertsyncError as exc:
+        print(f"certsync : {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"  → {exc.hint}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("certsync : interrompu.", file=sys.stderr)
+        return 130
+    except Exception:
+        return _internal_error(args)
+
+
+def _internal_error(args: argparse.Namespace) -> int:
+    """Log the traceback to a file, tell the administrator in French where it is."""
+    incident = uuid.uuid4().hex[:8]
+    path = commands.crash_log_path(args)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(f"--- incident {incident} {dt.datetime.now(dt.UTC).isoformat()}\n")
+            handle.write(traceback.format_exc())
+        where = str(path)
+    except OSError:
+        where = "(journal inaccessible)"
+    print(
+        f"certsync : erreur interne (incident {incident}). Le détail technique est dans "
+        f"{where}. Aucune donnée n'a été perdue ; transmettez ce fichier à l'équipe certsync.",
+        file=sys.stderr,
+    )
+    return int(ExitCode.INTERNAL)
+
+
+__all__ = ["UsageError", "build_parser", "main"]

@@ -174,3 +174,68 @@ class CertFile:
     def usable(self) -> bool:
         """A certificate was extracted and no file-level finding blocks it."""
         return self.cert is not None and not any(f.blocking for f in self.findings)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentResult:
+    """What the run did for one roster row."""
+
+    agent: Agent
+    status: AgentStatus
+    file: str | None = None
+    """Certificate file chosen for the agent."""
+    sha256: str | None = None
+    """SHA-256 of the chosen certificate's DER."""
+    method: str = ""
+    """How the certificate was matched (French)."""
+    not_after: datetime | None = None
+    """End of validity of the chosen certificate."""
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    """What the run did with one certificate file."""
+
+    file: str
+    status: FileStatus
+    format: FileFormat
+    sha256: str | None = None
+    common_name: str = ""
+    rows: tuple[int, ...] = ()
+    """Roster rows the certificate was given to."""
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """Everything a report needs about one run."""
+
+    run_id: str
+    as_of: datetime
+    dry_run: bool
+    agents: tuple[AgentResult, ...]
+    files: tuple[FileResult, ...]
+    parameters: dict[str, str]
+    """Run parameters shown in the summary (French labels → values)."""
+    notices: tuple[str, ...] = ()
+    """Loud run-level notices for the summary (French)."""
+    general: tuple[Finding, ...] = ()
+    """Findings about neither a row nor a file (e.g. the decisions file)."""
+    breaker_open: bool = False
+    """The platform stopped answering and the run stopped calling it."""
+
+    @property
+    def all_findings(self) -> list[Finding]:
+        """Every finding in report order: general, rows, then files."""
+        out = list(self.general)
+        for a in self.agents:
+            out.extend(a.findings)
+        for f in self.files:
+            out.extend(f.findings)
+        return out
+
+    @property
+    def has_blocking(self) -> bool:
+        """Whether any finding in the report is blocking."""
+        return any(f.blocking for f in self.all_findings)

@@ -1,0 +1,214 @@
+"""De-duplication and the final decision per row and per file, before any push."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from certsync.findings import Code, Finding, finding
+from certsync.ingest import Checked
+from certsync.match import Match, MatchResult
+from certsync.records import (
+    Agent,
+    AgentResult,
+    AgentStatus,
+    CertFile,
+    FileResult,
+    FileStatus,
+    Roster,
+)
+from certsync.validate import Validator
+
+#: Roster codes that keep a row out of matching altogether.
+EXCLUDED_ROW_CODES = frozenset({Code.ROSTER_DUPLICATE_AGENT})
+
+
+def deduplicate_files(
+    checked: Sequence[Checked], preferred: set[str]
+) -> tuple[list[Checked], dict[str, str]]:
+    """Mark later copies of one certificate FILE_DUPLICATE; returns (records, duplicate → kept).
+
+    The copy named in the roster's file column is kept first, then the first by path.
+    """
+    by_sha: dict[str, list[Checked]] = defaultdict(list)
+    for item in checked:
+        if item.file.cert is not None and item.file.usable:
+            by_sha[item.file.cert.sha256].append(item)
+    kept_of: dict[str, str] = {}
+    for items in by_sha.values():
+        if len(items) < 2:
+            continue
+        items.sort(key=lambda i: (i.file.path not in preferred, i.file.path))
+        for dup in items[1:]:
+            kept_of[dup.file.path] = items[0].file.path
+    out = []
+    for item in checked:
+        kept = kept_of.get(item.file.path)
+        if kept is not None:
+            cf = item.file
+            dup_finding = finding(Code.FILE_DUPLICATE, file=cf.path, kept=kept)
+            item = Checked(
+                CertFile(
+                    cf.path,
+                    cf.size,
+                    cf.mtime_ns,
+                    cf.format,
+                    cf.cert,
+                    cf.chain,
+                    (*cf.findings, dup_finding),
+                ),
+                item.checks,
+            )
+        out.append(item)
+    return out, kept_of
+
+
+@dataclass(slots=True)
+class Decisions:
+    """The outcome of the decision stages, before the push."""
+
+    agents: list[AgentResult] = field(default_factory=list)
+    files: list[FileResult] = field(default_factory=list)
+
+
+def _pick(candidates: list[tuple[Match, Checked]]) -> tuple[Match, Checked]:
+    """The most recent valid certificate; if none is valid, the most recent one."""
+
+    def key(pair: tuple[Match, Checked]) -> tuple[bool, object, object, str]:
+        cert = pair[1].file.cert
+        assert cert is not None
+        valid = not any(f.blocking for f in pair[1].checks)
+        return (valid, cert.not_after, cert.not_before, pair[1].file.path)
+
+    return max(candidates, key=key)
+
+
+def decide(
+    roster: Roster,
+    checked: Sequence[Checked],
+    matched: MatchResult,
+    validator: Validator,
+) -> Decisions:
+    """Give each row its certificate (or say why not) and each file its status."""
+    by_path = {c.file.path: c for c in checked}
+    by_row: dict[int, list[tuple[Match, Checked]]] = defaultdict(list)
+    for m in matched.matches:
+        for row in m.rows:
+            by_row[row].append((m, by_path[m.file]))
+    row_findings: dict[int, list[Finding]] = defaultdict(list)
+    for f in roster.findings:
+        if f.row is not None:
+            row_findings[f.row].append(f)
+
+    file_findings: dict[str, list[Finding]] = defaultdict(list)
+    for f in matched.findings:
+        if f.file is not None:
+            file_findings[f.file].append(f)
+    used: dict[str, list[int]] = defaultdict(list)
+    superseded: dict[str, str] = {}
+
+    result = Decisions()
+    for agent in roster.agents:
+        own = list(row_findings.get(agent.row, ()))
+        if any(f.code in EXCLUDED_ROW_CODES for f in own):
+            result.agents.append(AgentResult(agent, AgentStatus.BLOCKED, findings=tuple(own)))
+            continue
+        candidates = by_row.get(agent.row, [])
+        if not candidates:
+            held = matched.held_rows.get(agent.row)
+            reason = f" (le fichier « {held} » est en attente)" if held else ""
+            own.append(finding(Code.MATCH_NO_CERTIFICATE, row=agent.row, reason=reason))
+            status = (
+                AgentStatus.BLOCKED if any(f.blocking for f in own) else AgentStatus.NO_CERTIFICATE
+            )
+            result.agents.append(AgentResult(agent, status, findings=tuple(own)))
+            continue
+        chosen_match, chosen = _pick(candidates)
+        cert = chosen.file.cert
+        assert cert is not None
+        for _m, other in candidates:
+            if other is not chosen:
+                superseded[other.file.path] = chosen.file.path
+        own.extend(f.at(row=agent.row, file=chosen.file.path) for f in chosen.file.findings)
+        own.extend(f.at(row=agent.row, file=chosen.file.path) for f in chosen.checks)
+        org = validator.check_organisation(cert, agent)
+        if org is not None:
+            own.append(org.at(row=agent.row, file=chosen.file.path))
+        if len(chosen_match.rows) > 1:
+            emails = ", ".join(roster_email(roster, r) for r in chosen_match.rows)
+            own.append(
+                finding(
+                    Code.MATCH_SHARED_CERTIFICATE,
+                    row=agent.row,
+                    file=chosen.file.path,
+                    emails=emails,
+                )
+            )
+        used[chosen.file.path].append(agent.row)
+        blocked = any(f.blocking for f in own)
+        # The push stage turns WOULD_PUSH into pushed / unchanged / failed on a real run.
+        status = AgentStatus.BLOCKED if blocked else AgentStatus.WOULD_PUSH
+        result.agents.append(
+            AgentResult(
+                agent,
+                status,
+                file=chosen.file.path,
+                sha256=cert.sha256,
+                method=chosen_match.describe(),
+                not_after=cert.not_after,
+                findings=tuple(own),
+            )
+        )
+
+    for item in checked:
+        result.files.append(
+            _file_result(item, matched, used, superseded, file_findings.get(item.file.path, []))
+        )
+    return result
+
+
+def roster_email(roster: Roster, row: int) -> str:
+    """The e-mail written on a roster row."""
+    for agent in roster.agents:
+        if agent.row == row:
+            return agent.email
+    return "?"
+
+
+def _file_result(
+    item: Checked,
+    matched: MatchResult,
+    used: Mapping[str, list[int]],
+    superseded: Mapping[str, str],
+    match_findings: list[Finding],
+) -> FileResult:
+    cf = item.file
+    path = cf.path
+    findings = [*cf.findings, *match_findings]
+    checks = [f.at(file=path) for f in item.checks]
+    cn = cf.cert.common_name if cf.cert else ""
+    sha = cf.cert.sha256 if cf.cert else None
+    if any(f.code is Code.FILE_DUPLICATE for f in cf.findings):
+        status = FileStatus.DUPLICATE
+    elif cf.cert is None or not cf.usable:
+        status = FileStatus.REJECTED
+    elif path in matched.held:
+        status = FileStatus.HELD
+        findings.extend(checks)
+    elif path in matched.ignored:
+        status = FileStatus.REJECTED
+    elif path in superseded:
+        status = FileStatus.SUPERSEDED
+        findings.append(finding(Code.MATCH_SUPERSEDED, file=path, newer=superseded[path]))
+    elif path in used:
+        status = FileStatus.REJECTED if any(f.blocking for f in item.checks) else FileStatus.USED
+    else:
+        status = FileStatus.ORPHAN
+        findings.extend(checks)
+    return FileResult(path, status, cf.format, sha, cn, tuple(used.get(path, ())), tuple(findings))
+
+
+def agent_index(agents: Sequence[Agent]) -> dict[int, Agent]:
+    """Rows by number."""
+    return {a.row: a for a in agents}

@@ -1,0 +1,147 @@
+"""Reading and validating every certificate file, on every core, reusing the state's cache."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+from certsync.certfiles.scan import Entry, list_files, read_file
+from certsync.config import Limits, Policy
+from certsync.findings import Code, Finding, finding
+from certsync.records import CertFile, FileFormat
+from certsync.revocation import RevocationChecker
+from certsync.trust import TrustStore, load_trust
+from certsync.validate import Validator
+
+#: Below this many files a process pool costs more than it saves.
+_POOL_MIN_FILES = 400
+_CHUNK = 256
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSetup:
+    """What a worker needs to validate certificates; plain data so that it pickles."""
+
+    trust_path: Path | None
+    policy: Policy
+    as_of: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """One file as read, with the validation findings of its certificate (not yet attached)."""
+
+    file: CertFile
+    checks: tuple[Finding, ...]
+
+
+class _Worker:
+    """Per-process validator, built once (the verifier and CRLs are costly to set up)."""
+
+    validator: Validator | None = None
+
+
+def _init_worker(setup: CheckSetup) -> None:
+    _Worker.validator = make_validator(setup)
+
+
+def make_validator(setup: CheckSetup, trust: TrustStore | None = None) -> Validator:
+    """A Validator for the setup; `trust` avoids reloading the bundle in the main process."""
+    if trust is None and setup.trust_path is not None:
+        trust = load_trust(setup.trust_path)
+    revocation = None
+    if setup.policy.crl_files or setup.policy.crl_fetch:
+        revocation = RevocationChecker(
+            setup.policy.crl_files, setup.policy.crl_fetch, setup.as_of, trust
+        )
+    return Validator(trust, setup.policy, setup.as_of, revocation)
+
+
+def check_file(cf: CertFile, validator: Validator) -> Checked:
+    """Validate the certificate a file holds, if any."""
+    if cf.cert is None:
+        return Checked(cf, ())
+    return Checked(cf, validator.check(cf.cert, cf.chain))
+
+
+def _read_chunk(root: Path, rels: Sequence[str], limits: Limits) -> list[Checked]:
+    validator = _Worker.validator
+    assert validator is not None, "worker not initialised"
+    return [check_file(read_file(root, rel, limits), validator) for rel in rels]
+
+
+def _outside(entry: Entry) -> CertFile:
+    return CertFile(
+        entry.rel,
+        entry.size,
+        entry.mtime_ns,
+        FileFormat.UNKNOWN,
+        None,
+        findings=(finding(Code.FILE_OUTSIDE_FOLDER, file=entry.rel),),
+    )
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def read_and_check(
+    root: Path,
+    *,
+    limits: Limits,
+    setup: CheckSetup,
+    trust: TrustStore | None,
+    workers: int = 0,
+    cached: Callable[[Entry], Checked | None] | None = None,
+    tick: Callable[[int], None] | None = None,
+) -> list[Checked]:
+    """Every file under `root`, read and validated, in path order.
+
+    `cached` may return a previous result for an unchanged file (same size and mtime), so that
+    a nightly run over an unchanged folder parses nothing.
+    """
+    entries = list_files(root)
+    results: dict[str, Checked] = {}
+    to_read: list[str] = []
+    for entry in entries:
+        if entry.outside:
+            results[entry.rel] = Checked(_outside(entry), ())
+            continue
+        hit = cached(entry) if cached is not None else None
+        if hit is not None:
+            results[entry.rel] = hit
+        else:
+            to_read.append(entry.rel)
+    if tick is not None:
+        tick(len(results))
+    workers = workers or os.cpu_count() or 1
+    if workers > 1 and len(to_read) >= _POOL_MIN_FILES:
+        with ProcessPoolExecutor(
+            max_workers=workers, initializer=_init_worker, initargs=(setup,)
+        ) as pool:
+            futures = [
+                pool.submit(_read_chunk, root, chunk, limits) for chunk in _chunks(to_read, _CHUNK)
+            ]
+            for future in futures:
+                for item in future.result():
+                    results[item.file.path] = item
+                if tick is not None:
+                    tick(_CHUNK)
+    else:
+        validator = make_validator(setup, trust)
+        for rel in to_read:
+            item = check_file(read_file(root, rel, limits), validator)
+            results[rel] = item
+            if tick is not None:
+                tick(1)
+    return [results[e.rel] for e in entries]
+
+
+def with_findings(cf: CertFile, extra: Sequence[Finding]) -> CertFile:
+    """The file record with more file-level findings."""
+    return replace(cf, findings=(*cf.findings, *extra))

@@ -1,0 +1,376 @@
+"""Matching certificate files to roster rows: exact keys first, fuzzy inside one organisation."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from rapidfuzz import fuzz
+
+from certsync.findings import Code, Finding, finding
+from certsync.names import compact, filename_key, person_keys, tokens
+from certsync.records import Agent, CertFile, CertInfo
+
+#: Fuzzy scores at or above this auto-match (single edit on a 10+ letter key scores above 92).
+FUZZY_ACCEPT = 92.0
+#: The best fuzzy candidate must lead the second by at least this many points.
+FUZZY_MARGIN = 5.0
+#: Minimum similarity between the certificate's name and a row chosen by the file column.
+AGREEMENT_MIN = 75.0
+
+_EMAIL_IN_NAME = re.compile(r"^[^@\s/\\]+@[^@\s/\\]+\.[a-z]{2,}$", re.IGNORECASE)
+_EXTENSIONS = re.compile(r"(\.(cer|crt|pem|der|p7b|p7c|txt|cert|key|pfx|p12))+$", re.IGNORECASE)
+
+
+class Method(StrEnum):
+    """Which signal made a match; shown in the report in French."""
+
+    DECISION = "fichier de décisions"
+    FILE_COLUMN = "colonne Fichier de la liste"
+    EMAIL = "e-mail du certificat"
+    FILENAME_EMAIL = "e-mail dans le nom du fichier"
+    NAME_ORG = "nom et organisme du certificat"
+    NAME = "nom du certificat"
+    FUZZY = "nom approché dans l'organisme"
+    PARTIAL = "nom de famille et premier prénom dans l'organisme"
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A certificate file given to one or more roster rows."""
+
+    file: str
+    """Certificate file, relative path."""
+    rows: tuple[int, ...]
+    """Roster rows that receive it (several only for a shared certificate)."""
+    method: Method
+    """How the match was made."""
+    score: float | None = None
+    """Fuzzy score, when the method is fuzzy."""
+
+    def describe(self) -> str:
+        """French one-liner for the report."""
+        return (
+            f"{self.method} ({self.score:.0f}/100)" if self.score is not None else str(self.method)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """An administrator's decision for one certificate, from the decisions file."""
+
+    sha256: str
+    emails: tuple[str, ...] = ()
+    """E-mails (case-folded) to assign the certificate to."""
+    ignore: bool = False
+    """`ignorer`: the certificate is never used."""
+    line: int = 0
+
+
+@dataclass(slots=True)
+class MatchResult:
+    """What matching decided for every file."""
+
+    matches: list[Match] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    """MATCH_AMBIGUOUS / MATCH_CONFLICT / MATCH_ORPHAN_FILE / decision findings, per file."""
+    held: set[str] = field(default_factory=set)
+    """Files held because signals disagree or several rows fit."""
+    ignored: set[str] = field(default_factory=set)
+    """Files the decisions file says to ignore."""
+    held_rows: dict[int, str] = field(default_factory=dict)
+    """Rows that were candidates of a held file → that file."""
+
+    def hold(self, path: str, agents: Sequence[Agent]) -> None:
+        """Hold a file; remember which rows it could have gone to."""
+        self.held.add(path)
+        for agent in agents:
+            self.held_rows.setdefault(agent.row, path)
+
+
+@dataclass(slots=True)
+class _Index:
+    by_email: dict[str, list[Agent]] = field(default_factory=lambda: defaultdict(list))
+    by_name: dict[str, list[Agent]] = field(default_factory=lambda: defaultdict(list))
+    by_siren: dict[str, list[Agent]] = field(default_factory=lambda: defaultdict(list))
+    by_org_name: dict[str, list[Agent]] = field(default_factory=lambda: defaultdict(list))
+    by_file: dict[str, list[Agent]] = field(default_factory=lambda: defaultdict(list))
+    keys: dict[int, frozenset[str]] = field(default_factory=dict)
+
+
+def _index(agents: Iterable[Agent], file_refs: Mapping[int, str]) -> _Index:
+    index = _Index()
+    for agent in agents:
+        keys = person_keys(agent.prenom, agent.nom, agent.full_name)
+        index.keys[agent.row] = keys
+        if agent.email:
+            index.by_email[agent.email_key].append(agent)
+        for key in keys:
+            index.by_name[key].append(agent)
+        if agent.siren:
+            index.by_siren[agent.siren].append(agent)
+        if agent.organisation:
+            index.by_org_name[compact(agent.organisation)].append(agent)
+        if agent.row in file_refs:
+            index.by_file[file_refs[agent.row]].append(agent)
+    return index
+
+
+def _sirens(info: CertInfo) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(i[:9] for i in info.org_ids if len(i) in (9, 14)))
+
+
+def _who(agents: Sequence[Agent]) -> str:
+    if not agents:
+        return "personne de la liste"
+    return ", ".join(f"{a.display_name} <{a.email}> (ligne {a.row})" for a in agents)
+
+
+def _cert_name_keys(info: CertInfo) -> tuple[str, ...]:
+    keys = [compact(info.common_name)] if info.common_name else []
+    return tuple(k for k in dict.fromkeys(keys) if k)
+
+
+def name_score(info: CertInfo, keys: Iterable[str]) -> float:
+    """Best similarity (0–100) between the certificate's CN and a row's name keys."""
+    cn = compact(info.common_name)
+    if not cn:
+        return 0.0
+    return max((fuzz.ratio(cn, key) for key in keys), default=0.0)
+
+
+class Matcher:
+    """Matches files to rows with a fixed roster; build once, call `match` per run."""
+
+    def __init__(
+        self,
+        agents: Sequence[Agent],
+        *,
+        file_refs: Mapping[int, str],
+        decisions: Mapping[str, Decision] | None = None,
+    ) -> None:
+        self.agents = {a.row: a for a in agents}
+        self.by_email_key = {a.email_key: a for a in agents if a.email}
+        self.index = _index(agents, file_refs)
+        self.decisions = decisions or {}
+
+    # -- content signals -------------------------------------------------------------------
+
+    def _by_email(self, info: CertInfo) -> list[Agent]:
+        found: dict[int, Agent] = {}
+        for email in info.emails:
+            for agent in self.index.by_email.get(email.casefold(), ()):
+                found[agent.row] = agent
+        return list(found.values())
+
+    def _by_name(self, info: CertInfo) -> list[Agent]:
+        found: dict[int, Agent] = {}
+        for key in _cert_name_keys(info):
+            for agent in self.index.by_name.get(key, ()):
+                found[agent.row] = agent
+        return list(found.values())
+
+    def _block(self, info: CertInfo) -> list[Agent]:
+        """Rows of the certificate's organisation: by SIREN, else by organisation name."""
+        block: dict[int, Agent] = {}
+        for siren in _sirens(info):
+            for agent in self.index.by_siren.get(siren, ()):
+                block[agent.row] = agent
+        if not block and info.organisation:
+            for agent in self.index.by_org_name.get(compact(info.organisation), ()):
+                block[agent.row] = agent
+        return list(block.values())
+
+    def _fuzzy(self, info: CertInfo, block: Sequence[Agent]) -> tuple[list[Agent], float, Method]:
+        """Best row in the block by fuzzy score, with a strict threshold and a clear lead."""
+        cn_tokens = tokens(info.common_name)
+        if not block or not cn_tokens:
+            return [], 0.0, Method.FUZZY
+        scored = sorted(
+            ((name_score(info, self.index.keys[a.row]), a) for a in block),
+            key=lambda pair: -pair[0],
+        )
+        best, agent = scored[0]
+        second = scored[1][0] if len(scored) > 1 else 0.0
+        if best >= FUZZY_ACCEPT and best - second >= FUZZY_MARGIN:
+            return [agent], best, Method.FUZZY
+        if best >= FUZZY_ACCEPT:
+            return [a for s, a in scored if best - s < FUZZY_MARGIN], best, Method.FUZZY
+        # Compound first name on one side only ("Jean-Marie DUPONT" for roster "Jean DUPONT"):
+        # the surname must be whole and the roster's first given name one of the CN's words.
+        partial = [
+            a
+            for a in block
+            if a.nom
+            and compact(a.nom)
+            in {
+                "".join(cn_tokens[i:j])
+                for i in range(len(cn_tokens))
+                for j in range(i + 1, len(cn_tokens) + 1)
+            }
+            and (tokens(a.prenom)[:1] or ("",))[0] in cn_tokens
+        ]
+        if partial:
+            return partial, 0.0, Method.PARTIAL
+        return [], best, Method.FUZZY
+
+    def _content(self, info: CertInfo) -> tuple[list[Agent], Method, float | None]:
+        """Candidates from the certificate's content, strongest signal first."""
+        by_email = self._by_email(info)
+        if by_email:
+            return by_email, Method.EMAIL, None
+        by_name = self._by_name(info)
+        sirens = set(_sirens(info))
+        if by_name:
+            if sirens:
+                in_org = [a for a in by_name if a.siren in sirens]
+                if in_org:
+                    return in_org, Method.NAME_ORG, None
+            return by_name, Method.NAME, None
+        found, score, method = self._fuzzy(info, self._block(info))
+        return found, method, (score if method is Method.FUZZY and found else None)
+
+    # -- file-side signals -------------------------------------------------------------------
+
+    def _filename_email(self, path: str) -> Agent | None:
+        name = _EXTENSIONS.sub("", path.rsplit("/", 1)[-1])
+        if _EMAIL_IN_NAME.match(name):
+            return self.by_email_key.get(name.casefold())
+        return None
+
+    def _filename_agents(self, path: str) -> list[Agent]:
+        stem = _EXTENSIONS.sub("", path.rsplit("/", 1)[-1])
+        key = filename_key(stem)
+        return list(self.index.by_name.get(key, ())) if key else []
+
+    # -- decision ------------------------------------------------------------------------------
+
+    def _decide(self, cf: CertFile, info: CertInfo, result: MatchResult) -> None:
+        path = cf.path
+        decision = self.decisions.get(info.sha256)
+        if decision is not None:
+            if decision.ignore:
+                result.ignored.add(path)
+                result.findings.append(
+                    finding(Code.MATCH_DECISION_APPLIED, file=path, decision="ignorer")
+                )
+                return
+            rows = tuple(
+                self.by_email_key[e].row for e in decision.emails if e in self.by_email_key
+            )
+            if rows:
+                result.matches.append(Match(path, rows, Method.DECISION))
+                result.findings.append(
+                    finding(
+                        Code.MATCH_DECISION_APPLIED,
+                        file=path,
+                        decision=", ".join(decision.emails),
+                    )
+                )
+                return
+            result.findings.append(
+                finding(
+                    Code.MATCH_DECISION_INVALID,
+                    file=path,
+                    line=decision.line,
+                    reason="aucune des adresses indiquées n'est dans la liste des agents",
+                )
+            )
+
+        content, method, score = self._content(info)
+        named = self.index.by_file.get(path, [])
+        base = {"cn": info.common_name or info.subject, "sha256": info.sha256}
+
+        if named:
+            # The roster's file column names this file: its content must agree with those rows.
+            emails = {e.casefold() for e in info.emails}
+            disagreeing = [
+                a
+                for a in named
+                if a not in content
+                and a.email_key not in emails
+                and name_score(info, self.index.keys[a.row]) < AGREEMENT_MIN
+            ]
+            outsiders = [a for a in content if a not in named] if method is Method.EMAIL else []
+            if not disagreeing and not outsiders:
+                result.matches.append(Match(path, tuple(a.row for a in named), Method.FILE_COLUMN))
+                return
+            self._conflict(
+                result, path, base, content, method, disagreeing or named, "la colonne Fichier"
+            )
+            return
+
+        by_file_email = self._filename_email(path)
+        if by_file_email is not None:
+            agrees = (
+                by_file_email in content
+                if content
+                else name_score(info, self.index.keys[by_file_email.row]) >= AGREEMENT_MIN
+            )
+            if agrees:
+                result.matches.append(Match(path, (by_file_email.row,), Method.FILENAME_EMAIL))
+            else:
+                self._conflict(
+                    result, path, base, content, method, [by_file_email], "le nom du fichier"
+                )
+            return
+
+        if not content:
+            result.findings.append(Finding(Code.MATCH_ORPHAN_FILE, file=path, params=base))
+            return
+        if len(content) > 1:
+            result.hold(path, content)
+            result.findings.append(
+                Finding(
+                    Code.MATCH_AMBIGUOUS, file=path, params={**base, "candidates": _who(content)}
+                )
+            )
+            return
+        agent = content[0]
+        by_filename = self._filename_agents(path)
+        if by_filename and agent not in by_filename and len(by_filename) == 1:
+            self._conflict(result, path, base, content, method, by_filename, "le nom du fichier")
+            return
+        if method is Method.EMAIL and info.common_name:
+            # An e-mail match whose CN names exactly another row is contradictory.
+            by_name = self._by_name(info)
+            if by_name and agent not in by_name and len(by_name) == 1:
+                self._conflict(result, path, base, [agent], method, by_name, "le nom du certificat")
+                return
+        result.matches.append(Match(path, (agent.row,), method, score))
+
+    def _conflict(
+        self,
+        result: MatchResult,
+        path: str,
+        base: dict[str, str],
+        content: Sequence[Agent],
+        method: Method,
+        other: Sequence[Agent],
+        other_signal: str,
+    ) -> None:
+        result.hold(path, [*content, *other])
+        result.findings.append(
+            Finding(
+                Code.MATCH_CONFLICT,
+                file=path,
+                params={
+                    **base,
+                    "content_signal": str(method),
+                    "content_agent": _who(content),
+                    "other_signal": other_signal,
+                    "other_agent": _who(other),
+                },
+            )
+        )
+
+    def match(self, files: Iterable[CertFile]) -> MatchResult:
+        """Decide, for every file holding a usable certificate, which rows receive it."""
+        result = MatchResult()
+        for cf in files:
+            if cf.cert is not None and cf.usable:
+                self._decide(cf, cf.cert, result)
+        return result

@@ -1,0 +1,188 @@
+"""The run as a table of contents: read, match, validate, de-duplicate, plan, push, report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+
+from certsync.assign import EXCLUDED_ROW_CODES, Decisions, decide, deduplicate_files
+from certsync.config import Config
+from certsync.decisions import read_decisions
+from certsync.errors import InputError
+from certsync.findings import Code, Finding
+from certsync.ingest import Checked, CheckSetup, make_validator, read_and_check
+from certsync.match import Decision, Matcher
+from certsync.records import AgentResult, Roster, RunResult
+from certsync.roster import read_roster
+from certsync.trust import TrustStore, load_trust
+
+#: Pushes the decided agents; returns the updated agent results and whether the breaker opened.
+Pusher = Callable[[list[AgentResult], Sequence[Checked]], tuple[list[AgentResult], bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    """What the administrator asked for."""
+
+    roster: Path
+    certs: Path
+    config: Config
+    as_of: datetime
+    run_id: str
+    dry_run: bool = True
+    sheet: str | None = None
+    parameters: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Hooks:
+    """Optional collaborators: the state's file cache, progress reporting, the pusher."""
+
+    cached: Callable[..., Checked | None] | None = None
+    store: Callable[[Sequence[Checked]], None] | None = None
+    tick: Callable[[int], None] | None = None
+    pusher: Pusher | None = None
+
+
+def check_inputs(roster: Path, certs: Path) -> None:
+    """Refuse missing inputs with a French message before anything else happens."""
+    if not roster.exists():
+        raise InputError(
+            f"Liste des agents introuvable : {roster}.",
+            hint="Vérifiez le chemin donné à --roster (fichier .xlsx ou .csv).",
+        )
+    if not certs.is_dir():
+        what = "n'est pas un dossier" if certs.exists() else "est introuvable"
+        raise InputError(
+            f"Le dossier des certificats {certs} {what}.",
+            hint="Donnez à --certs le dossier où sont rangés les fichiers reçus des agents.",
+        )
+
+
+def load_trust_store(config: Config) -> TrustStore | None:
+    """The configured trust store, or None when none is given."""
+    return load_trust(config.trust) if config.trust is not None else None
+
+
+def run(request: RunRequest, hooks: Hooks | None = None) -> RunResult:
+    """Execute one run and return its result; never prints, never exits."""
+    hooks = hooks or Hooks()
+    config = request.config
+    check_inputs(request.roster, request.certs)
+    roster = read_roster(
+        request.roster, sheet=request.sheet, limits=config.limits, certs_root=request.certs
+    )
+    trust = load_trust_store(config)
+    setup = CheckSetup(config.trust, config.policy, request.as_of)
+    checked = read_and_check(
+        request.certs,
+        limits=config.limits,
+        setup=setup,
+        trust=trust,
+        workers=config.read_workers,
+        cached=hooks.cached,
+        tick=hooks.tick,
+    )
+    if hooks.store is not None:
+        hooks.store(checked)
+    file_refs = _file_refs(roster, request.certs)
+    checked, kept_of = deduplicate_files(checked, set(file_refs.values()))
+    file_refs = {row: kept_of.get(path, path) for row, path in file_refs.items()}
+
+    general: list[Finding] = []
+    decisions: dict[str, Decision] = {}
+    if config.decisions is not None:
+        decisions, decision_findings = read_decisions(config.decisions)
+        general.extend(decision_findings)
+    eligible = [a for a in roster.agents if a.row not in _excluded_rows(roster)]
+    matched = Matcher(eligible, file_refs=file_refs, decisions=decisions).match(
+        c.file for c in checked if not _is_duplicate(c)
+    )
+    validator = make_validator(setup, trust)
+    decided = decide(roster, checked, matched, validator)
+
+    breaker_open = False
+    agents = decided.agents
+    if not request.dry_run and hooks.pusher is not None:
+        agents, breaker_open = hooks.pusher(agents, checked)
+    return RunResult(
+        run_id=request.run_id,
+        as_of=request.as_of,
+        dry_run=request.dry_run,
+        agents=tuple(agents),
+        files=tuple(decided.files),
+        parameters=_parameters(request, roster, trust),
+        notices=_notices(config, trust, decided),
+        general=tuple(general),
+        breaker_open=breaker_open,
+    )
+
+
+def _file_refs(roster: Roster, certs: Path) -> dict[int, str]:
+    from certsync.roster import resolve_file_ref
+
+    refs: dict[int, str] = {}
+    for agent in roster.agents:
+        if agent.file_ref:
+            resolved = resolve_file_ref(certs, agent.file_ref)
+            if resolved is not None:
+                refs[agent.row] = resolved
+    return refs
+
+
+def _excluded_rows(roster: Roster) -> set[int]:
+    return {f.row for f in roster.findings if f.code in EXCLUDED_ROW_CODES and f.row is not None}
+
+
+def _is_duplicate(item: Checked) -> bool:
+    return any(f.code is Code.FILE_DUPLICATE for f in item.file.findings)
+
+
+def _parameters(request: RunRequest, roster: Roster, trust: TrustStore | None) -> dict[str, str]:
+    params = {
+        "Liste des agents": str(request.roster),
+        "Dossier des certificats": str(request.certs),
+    }
+    labels = {
+        "format": "Format de la liste",
+        "encoding": "Encodage",
+        "separator": "Séparateur",
+        "sheet": "Feuille",
+        "header_row": "Ligne d'en-tête",
+        "columns": "Colonnes reconnues",
+    }
+    for key, label in labels.items():
+        if roster.detected.get(key):
+            params[label] = roster.detected[key]
+    params["Magasin de confiance"] = (
+        f"{trust.source} ({len(trust.anchors)} racine(s), "
+        f"{len(trust.intermediates)} intermédiaire(s))"
+        if trust is not None
+        else "aucun"
+    )
+    params.update(request.parameters)
+    return params
+
+
+def _notices(config: Config, trust: TrustStore | None, decided: Decisions) -> tuple[str, ...]:
+    notices = []
+    if trust is None:
+        notices.append(
+            "AUCUN MAGASIN DE CONFIANCE : l'autorité des certificats n'a pas été vérifiée"
+            + (
+                " ; dépôt autorisé par --skip-chain-check."
+                if config.policy.skip_chain_check
+                else " ; aucun certificat ne sera déposé (fournissez --trust)."
+            )
+        )
+    return tuple(notices)
+
+
+def with_status(results: list[AgentResult], row: int, **changes: object) -> None:
+    """Replace one agent result in place (used by the push stage)."""
+    for i, r in enumerate(results):
+        if r.agent.row == row:
+            results[i] = replace(r, **changes)  # type: ignore[arg-type]
+            return

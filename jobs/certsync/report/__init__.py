@@ -1,0 +1,29 @@
+"""Reports of a run: report.json, exceptions.xlsx and exceptions.csv, from one flattening."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from certsync.records import RunResult
+from certsync.report.csvfile import write_csv
+from certsync.report.jsonfile import write_json
+from certsync.report.rows import finding_rows, summary_rows
+from certsync.report.xlsxfile import write_xlsx
+
+__all__ = ["finding_rows", "summary_rows", "write_reports"]
+
+
+def write_reports(result: RunResult, report_dir: Path) -> dict[str, Path]:
+    """Write every report file atomically; report.json last, so its presence means complete."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    rows = finding_rows(result)
+    summary = summary_rows(result)
+    paths = {
+        "xlsx": report_dir / "exceptions.xlsx",
+        "csv": report_dir / "exceptions.csv",
+        "json": report_dir / "report.json",
+    }
+    write_xlsx(paths["xlsx"], summary, rows)
+    write_csv(paths["csv"], rows)
+    write_json(paths["json"], result)
+    return paths
