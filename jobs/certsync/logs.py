@@ -1,0 +1,321 @@
+"""Logging set up once (readable on a terminal, JSON lines elsewhere), progress, status file."""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.config
+import os
+import socket
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Generic, TypeVar, overload
+
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+from rich.progress import Progress as RichProgress
+
+from certsync import __version__
+from certsync.errors import ExitCode
+
+LOGGER = "certsync"
+
+#: Environment variables whose values must never appear in a log line.
+SECRET_ENV = ("CERTSYNC_PASSWORD", "CERTSYNC_TOKEN", "CERTSYNC_SMTP_PASSWORD")
+
+_MASK = "***"
+_extra_secrets: set[str] = set()
+_console: Console | None = None
+"""The terminal console when progress bars are wanted, else None."""
+
+T = TypeVar("T")
+
+# Attributes every LogRecord has; anything else was passed with `extra=` and goes into JSON.
+_RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message",
+    "asctime",
+}
+
+
+def add_secret(value: str) -> None:
+    """Mask this value too (a password or token read from a file rather than the environment)."""
+    if value:
+        _extra_secrets.add(value)
+
+
+def _secrets() -> list[str]:
+    # Read the environment at each call: a secret may be set after logging was configured.
+    found = {os.environ.get(name, "") for name in SECRET_ENV} | _extra_secrets
+    return sorted((s for s in found if s), key=len, reverse=True)
+
+
+def redact(text: str) -> str:
+    """The text with every known credential value replaced by ***."""
+    for secret in _secrets():
+        text = text.replace(secret, _MASK)
+    return text
+
+
+class RedactFilter(logging.Filter):
+    """Mask credentials in the message, the extra fields and the traceback of every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not _secrets():
+            return True
+        record.msg, record.args = redact(record.getMessage()), ()
+        for key, value in vars(record).items():
+            if key not in _RECORD_ATTRS and isinstance(value, str):
+                setattr(record, key, redact(value))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, extra fields, traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        line.update((k, v) for k, v in vars(record).items() if k not in _RECORD_ATTRS)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["traceback"] = record.exc_text
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def _rich_handler() -> logging.Handler:
+    return RichHandler(console=_console, show_path=False, markup=False, rich_tracebacks=False)
+
+
+def logging_config(
+    *, log_file: Path, quiet: bool = False, verbose: bool = False, tty: bool = False
+) -> dict[str, Any]:
+    """The dictConfig for the `certsync` logger (other libraries' loggers are left alone)."""
+    console_level = "WARNING" if quiet else ("DEBUG" if verbose else "INFO")
+    console: dict[str, Any] = (
+        {"()": _rich_handler}
+        if tty
+        else {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "json"}
+    )
+    console.update(level=console_level, filters=["redact"])
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"redact": {"()": RedactFilter}},
+        "formatters": {"json": {"()": JsonFormatter}},
+        "handlers": {
+            "console": console,
+            "file": {
+                "class": "logging.FileHandler",
+                "filename": str(log_file),
+                "encoding": "utf-8",
+                "formatter": "json",
+                "level": "DEBUG" if verbose else "INFO",
+                "filters": ["redact"],
+            },
+        },
+        "loggers": {
+            LOGGER: {"handlers": ["console", "file"], "level": "DEBUG", "propagate": False}
+        },
+    }
+
+
+def configure_logging(
+    *,
+    log_file: Path,
+    quiet: bool = False,
+    verbose: bool = False,
+    console: Console | None = None,
+) -> None:
+    """Configure logging for a run; `console` defaults to stderr, a terminal or not."""
+    global _console
+    console = console or Console(stderr=True)
+    tty = console.is_terminal
+    # Progress bars and the rich handler must share one console so log lines print above bars.
+    _console = console if tty else None
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    config = logging_config(log_file=log_file, quiet=quiet, verbose=verbose, tty=tty)
+    if not tty:
+        config["handlers"]["console"]["stream"] = console.file
+    logging.config.dictConfig(config)
+    if quiet:
+        _console = None
+
+
+class Progress(Generic[T]):
+    """A progress bar on a terminal, nothing elsewhere; iterate it, or use it and `advance()`."""
+
+    def __init__(self, items: Iterable[T] | None, total: int | None, description: str) -> None:
+        self._items = items
+        self._bar: RichProgress | None = None
+        self._task: Any = None
+        self._total = total
+        self._description = description
+
+    def __enter__(self) -> Progress[T]:
+        if _console is not None:
+            self._bar = RichProgress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=_console,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task(self._description, total=self._total)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+    def advance(self, n: int = 1) -> None:
+        """Count `n` more items done."""
+        if self._bar is not None:
+            self._bar.advance(self._task, n)
+
+    def __iter__(self) -> Iterator[T]:
+        if self._items is None:
+            raise TypeError("progress() was given a total, not items: use advance()")
+        with self:
+            for item in self._items:
+                yield item
+                self.advance()
+
+
+@overload
+def progress(items_or_total: int, description: str) -> Progress[None]: ...
+@overload
+def progress(items_or_total: Iterable[T], description: str) -> Progress[T]: ...
+def progress(items_or_total: Iterable[T] | int, description: str) -> Progress[Any]:
+    """A bar for a long stage ("Lecture des fichiers", "Validation", "Dépôt")."""
+    if isinstance(items_or_total, int):
+        return Progress(None, items_or_total, description)
+    items = items_or_total
+    total = len(items) if isinstance(items, list | tuple | dict | set | frozenset) else None
+    return Progress(items, total, description)
+
+
+_COUNT_LABELS = {
+    "agents": "agents",
+    "files": "fichiers",
+    "pushed": "déposés",
+    "would_push": "à déposer",
+    "unchanged": "inchangés",
+    "blocked": "bloqués",
+    "no_certificate": "sans certificat",
+    "failed": "en échec",
+    "pending": "en attente",
+    "restored": "restaurés",
+    "sent": "envoyés",
+}
+
+
+def summary_line(
+    *,
+    run_id: str,
+    command: str,
+    exit_code: int,
+    counts: Mapping[str, int],
+    started: datetime,
+    ended: datetime,
+) -> str:
+    """Log (and return) the one line that sums up a run; a warning unless it ended with 0."""
+    seconds = (ended - started).total_seconds()
+    parts = ", ".join(f"{_COUNT_LABELS.get(k, k)} : {v}" for k, v in counts.items())
+    duration = f"{seconds:.1f}".replace(".", ",")
+    text = f"certsync {command} {run_id} terminé (code {exit_code}) en {duration} s"
+    if parts:
+        text += f" — {parts}"
+    level = logging.INFO if exit_code == 0 else logging.WARNING
+    logging.getLogger(LOGGER).log(
+        level,
+        text,
+        extra={
+            "run_id": run_id,
+            "command": command,
+            "exit_code": exit_code,
+            "counts": dict(counts),
+        },
+    )
+    return text
+
+
+@contextmanager
+def atomic_output(path: Path) -> Iterator[Path]:
+    """A temporary path next to `path`, moved over it (after fsync) only if the block succeeds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        with tmp.open("rb+") as handle:
+            os.fsync(handle.fileno())
+        tmp.chmod(0o644)  # mkstemp makes it 0600; reports and status are for others to read
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    # Make the rename itself durable.
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` so that readers see the old or the new file, never a part."""
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_status(
+    path: Path,
+    *,
+    run_id: str,
+    exit_code: int,
+    counts: Mapping[str, int],
+    report_path: Path | str | None,
+    started: datetime,
+    ended: datetime,
+) -> None:
+    """Write the monitoring status file (a check alerts when it is too old or not ok)."""
+    try:
+        exit_name = ExitCode(exit_code).name
+    except ValueError:
+        exit_name = "UNKNOWN"
+    status = {
+        "run_id": run_id,
+        "exit_code": exit_code,
+        "exit_name": exit_name,
+        "ok": exit_code == ExitCode.OK,
+        "counts": dict(counts),
+        "report_path": str(report_path) if report_path is not None else None,
+        "started": started.isoformat(),
+        "ended": ended.isoformat(),
+        "duration_seconds": round((ended - started).total_seconds(), 3),
+        "host": socket.gethostname(),
+        "version": __version__,
+    }
+    write_atomic(path, (json.dumps(status, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
