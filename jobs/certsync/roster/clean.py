@@ -27,7 +27,10 @@ def clean_text(value: str) -> str:
     Line breaks and tabs inside a cell (Alt+Entrée in Excel) become spaces as well.
     """
     if not value.isascii():
-        value = unicodedata.normalize("NFC", value.translate(_TRANSLATE))
+        value = value.translate(_TRANSLATE)
+        # The quick check avoids building a new string for text that is already NFC (most).
+        if not unicodedata.is_normalized("NFC", value):
+            value = unicodedata.normalize("NFC", value)
     value = value.strip()
     if "\n" in value or "\r" in value or "\t" in value:
         value = _BREAKS.sub(" ", value)
