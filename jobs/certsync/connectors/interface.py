@@ -47,6 +47,14 @@ class Unavailable(ConnectorError):
         self.reason = reason
 
 
+class AmbiguousWrite(Unavailable):
+    """A write whose answer was lost (timeout, reset, 5xx): it may or may not have been stored.
+
+    The caller must read the account back before writing again, so that a timeout never
+    turns into two writes of the same certificate.
+    """
+
+
 class Connector(Protocol):
     """What the push stage needs from a platform."""
 
@@ -70,8 +78,12 @@ class Connector(Protocol):
         """Store `pem` (one certificate, normalised PEM) on the account."""
         ...
 
-    def create_account(self, agent: Agent) -> Account:
-        """Create the account for a roster agent, where the platform allows it."""
+    def create_account(self, agent: Agent, pem: str | None = None) -> Account:
+        """Create the account for a roster agent, where the platform allows it.
+
+        `pem`, when given, is stored with the account in the same request (S²LOW refuses to
+        create a user without a certificate); the caller still reads it back.
+        """
         ...
 
     def close(self) -> None:

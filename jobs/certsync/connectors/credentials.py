@@ -1,0 +1,62 @@
+"""Platform credentials, read only from CERTSYNC_* variables or from files the config names."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from certsync.config import PlatformConfig
+from certsync.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """Login, password and API token; never printed (repr hides them)."""
+
+    user: str = field(default="", repr=False)
+    """Login (CERTSYNC_USER or user_file)."""
+    password: str = field(default="", repr=False)
+    """Password (CERTSYNC_PASSWORD or password_file)."""
+    token: str = field(default="", repr=False)
+    """API token (CERTSYNC_TOKEN or token_file)."""
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{name}={'***' if getattr(self, name) else ''}"
+            for name in ("user", "password", "token")
+        )
+        return f"Credentials({shown})"
+
+    @property
+    def has_login(self) -> bool:
+        """Both login and password are set."""
+        return bool(self.user and self.password)
+
+
+def _read_secret(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise ConfigError(
+            f"Fichier de {what} illisible : {path} ({reason}).",
+            hint="Vérifiez le chemin indiqué dans la configuration [platform] et ses droits.",
+        ) from None
+
+
+def load_credentials(config: PlatformConfig, env: Mapping[str, str] | None = None) -> Credentials:
+    """Environment variables first, then the files the configuration points to."""
+    env = os.environ if env is None else env
+    values: dict[str, str] = {}
+    for name, var, path, what in (
+        ("user", "CERTSYNC_USER", config.user_file, "l'identifiant"),
+        ("password", "CERTSYNC_PASSWORD", config.password_file, "mot de passe"),
+        ("token", "CERTSYNC_TOKEN", config.token_file, "jeton"),
+    ):
+        value = env.get(var, "").strip()
+        if not value and path is not None:
+            value = _read_secret(path, what)
+        values[name] = value
+    return Credentials(**values)
