@@ -123,7 +123,7 @@ def write_csv(
     title: Sequence[str] = (),
     quote_all: bool = False,
 ) -> Path:
-    """Write the roster as CSV; `encoding="cp1252"` is Excel's "CSV (séparateur : point-virgule)"."""
+    """Write the roster as CSV; cp1252 is Excel's « CSV (séparateur : point-virgule) »."""
     text = csv_text(rows, columns=columns, separator=separator, title=title, quote_all=quote_all)
     data = text.encode(encoding)
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
