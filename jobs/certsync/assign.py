@@ -117,7 +117,14 @@ def decide(
         candidates = by_row.get(agent.row, [])
         if not candidates:
             held = matched.held_rows.get(agent.row)
-            reason = f" (le fichier « {held} » est en attente)" if held else ""
+            refused = matched.refused_rows.get(agent.row)
+            reason = (
+                f" : le fichier « {held} » est en attente de décision"
+                if held
+                else f" : le fichier « {refused} » a été refusé (voir ce fichier)"
+                if refused
+                else ""
+            )
             own.append(finding(Code.MATCH_NO_CERTIFICATE, row=agent.row, reason=reason))
             status = (
                 AgentStatus.BLOCKED if any(f.blocking for f in own) else AgentStatus.NO_CERTIFICATE

@@ -173,8 +173,8 @@ CATALOGUE: Mapping[Code, Spec] = {
     Code.MATCH_AMBIGUOUS: Spec(
         _B,
         "Attribution ambiguë",
-        "Le certificat « {cn} » correspond aussi bien à plusieurs agents : {candidates}. "
-        "Personne ne le reçoit.",
+        "Le certificat « {cn} » ne peut pas être attribué avec certitude ; candidats : "
+        "{candidates}. Personne ne le reçoit.",
         "Indiquez l'agent concerné dans le fichier de décisions (empreinte SHA-256 {sha256} → "
         "e-mail de l'agent) ou dans la colonne « Fichier » de la liste.",
     ),
@@ -407,7 +407,9 @@ class Finding:
         )
 
 
-def finding(code: Code, *, row: int | None = None, file: str | None = None, **params: object) -> Finding:
+def finding(
+    code: Code, *, row: int | None = None, file: str | None = None, **params: object
+) -> Finding:
     """Build a finding; the short form used across stages."""
     return Finding(code, row, file, params)
 

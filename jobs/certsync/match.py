@@ -18,6 +18,8 @@ from certsync.records import Agent, CertFile, CertInfo
 FUZZY_ACCEPT = 92.0
 #: The best fuzzy candidate must lead the second by at least this many points.
 FUZZY_MARGIN = 5.0
+#: Scores from here up to FUZZY_ACCEPT are held for review, with the candidates named.
+FUZZY_REVIEW = 85.0
 #: Minimum similarity between the certificate's name and a row chosen by the file column.
 AGREEMENT_MIN = 75.0
 
@@ -36,6 +38,7 @@ class Method(StrEnum):
     NAME = "nom du certificat"
     FUZZY = "nom approché dans l'organisme"
     PARTIAL = "nom de famille et premier prénom dans l'organisme"
+    REVIEW = "nom proche, à vérifier"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +86,8 @@ class MatchResult:
     """Files the decisions file says to ignore."""
     held_rows: dict[int, str] = field(default_factory=dict)
     """Rows that were candidates of a held file → that file."""
+    refused_rows: dict[int, str] = field(default_factory=dict)
+    """Rows whose refused file (no usable certificate) is recognisable by its name → that file."""
 
     def hold(self, path: str, agents: Sequence[Agent]) -> None:
         """Hold a file; remember which rows it could have gone to."""
@@ -132,6 +137,18 @@ def _who(agents: Sequence[Agent]) -> str:
 def _cert_name_keys(info: CertInfo) -> tuple[str, ...]:
     keys = [compact(info.common_name)] if info.common_name else []
     return tuple(k for k in dict.fromkeys(keys) if k)
+
+
+def agrees(info: CertInfo, agent: Agent, keys: Iterable[str]) -> bool:
+    """Whether the certificate's content is compatible with a row chosen by another signal."""
+    if agent.email_key in {e.casefold() for e in info.emails}:
+        return True
+    if name_score(info, keys) >= AGREEMENT_MIN:
+        return True
+    # "T. DUBOIS" for Thomas DUBOIS: the whole surname must appear in the CN.
+    cn_words = set(tokens(info.common_name))
+    surname = tokens(agent.nom)
+    return bool(surname) and set(surname) <= cn_words
 
 
 def name_score(info: CertInfo, keys: Iterable[str]) -> float:
@@ -215,6 +232,9 @@ class Matcher:
         ]
         if partial:
             return partial, 0.0, Method.PARTIAL
+        if best >= FUZZY_REVIEW:
+            # The review zone: never a match; returning several candidates holds the file.
+            return [a for s, a in scored if best - s < FUZZY_MARGIN], best, Method.REVIEW
         return [], best, Method.FUZZY
 
     def _content(self, info: CertInfo) -> tuple[list[Agent], Method, float | None]:
@@ -286,13 +306,8 @@ class Matcher:
 
         if named:
             # The roster's file column names this file: its content must agree with those rows.
-            emails = {e.casefold() for e in info.emails}
             disagreeing = [
-                a
-                for a in named
-                if a not in content
-                and a.email_key not in emails
-                and name_score(info, self.index.keys[a.row]) < AGREEMENT_MIN
+                a for a in named if a not in content and not agrees(info, a, self.index.keys[a.row])
             ]
             outsiders = [a for a in content if a not in named] if method is Method.EMAIL else []
             if not disagreeing and not outsiders:
@@ -305,12 +320,12 @@ class Matcher:
 
         by_file_email = self._filename_email(path)
         if by_file_email is not None:
-            agrees = (
+            fits = (
                 by_file_email in content
                 if content
-                else name_score(info, self.index.keys[by_file_email.row]) >= AGREEMENT_MIN
+                else agrees(info, by_file_email, self.index.keys[by_file_email.row])
             )
-            if agrees:
+            if fits:
                 result.matches.append(Match(path, (by_file_email.row,), Method.FILENAME_EMAIL))
             else:
                 self._conflict(
@@ -321,7 +336,7 @@ class Matcher:
         if not content:
             result.findings.append(Finding(Code.MATCH_ORPHAN_FILE, file=path, params=base))
             return
-        if len(content) > 1:
+        if len(content) > 1 or method is Method.REVIEW:
             result.hold(path, content)
             result.findings.append(
                 Finding(
@@ -373,4 +388,9 @@ class Matcher:
         for cf in files:
             if cf.cert is not None and cf.usable:
                 self._decide(cf, cf.cert, result)
+            else:
+                owner = self._filename_email(cf.path)
+                owners = [owner] if owner is not None else self._filename_agents(cf.path)
+                if len(owners) == 1:
+                    result.refused_rows.setdefault(owners[0].row, cf.path)
         return result

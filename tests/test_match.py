@@ -1,0 +1,265 @@
+"""Matching rules: one test per rule, on generated certificates."""
+
+from __future__ import annotations
+
+import pytest
+
+from certsync.findings import Code
+from certsync.match import Decision, Matcher, Method
+from tests.helpers import BREST_SIREN, BREST_SIRET, agent, certfile, leaf_for, sha
+
+
+def codes(result, path):
+    return [f.code for f in result.findings if f.file == path]
+
+
+def only_match(result):
+    assert len(result.matches) == 1, (result.matches, result.findings)
+    return result.matches[0]
+
+
+def test_email_in_certificate_matches_case_folded(pki):
+    rows = [agent(2, "Anne", "MOREAU", "Anne.Moreau@Rennes.fr"), agent(3, "Paul", "DURAND")]
+    cert = leaf_for(
+        pki.chambersign_ca, "A", "M", cn="Someone Else", san_email="anne.moreau@rennes.FR"
+    )
+    result = Matcher(rows, file_refs={}).match([certfile("x.cer", cert)])
+    m = only_match(result)
+    assert (m.rows, m.method) == ((2,), Method.EMAIL)
+
+
+def test_subject_email_address_attribute_is_a_signal(pki):
+    rows = [agent(2, "Anne", "MOREAU", "anne.moreau@rennes.fr")]
+    cert = leaf_for(pki.chambersign_ca, "A", "B", cn="Zzz", email="anne.moreau@rennes.fr")
+    assert only_match(Matcher(rows, file_refs={}).match([certfile("x.cer", cert)])).rows == (2,)
+
+
+@pytest.mark.parametrize(
+    ("cn", "prenom", "nom"),
+    [
+        ("Jean-Marie LE GOFF", "Jean-Marie", "Le Goff"),
+        ("LE GOFF Jean-Marie", "Jean-Marie", "Le Goff"),
+        ("JEAN MARIE LEGOFF", "Jean-Marie", "LE GOFF"),
+        ("Eloise LE GALL", "Éloïse", "Le Gall"),
+        ("Cœur ÆRIN", "Coeur", "AERIN"),
+        ("Yann D\u2019HERVÉ", "Yann", "D'Hervé"),
+        ("Anne\u2011Sophie MOREAU", "Anne-Sophie", "Moreau"),
+    ],
+)
+def test_name_variants_match_exactly(pki, cn, prenom, nom):
+    rows = [agent(2, prenom, nom), agent(3, "Paul", "DURAND")]
+    cert = leaf_for(pki.chambersign_ca, "x", "y", cn=cn)
+    m = only_match(Matcher(rows, file_refs={}).match([certfile("a.cer", cert)]))
+    assert m.rows == (2,)
+    assert m.method in (Method.NAME_ORG, Method.NAME)
+
+
+def test_usage_name_matches_married_surname(pki):
+    rows = [agent(2, "Françoise", "DUPONT épouse MARTIN")]
+    cert = leaf_for(pki.chambersign_ca, "x", "y", cn="Françoise MARTIN")
+    assert only_match(Matcher(rows, file_refs={}).match([certfile("a.cer", cert)])).rows == (2,)
+
+
+def test_full_name_column_matches_either_order(pki):
+    rows = [agent(2, "", "", "tanguy@x.fr", full_name="TANGUY Marc")]
+    cert = leaf_for(pki.chambersign_ca, "x", "y", cn="Marc TANGUY")
+    assert only_match(Matcher(rows, file_refs={}).match([certfile("a.cer", cert)])).rows == (2,)
+
+
+def test_organisation_separates_namesakes(pki):
+    rows = [
+        agent(2, "Marc", "TANGUY", "m1@x.fr"),
+        agent(3, "Marc", "TANGUY", "m2@y.fr", siren=BREST_SIREN),
+    ]
+    cert = leaf_for(pki.chambersign_ca, "Marc", "TANGUY", siret=BREST_SIRET)
+    m = only_match(Matcher(rows, file_refs={}).match([certfile("a.cer", cert)]))
+    assert (m.rows, m.method) == ((3,), Method.NAME_ORG)
+
+
+def test_single_name_match_in_other_organisation_still_matches(pki):
+    rows = [agent(2, "Marc", "TANGUY", siren=BREST_SIREN)]
+    cert = leaf_for(pki.chambersign_ca, "Marc", "TANGUY")  # Rennes SIRET
+    m = only_match(Matcher(rows, file_refs={}).match([certfile("a.cer", cert)]))
+    assert (m.rows, m.method) == ((2,), Method.NAME)
+
+
+def test_homonyms_in_one_organisation_are_ambiguous(pki):
+    rows = [agent(2, "Nathalie", "MARTIN", "n1@x.fr"), agent(3, "Nathalie", "MARTIN", "n2@x.fr")]
+    cert = leaf_for(pki.chambersign_ca, "Nathalie", "MARTIN")
+    result = Matcher(rows, file_refs={}).match([certfile("a.cer", cert)])
+    assert result.matches == []
+    assert codes(result, "a.cer") == [Code.MATCH_AMBIGUOUS]
+    assert result.held == {"a.cer"}
+    assert set(result.held_rows) == {2, 3}
+
+
+def test_one_person_under_two_addresses_is_ambiguous(pki):
+    rows = [agent(2, "Marc", "TANGUY", "marc@a.fr"), agent(3, "Marc", "TANGUY", "marc@b.fr")]
+    cert = leaf_for(pki.chambersign_ca, "Marc", "TANGUY")
+    assert codes(Matcher(rows, file_refs={}).match([certfile("a.cer", cert)]), "a.cer") == [
+        Code.MATCH_AMBIGUOUS
+    ]
+
+
+def test_fuzzy_typo_inside_organisation_with_score(pki):
+    rows = [agent(2, "Guillaume", "LEFEBVRE"), agent(3, "Paul", "DURAND")]
+    cert = leaf_for(pki.chambersign_ca, "x", "y", cn="Guillaume LEFEVBRE")
+    m = only_match(Matcher(rows, file_refs={}).match([certfile("a.cer", cert)]))
+    assert (m.rows, m.method) == ((2,), Method.FUZZY)
+    assert m.score is not None and 92 <= m.score < 100
+    assert "/100" in m.describe()
+
+
+def test_fuzzy_never_crosses_organisations(pki):
+    rows = [agent(2, "Guillaume", "LEFEBVRE", siren=BREST_SIREN)]
+    cert = leaf_for(pki.chambersign_ca, "x", "y", cn="Guillaume LEFEVBRE")  # Rennes
+    result = Matcher(rows, file_refs={}).match([certfile("a.cer", cert)])
+    assert result.matches == []
+    assert codes(result, "a.cer") == [Code.MATCH_ORPHAN_FILE]
+
+
+def test_fuzzy_without_clear_lead_is_ambiguous(pki):
+    rows = [
+        agent(2, "Jean-Christophe", "LEFEBVRE", "a@x.fr"),
+        agent(3, "Jean-Christophe", "LEFEVRE", "b@x.fr"),
+    ]
+    cert = leaf_for(pki.chambersign_ca, "x", "y", cn="Jean-Christophe LEFEBRE")
+    result = Matcher(rows, file_refs={}).match([certfile("a.cer", cert)])
+    assert result.matches == []
+    assert codes(result, "a.cer") == [Code.MATCH_AMBIGUOUS]
+
+
+def test_fuzzy_review_zone_holds_with_the_candidate(pki):
+    rows = [agent(2, "Jean", "LEFEBVRE"), agent(3, "Paul", "DURAND")]
+    cert = leaf_for(pki.chambersign_ca, "x", "y", cn="Jean LEFEBVRR")  # 91.7: below 92
+    result = Matcher(rows, file_refs={}).match([certfile("a.cer", cert)])
+    assert result.matches == []
+    assert codes(result, "a.cer") == [Code.MATCH_AMBIGUOUS]
+    assert "Jean LEFEBVRE" in result.findings[0].message()
+
+
+def test_compound_first_name_on_certificate_only(pki):
+    rows = [agent(2, "Jean", "DUPONT-MOREAU"), agent(3, "Paul", "DUPONT-MOREAU")]
+    cert = leaf_for(pki.chambersign_ca, "x", "y", cn="Jean-Pierre DUPONT-MOREAU")
+    m = only_match(Matcher(rows, file_refs={}).match([certfile("a.cer", cert)]))
+    assert (m.rows, m.method) == ((2,), Method.PARTIAL)
+
+
+def test_initial_only_is_not_guessed(pki):
+    rows = [agent(2, "Thomas", "DUBOIS"), agent(3, "Théo", "DUBOIS")]
+    cert = leaf_for(pki.chambersign_ca, "x", "y", cn="T. DUBOIS")
+    result = Matcher(rows, file_refs={}).match([certfile("a.cer", cert)])
+    assert result.matches == []
+
+
+def test_file_column_names_the_file_and_content_agrees(pki):
+    rows = [agent(2, "Marc", "TANGUY", "a@x.fr"), agent(3, "Marc", "TANGUY", "b@x.fr")]
+    cert = leaf_for(pki.chambersign_ca, "Marc", "TANGUY")
+    result = Matcher(rows, file_refs={3: "m.cer"}).match([certfile("m.cer", cert)])
+    m = only_match(result)
+    assert (m.rows, m.method) == ((3,), Method.FILE_COLUMN)
+
+
+def test_file_column_naming_someone_else_is_a_conflict(pki):
+    rows = [agent(2, "Thomas", "DUBOIS"), agent(3, "Annick", "PERON")]
+    cert = leaf_for(pki.chambersign_ca, "Thomas", "DUBOIS")
+    result = Matcher(rows, file_refs={3: "a.cer"}).match([certfile("a.cer", cert)])
+    assert result.matches == []
+    assert codes(result, "a.cer") == [Code.MATCH_CONFLICT]
+    message = result.findings[0].message()
+    assert "Thomas DUBOIS" in message and "Annick PERON" in message
+
+
+def test_file_column_naming_a_stranger_with_unknown_content_is_a_conflict(pki):
+    rows = [agent(3, "Annick", "PERON")]
+    cert = leaf_for(pki.chambersign_ca, "Bernard", "INCONNU")
+    result = Matcher(rows, file_refs={3: "a.cer"}).match([certfile("a.cer", cert)])
+    assert codes(result, "a.cer") == [Code.MATCH_CONFLICT]
+
+
+def test_two_rows_naming_one_file_share_it(pki):
+    rows = [agent(2, "Marc", "TANGUY", "a@x.fr"), agent(3, "Marc", "TANGUY", "b@y.fr")]
+    cert = leaf_for(pki.chambersign_ca, "Marc", "TANGUY")
+    result = Matcher(rows, file_refs={2: "m.cer", 3: "m.cer"}).match([certfile("m.cer", cert)])
+    assert only_match(result).rows == (2, 3)
+
+
+def test_filename_email_resolves_homonyms(pki):
+    rows = [agent(2, "Nathalie", "MARTIN", "n1@x.fr"), agent(3, "Nathalie", "MARTIN", "n2@x.fr")]
+    cert = leaf_for(pki.chambersign_ca, "Nathalie", "MARTIN")
+    result = Matcher(rows, file_refs={}).match([certfile("N2@x.fr.cer", cert)])
+    m = only_match(result)
+    assert (m.rows, m.method) == ((3,), Method.FILENAME_EMAIL)
+
+
+def test_filename_email_of_another_agent_is_a_conflict(pki):
+    rows = [agent(2, "Thomas", "DUBOIS", "t@x.fr"), agent(3, "Paul", "DURAND", "p@x.fr")]
+    cert = leaf_for(pki.chambersign_ca, "Thomas", "DUBOIS")
+    result = Matcher(rows, file_refs={}).match([certfile("p@x.fr.cer", cert)])
+    assert codes(result, "p@x.fr.cer") == [Code.MATCH_CONFLICT]
+
+
+def test_filename_naming_another_agent_is_a_conflict(pki):
+    rows = [agent(2, "Thomas", "DUBOIS"), agent(3, "Paul", "DURAND")]
+    cert = leaf_for(pki.chambersign_ca, "Thomas", "DUBOIS")
+    result = Matcher(rows, file_refs={}).match([certfile("PaulDURAND_Format_PEM.cer", cert)])
+    assert codes(result, "PaulDURAND_Format_PEM.cer") == [Code.MATCH_CONFLICT]
+
+
+def test_filename_is_never_stronger_than_content(pki):
+    rows = [agent(2, "Thomas", "DUBOIS"), agent(3, "Paul", "DURAND")]
+    cert = leaf_for(pki.chambersign_ca, "Bernard", "INCONNU")
+    result = Matcher(rows, file_refs={}).match([certfile("Paul DURAND (1).cer", cert)])
+    assert result.matches == []
+    assert codes(result, "Paul DURAND (1).cer") == [Code.MATCH_ORPHAN_FILE]
+
+
+def test_email_and_name_pointing_to_different_rows_conflict(pki):
+    rows = [agent(2, "Anne", "MOREAU", "anne@x.fr"), agent(3, "Paul", "DURAND", "paul@x.fr")]
+    cert = leaf_for(pki.chambersign_ca, "Paul", "DURAND", san_email="anne@x.fr")
+    result = Matcher(rows, file_refs={}).match([certfile("c.cer", cert)])
+    assert codes(result, "c.cer") == [Code.MATCH_CONFLICT]
+
+
+def test_orphan_file(pki):
+    rows = [agent(2, "Thomas", "DUBOIS")]
+    cert = leaf_for(pki.chambersign_ca, "Bernard", "INCONNU")
+    result = Matcher(rows, file_refs={}).match([certfile("b.cer", cert)])
+    assert codes(result, "b.cer") == [Code.MATCH_ORPHAN_FILE]
+    assert result.findings[0].params["sha256"] == sha(certfile("b.cer", cert))
+
+
+def test_decision_assigns_a_held_certificate(pki):
+    rows = [agent(2, "Nathalie", "MARTIN", "n1@x.fr"), agent(3, "Nathalie", "MARTIN", "n2@x.fr")]
+    cf = certfile("a.cer", leaf_for(pki.chambersign_ca, "Nathalie", "MARTIN"))
+    decisions = {sha(cf): Decision(sha(cf), ("n2@x.fr",))}
+    result = Matcher(rows, file_refs={}, decisions=decisions).match([cf])
+    m = only_match(result)
+    assert (m.rows, m.method) == ((3,), Method.DECISION)
+    assert codes(result, "a.cer") == [Code.MATCH_DECISION_APPLIED]
+
+
+def test_decision_ignorer(pki):
+    rows = [agent(2, "Thomas", "DUBOIS")]
+    cf = certfile("a.cer", leaf_for(pki.chambersign_ca, "Thomas", "DUBOIS"))
+    decisions = {sha(cf): Decision(sha(cf), (), ignore=True)}
+    result = Matcher(rows, file_refs={}, decisions=decisions).match([cf])
+    assert result.matches == [] and result.ignored == {"a.cer"}
+
+
+def test_decision_for_unknown_email_is_reported_and_algorithm_applies(pki):
+    rows = [agent(2, "Thomas", "DUBOIS")]
+    cf = certfile("a.cer", leaf_for(pki.chambersign_ca, "Thomas", "DUBOIS"))
+    decisions = {sha(cf): Decision(sha(cf), ("nobody@x.fr",), line=4)}
+    result = Matcher(rows, file_refs={}, decisions=decisions).match([cf])
+    assert Code.MATCH_DECISION_INVALID in codes(result, "a.cer")
+    assert only_match(result).rows == (2,)
+
+
+def test_refused_file_is_linked_to_its_agent_by_name(pki):
+    from certsync.records import CertFile, FileFormat
+
+    rows = [agent(2, "Loïc", "DERC'HEN"), agent(3, "Paul", "DURAND")]
+    refused = CertFile("loic_derchen.pfx", 10, 0, FileFormat.PKCS12, None)
+    result = Matcher(rows, file_refs={}).match([refused])
+    assert result.refused_rows == {2: "loic_derchen.pfx"}
