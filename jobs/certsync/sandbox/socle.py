@@ -44,7 +44,7 @@ TEXT_FIELDS = (
     "city",
 )
 CHECKBOXES = ("elected", "executive")
-EXPORT_HEADER = (  # noqa: SIM905 (kept as the export writes it)
+EXPORT_HEADER = (
     "user_id;user_last_connection_date;user_mean_time_betweenTwoConnections;user_nbConnections;"
     "user_civility;user_firstname;user_lastname;user_username;user_connectionAttempts;profil_id;"
     "profil_externalId;profil_technicalIdentifier;profil_canton;profil_city;profil_country;"
