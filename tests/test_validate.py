@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 from pathlib import Path
 
 import pytest
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, padding, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives.asymmetric import dsa, ed25519, padding, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from certsync.certfiles.parse import cert_info
 from certsync.config import Policy
 from certsync.findings import Code, Finding, Severity
 from certsync.records import Agent, CertInfo
@@ -35,87 +35,10 @@ from certsync.validate import Validator, untrusted_reason
 SIRET = "21350238800019"
 SUBJECT = agent_subject("Jeanne", "Le Goff", siret=SIRET, org="Commune de Rennes")
 
-_KU_NAMES = (
-    "digital_signature",
-    "content_commitment",
-    "key_encipherment",
-    "data_encipherment",
-    "key_agreement",
-    "key_cert_sign",
-    "crl_sign",
-)
-
-
-def _ext(cert: x509.Certificate, cls: type[x509.ExtensionType]) -> x509.ExtensionType | None:
-    try:
-        return cert.extensions.get_extension_for_class(cls).value
-    except x509.ExtensionNotFound:
-        return None
-
 
 def info_of(cert: x509.Certificate) -> CertInfo:
-    """A CertInfo built the plain way, standing in for certsync.certfiles in these tests."""
-    der = cert.public_bytes(serialization.Encoding.DER)
-    ku = _ext(cert, x509.KeyUsage)
-    eku = _ext(cert, x509.ExtendedKeyUsage)
-    bc = _ext(cert, x509.BasicConstraints)
-    cp = _ext(cert, x509.CertificatePolicies)
-    dp = _ext(cert, x509.CRLDistributionPoints)
-    assert ku is None or isinstance(ku, x509.KeyUsage)
-    assert eku is None or isinstance(eku, x509.ExtendedKeyUsage)
-    assert bc is None or isinstance(bc, x509.BasicConstraints)
-    assert cp is None or isinstance(cp, x509.CertificatePolicies)
-    assert dp is None or isinstance(dp, x509.CRLDistributionPoints)
-    ous = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)
-    org_ids = tuple(str(a.value).removeprefix("0002 ") for a in ous if str(a.value)[:5] == "0002 ")
-    key = cert.public_key()
-    if isinstance(key, rsa.RSAPublicKey):
-        key_type, key_size, curve = "RSA", key.key_size, ""
-    elif isinstance(key, ec.EllipticCurvePublicKey):
-        key_type, key_size, curve = "EC", key.curve.key_size, key.curve.name
-    else:
-        key_type, key_size, curve = type(key).__name__, 0, ""
-    try:
-        sig = cert.signature_hash_algorithm
-        sig_name = sig.name if sig else ""
-    except UnsupportedAlgorithm:
-        sig_name = "unknown"
-
-    def first(oid: x509.ObjectIdentifier) -> str:
-        attrs = cert.subject.get_attributes_for_oid(oid)
-        return str(attrs[0].value) if attrs else ""
-
-    return CertInfo(
-        der=der,
-        sha256=hashlib.sha256(der).hexdigest(),
-        sha1=hashlib.sha1(der).hexdigest(),
-        subject=cert.subject.rfc4514_string(),
-        issuer=cert.issuer.rfc4514_string(),
-        common_name=first(NameOID.COMMON_NAME),
-        organisation=first(NameOID.ORGANIZATION_NAME),
-        org_ids=org_ids,
-        emails=(),
-        serial=f"{cert.serial_number:x}",
-        not_before=cert.not_valid_before_utc,
-        not_after=cert.not_valid_after_utc,
-        key_type=key_type,
-        key_size=key_size,
-        key_curve=curve,
-        signature_hash=sig_name,
-        is_ca=bool(bc and bc.ca),
-        self_issued=cert.subject == cert.issuer,
-        key_usage=tuple(n for n in _KU_NAMES if ku is not None and getattr(ku, n)),
-        has_key_usage=ku is not None,
-        extended_key_usage=tuple(o.dotted_string for o in eku) if eku else (),
-        has_extended_key_usage=eku is not None,
-        policies=tuple(p.policy_identifier.dotted_string for p in cp) if cp else (),
-        crl_urls=tuple(
-            n.value
-            for point in (dp or [])
-            for n in (point.full_name or [])
-            if isinstance(n, x509.UniformResourceIdentifier)
-        ),
-    )
+    """The CertInfo the pipeline would build for `cert` (certsync.certfiles)."""
+    return cert_info(cert.public_bytes(serialization.Encoding.DER))
 
 
 def _tlv(tag: int, body: bytes) -> bytes:
@@ -488,3 +411,33 @@ def test_org_no_identifier_on_either_side(pki: SamplePKI, validator: Validator) 
 def test_naive_as_of_is_refused(trust: TrustStore) -> None:
     with pytest.raises(ValueError, match="aware"):
         Validator(trust, Policy(), dt.datetime(2026, 1, 1))
+
+
+def test_san_with_unsupported_name_type_is_judged_from_the_issuer(
+    pki: SamplePKI, validator: Validator
+) -> None:
+    # A SAN holding an x400Address: cryptography cannot parse it and the verifier raises.
+    ca = pki.chambersign_ca
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(SUBJECT)
+        .issuer_name(ca.cert.subject)
+        .public_key(rsa_key().public_key())
+        .serial_number(0x5A4)
+        .not_valid_before(EPOCH - dt.timedelta(days=1))
+        .not_valid_after(EPOCH + dt.timedelta(days=365))
+        .add_extension(
+            x509.UnrecognizedExtension(
+                x509.ExtensionOID.SUBJECT_ALTERNATIVE_NAME, bytes.fromhex("3004a3023000")
+            ),
+            critical=False,
+        )
+    )
+    cert = builder.sign(ca.key, hashes.SHA256())
+    info = dataclasses.replace(
+        info_of(make_leaf(ca, SUBJECT).cert), der=cert.public_bytes(serialization.Encoding.DER)
+    )
+    assert validator.check(info) == ()
+    other = make_root("Autre Racine", "Ailleurs", key=rsa_key(2048, slot=31))
+    [found] = Validator(trust_of(other), Policy(), EPOCH).check(info)
+    assert found.code is Code.CERT_UNTRUSTED

@@ -212,7 +212,7 @@ class Validator:
         """Findings about `info`, without row or file; `chain`: the CA certificates of its file."""
         cert = x509.load_der_x509_certificate(info.der)
         found = self._dates(info)
-        dates_bad = bool(found) and found[0].code is not Code.CERT_EXPIRES_SOON
+        dates_bad = any(f.code is not Code.CERT_EXPIRES_SOON for f in found)
         weak_sig = WEAK_SIGNATURES.get(cert.signature_algorithm_oid.dotted_string)
         if weak_sig:
             found.append(finding(Code.CERT_WEAK_SIGNATURE, algorithm=weak_sig))
@@ -301,6 +301,10 @@ class Validator:
                 # verifier stops at them, so judge the chain from the issuer upwards instead.
                 return self._chain_above(cert, intermediates)
             return self._untrusted(str(exc), cert), None
+        except x509.UnsupportedGeneralNameType:
+            # The client verifier parses the leaf's SAN even under permit_all and chokes on
+            # x400Address/EDIPartyName. That says nothing about trust: judge from the issuer.
+            return self._chain_above(cert, intermediates)
         return None, (path[1] if len(path) > 1 else None)
 
     def _chain_above(
@@ -313,6 +317,9 @@ class Validator:
                 continue
             if any(candidate == anchor for anchor in self._anchors):
                 return None, candidate
+            # The candidate goes through as an end entity, so its own CA profile is checked
+            # less strictly than in a full path; acceptable on this path, where the leaf is
+            # already blocked or was checked by hand.
             try:
                 self._verifier.verify(candidate, intermediates)
             except VerificationError as exc:
