@@ -198,3 +198,10 @@ def test_detected_summary(read_csv):
 def test_sheet_option_refused_for_csv(read_csv):
     with pytest.raises(InputError, match="--sheet"):
         read_csv(HEADER + "Dupont;Jean;jean@mairie.fr\n", sheet="Agents")
+
+
+def test_repeated_header_row_is_not_an_agent(read_csv):
+    text = HEADER + "Dupont;Jean;jean@mairie.fr\n" + HEADER + "Martin;Anne;anne@mairie.fr\n"
+    roster = read_csv(text)
+    assert [(a.row, a.nom) for a in roster.agents] == [(2, "Dupont"), (4, "Martin")]
+    assert roster.findings == ()

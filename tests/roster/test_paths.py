@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from certsync.findings import Code
 from certsync.roster import read_roster, resolve_file_ref
@@ -47,6 +49,9 @@ def certs(tmp_path):
         ("\\\\serveur\\partage\\top.cer", None),
         ("", None),
         ("Brest", None),  # a folder is not a file
+        ("a" * 5000, None),  # name too long for the file system
+        ("x/" * 3000, None),
+        ("top\x00.cer", None),
     ],
 )
 def test_resolve_file_ref(certs, ref, expected):
@@ -104,3 +109,14 @@ def test_no_certs_root_no_file_check(certs, tmp_path):
     roster_path = tmp_path / "agents.csv"
     roster_path.write_text("Nom;Prénom;Courriel;Fichier\nDupont;Jean;j@m.fr;absent.cer\n")
     assert read_roster(roster_path).findings == ()
+
+
+@given(ref=st.text(alphabet=st.sampled_from(list("ab./\\:~\x00é ")), max_size=30))
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_resolve_never_leaves_the_folder(certs, ref):
+    resolved = resolve_file_ref(certs, ref)
+    if resolved is not None:
+        target = (certs / resolved).resolve()
+        assert target.is_file() and target.is_relative_to(certs.resolve())

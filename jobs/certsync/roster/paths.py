@@ -9,8 +9,8 @@ from pathlib import Path
 
 from certsync.roster.clean import clean_text
 
-# A Windows drive ("C:…") or UNC/absolute path ("\\serveur", "/etc") is never inside the folder.
-_ABSOLUTE = re.compile(r"[A-Za-z]:|/")
+# A Windows drive ("C:\…", "C:") or UNC/absolute path ("\\serveur", "/etc") is never inside.
+_ABSOLUTE = re.compile(r"[A-Za-z]:(?:/|\Z)|/")
 
 ESCAPES = " (le chemin sort du dossier)"
 """Reason shown when a reference points outside the certificate folder."""
@@ -60,17 +60,19 @@ class FileIndex:
         return self._real_root
 
     def _inside(self, relative: str) -> tuple[str | None, str] | None:
-        """The answer for a path that exists, or None when nothing is there."""
+        """The answer for a path that exists, or None when nothing usable is there."""
         candidate = self.root / relative
         try:
             real = candidate.resolve()
-        except (OSError, RuntimeError):  # symlink loop, permission
+            if not real.is_relative_to(self._real()):
+                # A symlink inside the folder that leads elsewhere: refused even if the target
+                # exists, and reported as leaving the folder.
+                return (None, ESCAPES) if candidate.is_symlink() or real.exists() else None
+            if real.is_file():
+                return relative, ""
+        except (OSError, ValueError, RuntimeError):
+            # Name too long, NUL byte, symlink loop, permission: nothing usable there.
             return None
-        if not real.is_relative_to(self._real()):
-            # A symlink inside the folder that leads elsewhere: refuse even if the target exists.
-            return (None, ESCAPES) if candidate.is_symlink() or real.exists() else None
-        if real.is_file():
-            return relative, ""
         return None
 
     def _names(self) -> dict[str, list[str]]:

@@ -172,6 +172,8 @@ def _agents(
     findings: list[Finding] = []
     first_row: dict[str, int] = {}
     where = list(columns.columns.items())
+    first_field, first_index = where[0]
+    header_first = columns.names[first_index]
     for row in rows:
         cells = row.cells
         if not any(cells):
@@ -181,6 +183,8 @@ def _agents(
         # A row is blank when nothing visible is left anywhere, zero-width junk included.
         if not any(values.values()) and not any(clean_text(c) for c in cells):
             continue
+        if values[first_field] == header_first and _repeats_header(values, columns):
+            continue  # the header again, as when two exports were pasted one after the other
         agent, row_findings = _agent(row.number, values, columns, index)
         key = agent.email_key
         if key:
@@ -198,6 +202,10 @@ def _agents(
         agents.append(agent)
         findings.extend(row_findings)
     return agents, findings
+
+
+def _repeats_header(values: dict[Field, str], columns: ColumnMap) -> bool:
+    return all(values[field] == columns.names[index] for field, index in columns.columns.items())
 
 
 def _agent(
