@@ -15,7 +15,7 @@ from certsync.records import Agent
 from certsync.sandbox.server import DEMO_PASSWORD, DEMO_TOKEN, DEMO_USER
 from certsync.testkit.pki import agent_subject, make_leaf, sample_pki
 
-PLATFORMS = ("socle", "pastell")
+PLATFORMS = ("socle", "s2low", "pastell")
 ENV = {"CERTSYNC_USER": DEMO_USER, "CERTSYNC_PASSWORD": DEMO_PASSWORD, "CERTSYNC_TOKEN": DEMO_TOKEN}
 NAMES = [
     ("Hélène", "Le Bihan"),
