@@ -85,6 +85,12 @@ def run(request: RunRequest, hooks: Hooks | None = None) -> RunResult:
         cached=hooks.cached,
         tick=hooks.tick,
     )
+    if not checked:
+        raise InputError(
+            f"Le dossier des certificats {request.certs} ne contient aucun fichier à traiter.",
+            hint="Vérifiez le dossier donné à --certs (les fichiers cachés et les fichiers "
+            "de verrouillage « ~$ » sont ignorés).",
+        )
     if hooks.store is not None:
         hooks.store(checked)
     file_refs = _file_refs(roster, request.certs)
