@@ -19,7 +19,6 @@ from certsync.logs import (
     progress,
     redact,
     summary_line,
-    write_atomic,
     write_status,
 )
 
@@ -192,17 +191,3 @@ def test_write_status_atomically(tmp_path: Path) -> None:
     assert status["duration_seconds"] == 120
     assert path.stat().st_mode & 0o777 == 0o644
     assert sorted(p.name for p in path.parent.iterdir()) == ["status.json"]
-
-
-def test_failed_atomic_write_keeps_previous_file(tmp_path: Path) -> None:
-    path = tmp_path / "status.json"
-    write_atomic(path, b"old")
-
-    class Boom(Exception):
-        pass
-
-    with pytest.raises(Boom), logs.atomic_output(path) as tmp:
-        tmp.write_bytes(b"half")
-        raise Boom
-    assert path.read_bytes() == b"old"
-    assert [p.name for p in tmp_path.iterdir()] == ["status.json"]

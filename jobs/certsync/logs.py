@@ -7,9 +7,7 @@ import logging
 import logging.config
 import os
 import socket
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -22,6 +20,7 @@ from rich.progress import Progress as RichProgress
 
 from certsync import __version__
 from certsync.errors import ExitCode
+from certsync.fsutil import atomic_path
 
 LOGGER = "certsync"
 
@@ -260,36 +259,6 @@ def summary_line(
     return text
 
 
-@contextmanager
-def atomic_output(path: Path) -> Iterator[Path]:
-    """A temporary path next to `path`, moved over it (after fsync) only if the block succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        with tmp.open("rb+") as handle:
-            os.fsync(handle.fileno())
-        tmp.chmod(0o644)  # mkstemp makes it 0600; reports and status are for others to read
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    # Make the rename itself durable.
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so that readers see the old or the new file, never a part."""
-    with atomic_output(path) as tmp:
-        tmp.write_bytes(data)
-
-
 def write_status(
     path: Path,
     *,
@@ -318,4 +287,7 @@ def write_status(
         "host": socket.gethostname(),
         "version": __version__,
     }
-    write_atomic(path, (json.dumps(status, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    with atomic_path(path) as tmp:
+        tmp.write_bytes((json.dumps(status, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+        # mkstemp makes the file 0600; the monitoring agent often runs as another user.
+        tmp.chmod(0o644)

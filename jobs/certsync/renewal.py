@@ -16,7 +16,7 @@ from typing import Any
 
 import xlsxwriter
 
-from certsync.logs import atomic_output, write_atomic
+from certsync.fsutil import atomic_path, atomic_write_bytes
 from certsync.state import StateStore
 
 NO_ORGANISATION = "Sans organisme"
@@ -132,16 +132,18 @@ def write_expiring(
 ) -> dict[str, Path]:
     """Write expiring.xlsx, expiring.csv and expiring.json into `report_dir`, each atomically."""
     paths = {ext: report_dir / f"expiring.{ext}" for ext in ("xlsx", "csv", "json")}
-    with atomic_output(paths["xlsx"]) as tmp:
+    with atomic_path(paths["xlsx"]) as tmp:
         _write_xlsx(tmp, entries, as_of, within_days)
-    write_atomic(paths["csv"], _csv_bytes(entries))
+    atomic_write_bytes(paths["csv"], _csv_bytes(entries))
     document = {
         "as_of": as_of.isoformat(),
         "within_days": within_days,
         "count": len(entries),
         "entries": [{**asdict(e), "not_after": e.not_after.isoformat()} for e in entries],
     }
-    write_atomic(paths["json"], json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8"))
+    atomic_write_bytes(
+        paths["json"], json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
+    )
     return paths
 
 
