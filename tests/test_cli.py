@@ -138,7 +138,7 @@ def test_usage_error_exit_2_in_french(tmp_path):
 
 
 def test_bad_date_is_a_usage_error(inputs):
-    tmp, roster, certs, _trust = inputs
+    _tmp, roster, certs, _trust = inputs
     proc = run_cli("run", "--roster", roster, "--certs", certs, "--as-of", "27/11/2026")
     assert proc.returncode == ExitCode.USAGE
     assert "AAAA-MM-JJ" in proc.stderr
@@ -221,7 +221,7 @@ def test_xlsx_summary_and_findings_sheet(inputs):
 
 
 def test_inspect_text_and_json(inputs):
-    tmp, _roster, certs, trust = inputs
+    _tmp, _roster, certs, trust = inputs
     proc = run_cli("inspect", certs / "thomas.cer", "--trust", trust, "--as-of", "2026-03-01")
     assert proc.returncode == 0, proc.stderr
     for label in ("Sujet", "Émetteur", "SHA-256", "SHA-1", "Clé", "RSA 2048", "Valide au"):
