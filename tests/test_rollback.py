@@ -106,7 +106,7 @@ def world(tmp_path: Path, pki: SamplePKI):
         fake = FakeConnector()
         old = {e: _cert(pki, e[0].upper() + "OLD", 10) for e in EMAILS[:2]}
         new = {e: _cert(pki, e[0].upper() + "NEW", 1000) for e in EMAILS}
-        run_id = store.begin_run(command="run", parameters={}, started=NOW)
+        run_id = store.begin_run(run_id="push-1", command="run", parameters={}, started=NOW)
         for email in EMAILS:
             before = old.get(email)
             account = fake.add(email, before.pem.decode() if before else None)

@@ -126,6 +126,7 @@ def test_locked_by_another_program(tmp_path: Path) -> None:
 
 def test_runs_and_history(store: StateStore) -> None:
     first = store.begin_run(
+        run_id="20261127-050000-aaaaaa",
         command="run",
         parameters={
             "roster": Path("agents.xlsx"),
@@ -134,7 +135,12 @@ def test_runs_and_history(store: StateStore) -> None:
         },
         started=NOW,
     )
-    second = store.begin_run(command="notify", parameters={}, started=NOW + timedelta(hours=1))
+    second = store.begin_run(
+        run_id="20261127-060000-bbbbbb",
+        command="notify",
+        parameters={},
+        started=NOW + timedelta(hours=1),
+    )
     store.end_run(first, ended=NOW + timedelta(minutes=5), exit_code=1, counts={"pushed": 3})
     runs = history(store, last=10)
     assert [r.run_id for r in runs] == [second, first]

@@ -6,7 +6,6 @@ import base64
 import hashlib
 import json
 import sqlite3
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -252,11 +251,6 @@ class RunSummary:
     report_path: str | None
 
 
-def new_run_id(now: datetime) -> str:
-    """A sortable, unique run id: UTC timestamp plus a random suffix."""
-    return f"{_utc(now):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
-
-
 def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("naive datetime: the state stores UTC instants only")
@@ -353,13 +347,12 @@ class StateStore:
     def begin_run(
         self,
         *,
+        run_id: str,
         command: str,
         parameters: Mapping[str, Any],
         started: datetime,
-        run_id: str | None = None,
     ) -> str:
         """Record the start of a run and return its id; credential-like parameters are dropped."""
-        run_id = run_id or new_run_id(started)
         with self._tx() as db:
             db.execute(
                 "INSERT INTO runs (run_id, command, started, parameters) VALUES (?, ?, ?, ?)",
