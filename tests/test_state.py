@@ -17,7 +17,14 @@ import pytest
 from certsync.errors import ExitCode, StateError
 from certsync.findings import Code, finding
 from certsync.records import CertFile, CertInfo, FileFormat
-from certsync.state import SCHEMA_VERSION, Action, StateStore, StoredCert, history
+from certsync.state import (
+    SCHEMA_VERSION,
+    Action,
+    StateStore,
+    StoredCert,
+    _state_error,
+    history,
+)
 from certsync.testkit.pki import SamplePKI, agent_subject, make_leaf
 
 NOW = datetime(2026, 11, 27, 5, 0, tzinfo=UTC)
@@ -122,6 +129,21 @@ def test_locked_by_another_program(tmp_path: Path) -> None:
     finally:
         other.execute("ROLLBACK")
         other.close()
+
+
+@pytest.mark.parametrize(
+    ("error", "contains"),
+    [
+        ("attempt to write a readonly database", "en écriture"),
+        ("unable to open database file", "en écriture"),
+        ("database is locked", "verrouillé"),
+        ("file is not a database", "endommagé"),
+    ],
+)
+def test_sqlite_errors_become_french_state_errors(error: str, contains: str) -> None:
+    raised = _state_error(Path("/var/lib/certsync/x.sqlite"), sqlite3.OperationalError(error))
+    assert contains in raised.message
+    assert "/var/lib/certsync/x.sqlite" in raised.message
 
 
 def test_runs_and_history(store: StateStore) -> None:

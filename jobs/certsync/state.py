@@ -617,6 +617,12 @@ def _state_error(path: Path, exc: sqlite3.Error) -> StateError:
             hint="Attendez la fin de l'autre programme (sauvegarde, outil SQLite ouvert…) puis "
             "relancez ; ne supprimez pas le fichier.",
         )
+    if "readonly" in text or "unable to open" in text:
+        return StateError(
+            f"Le fichier d'état {path} ne peut pas être ouvert en écriture ({exc}).",
+            hint="Vérifiez les droits sur le fichier et sur son dossier (l'utilisateur qui lance "
+            "certsync doit pouvoir y écrire).",
+        )
     return StateError(
         f"Le fichier d'état {path} est illisible ou endommagé ({exc}).",
         hint="Le fichier n'a pas été modifié. Restaurez-le depuis une sauvegarde, ou déplacez-le "
