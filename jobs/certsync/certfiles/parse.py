@@ -8,7 +8,7 @@ import warnings
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x448, x25519
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import NameOID, SignatureAlgorithmOID
 
 from certsync.records import CertInfo
 
@@ -21,6 +21,15 @@ _KEY_USAGE_BITS = (
     "key_cert_sign",
     "crl_sign",
 )
+# cryptography no longer names these; validation must still see "md5" to refuse it.
+_LEGACY_HASHES = {
+    "1.2.840.113549.1.1.2": "md2",
+    "1.2.840.113549.1.1.3": "md4",
+    "1.2.840.113549.1.1.4": "md5",
+    "1.2.840.113549.2.2": "md2",
+    "1.2.840.113549.2.5": "md5",
+}
+_PURE_SIGNATURES = (SignatureAlgorithmOID.ED25519, SignatureAlgorithmOID.ED448)
 _SIRENE_PREFIX = "0002"  # ISO 6523 ICD for the French SIRENE register (SIREN/SIRET)
 _ID_LENGTHS = (9, 14)
 _SPACES = str.maketrans("", "", " \u00a0\u202f\t.-")
@@ -67,7 +76,7 @@ def _cert_info(der: bytes) -> CertInfo:
         key_curve=key_curve,
         signature_hash=_signature_hash(cert),
         is_ca=ext.is_ca,
-        self_issued=subject == issuer,
+        self_issued=subject_text == issuer_text,
         key_usage=ext.key_usage,
         has_key_usage=ext.has_key_usage,
         extended_key_usage=ext.eku,
@@ -161,11 +170,16 @@ def _key(cert: x509.Certificate) -> tuple[str, int, str]:
 
 
 def _signature_hash(cert: x509.Certificate) -> str:
+    """The signature's hash name; legacy hashes by name, other unknown ones by dotted OID."""
+    oid = cert.signature_algorithm_oid
     try:
         algorithm = cert.signature_hash_algorithm
     except UnsupportedAlgorithm:
-        return cert.signature_algorithm_oid.dotted_string
-    return algorithm.name if algorithm is not None else ""
+        return _LEGACY_HASHES.get(oid.dotted_string, oid.dotted_string)
+    if algorithm is not None:
+        return algorithm.name
+    # Ed25519/Ed448 sign without a separate hash; anything else (GOST…) is named by its OID.
+    return "" if oid in _PURE_SIGNATURES else oid.dotted_string
 
 
 def _attr_values(name: x509.Name, oid: x509.ObjectIdentifier) -> list[str]:

@@ -123,12 +123,14 @@ def _read(root: Path, rel: str, limits: Limits) -> CertFile:
         return _refused(rel, size, mtime_ns, Code.FILE_UNREADABLE, reason)
     try:
         with open(path, "rb") as handle:
-            # One byte more than allowed tells a file that grew since stat() from one that fits.
-            data = handle.read(limits.max_file_bytes + 1)
+            # One byte more than stat() said tells a file that grew meanwhile; sizing the read
+            # from stat() avoids allocating a max_file_bytes buffer for every small file.
+            data = handle.read(size + 1)
     except OSError as exc:
         return _refused(rel, size, mtime_ns, Code.FILE_UNREADABLE, _os_reason(exc))
-    if len(data) > limits.max_file_bytes:
-        reason = f"fichier trop volumineux (plus de {_human(limits.max_file_bytes)})"
+    if len(data) > size:
+        # Still being written (a copy in progress): reading half a file would mislead.
+        reason = "fichier en cours de modification, relancez plus tard"
         return _refused(rel, size, mtime_ns, Code.FILE_UNREADABLE, reason)
     return _certfile(rel, size, mtime_ns, data)
 
