@@ -285,13 +285,13 @@ def generate(out: Path) -> list[tuple[str, str]]:
     )
     write_xlsx(out / "agents.xlsx", rows, title="Liste des agents — campagne 2026")
     listing.append(("agents.xlsx", "La même liste en classeur Excel, sous une ligne de titre."))
-    accounts = [r for r in rows if r["Courriel"] != P["claire"].email and "@" in r["Courriel"]]
+    accounts = [r for r in rows if r["Courriel"] != P["herve"].email and "@" in r["Courriel"]]
     write_socle_export(out / "export_agent.csv", accounts)
     listing.append(
         (
             "export_agent.csv",
             "Export « Exporter la liste des utilisateurs » du socle : comptes de la plateforme "
-            "de démonstration (Claire NICOLAS n'a pas de compte : MEGALIS_ACCOUNT_NOT_FOUND).",
+            "de démonstration (Hervé COLIN n'a pas de compte : MEGALIS_ACCOUNT_NOT_FOUND).",
         )
     )
     return listing

@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import openpyxl
@@ -31,11 +32,12 @@ def inputs(tmp_path, pki):
 
 
 def run_cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in its own working folder: state, logs and default reports land there."""
     return subprocess.run(
         [sys.executable, "-m", "certsync", *map(str, args)],
         capture_output=True,
         text=True,
-        cwd=cwd,
+        cwd=cwd or tempfile.mkdtemp(prefix="certsync-cli-"),
         check=False,
     )
 
@@ -158,7 +160,8 @@ def test_internal_error_exit_70_traceback_in_log_only(inputs, monkeypatch, capsy
     def boom(*args, **kwargs):
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr("certsync.commands.run", boom)
+    monkeypatch.chdir(tmp)
+    monkeypatch.setattr("certsync.commands.run.run", boom)
     code = cli.main(
         [
             "run",

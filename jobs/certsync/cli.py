@@ -80,8 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(inspect)
     inspect.set_defaults(handler=commands.cmd_inspect)
 
-    for extra in commands.EXTRA_COMMANDS:
-        extra(sub, _common)
+    commands.register_ops(sub, _common)
     return parser
 
 

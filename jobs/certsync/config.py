@@ -178,7 +178,9 @@ def _section(cls: type, data: Mapping[str, Any], section: str, base: Path) -> An
     changes: dict[str, Any] = {}
     for key, value in data.items():
         if key not in known or key in {"policy", "limits", "platform", "smtp"}:
-            names = ", ".join(sorted(k for k in known if k not in {"policy", "limits", "platform", "smtp"}))
+            names = ", ".join(
+                sorted(k for k in known if k not in {"policy", "limits", "platform", "smtp"})
+            )
             where = f"[{section}]" if section else "la racine"
             raise ConfigError(
                 f"Configuration : clé inconnue « {key} » dans {where}.",
@@ -204,7 +206,8 @@ def load_config(path: Path | None) -> Config:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(
             f"Fichier de configuration invalide : {path} ({exc}).",
-            hint="Le fichier doit être au format TOML, encodé en UTF-8 ; voir config/certsync.example.toml.",
+            hint="Le fichier doit être au format TOML, encodé en UTF-8 ; voir "
+            "config/certsync.example.toml.",
         ) from exc
     base = path.parent
     sections = {"policy": Policy, "limits": Limits, "platform": PlatformConfig, "smtp": SmtpConfig}

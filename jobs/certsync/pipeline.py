@@ -18,8 +18,9 @@ from certsync.records import AgentResult, Roster, RunResult
 from certsync.roster import read_roster
 from certsync.trust import TrustStore, load_trust
 
-#: Pushes the decided agents; returns the updated agent results and whether the breaker opened.
-Pusher = Callable[[list[AgentResult], Sequence[Checked]], tuple[list[AgentResult], bool]]
+#: Pushes (or, in a dry run, plans) the decided agents; returns the updated agent results and
+#: the exit code that stopped the pushes early, if any (breaker open, credentials refused…).
+Pusher = Callable[[list[AgentResult], Sequence[Checked]], tuple[list[AgentResult], int | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,10 +110,10 @@ def run(request: RunRequest, hooks: Hooks | None = None) -> RunResult:
     validator = make_validator(setup, trust)
     decided = decide(roster, checked, matched, validator)
 
-    breaker_open = False
+    stop_code = None
     agents = decided.agents
-    if not request.dry_run and hooks.pusher is not None:
-        agents, breaker_open = hooks.pusher(agents, checked)
+    if hooks.pusher is not None:
+        agents, stop_code = hooks.pusher(agents, checked)
     return RunResult(
         run_id=request.run_id,
         as_of=request.as_of,
@@ -122,7 +123,7 @@ def run(request: RunRequest, hooks: Hooks | None = None) -> RunResult:
         parameters=_parameters(request, roster, trust),
         notices=_notices(config, trust, decided),
         general=tuple(general),
-        breaker_open=breaker_open,
+        stop_code=stop_code,
     )
 
 

@@ -222,8 +222,8 @@ class RunResult:
     """Loud run-level notices for the summary (French)."""
     general: tuple[Finding, ...] = ()
     """Findings about neither a row nor a file (e.g. the decisions file)."""
-    breaker_open: bool = False
-    """The platform stopped answering and the run stopped calling it."""
+    stop_code: int | None = None
+    """Exit code of what stopped the pushes early (breaker open, credentials refused…)."""
 
     @property
     def all_findings(self) -> list[Finding]:

@@ -6,7 +6,8 @@ import base64
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
@@ -289,6 +290,8 @@ class StateStore:
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self._db = connection
         self.path = path
+        # Push workers record their writes from several threads: one connection, serialised.
+        self._lock = threading.RLock()
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -298,7 +301,9 @@ class StateStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per item.
-            db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+            db = sqlite3.connect(
+                path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            )
         except sqlite3.Error as exc:
             raise _state_error(path, exc) from exc
         try:
@@ -321,26 +326,28 @@ class StateStore:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise _state_error(self.path, exc) from exc
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        try:
-            self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self._db.execute("ROLLBACK")
-            raise _state_error(self.path, exc) from exc
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise _state_error(self.path, exc) from exc
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._db.execute("ROLLBACK")
+                raise _state_error(self.path, exc) from exc
 
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        try:
-            return self._db.execute(sql, args).fetchall()
-        except sqlite3.Error as exc:
-            raise _state_error(self.path, exc) from exc
+        with self._lock:
+            try:
+                return self._db.execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                raise _state_error(self.path, exc) from exc
 
     # -- runs --------------------------------------------------------------------------------
 
@@ -582,6 +589,40 @@ class StateStore:
                     outcome,
                 ),
             )
+
+    def cached_files(self, *, folder: str = "") -> dict[str, CertFile]:
+        """Every cached outcome for one certificate folder, by path (one query for a run)."""
+        rows = self._query(
+            "SELECT outcome FROM file_cache WHERE folder = ? AND codec = ?",
+            (folder, FILE_CACHE_CODEC),
+        )
+        out: dict[str, CertFile] = {}
+        for row in rows:
+            try:
+                cf = _certfile_from_json(json.loads(row["outcome"]))
+            except (KeyError, TypeError, ValueError):
+                continue  # an older layout: the file is read again
+            out[cf.path] = cf
+        return out
+
+    def put_cached_many(self, certfiles: Iterable[CertFile], *, folder: str = "") -> None:
+        """Remember many outcomes in one transaction (a first run over 100,000 files)."""
+        rows = [
+            (
+                folder,
+                cf.path,
+                cf.size,
+                cf.mtime_ns,
+                cf.cert.sha256 if cf.cert else None,
+                FILE_CACHE_CODEC,
+                json.dumps(_certfile_to_json(cf), sort_keys=True),
+            )
+            for cf in certfiles
+        ]
+        if not rows:
+            return
+        with self._tx() as db:
+            db.executemany("INSERT OR REPLACE INTO file_cache VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
     def read_through(
         self,

@@ -1,109 +1,172 @@
-"""Command handlers: turn parsed arguments into library calls and French output."""
+"""`certsync run`: one run under the lock, recorded in the state, reported in French."""
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
-import secrets
-import sys
+import logging
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from certsync.certfiles.scan import read_file
-from certsync.config import Config, load_config
-from certsync.errors import ExitCode, InputError
-from certsync.findings import Finding
-from certsync.ingest import CheckSetup, make_validator
-from certsync.pipeline import RunRequest, load_trust_store, run
-from certsync.records import AgentStatus, CertFile, RunResult
+from certsync.certfiles.scan import Entry
+from certsync.commands.common import config_from_args, new_run_id, now_utc, setup_logging
+from certsync.config import Config
+from certsync.errors import CertsyncError, ExitCode, UsageError
+from certsync.ingest import Checked, CheckSetup, check_file, make_validator
+from certsync.lock import RunLock
+from certsync.logs import progress, summary_line, write_status
+from certsync.pipeline import Hooks, RunRequest, check_inputs, load_trust_store, run
+from certsync.records import RunResult
 from certsync.report import write_reports
 from certsync.report.rows import AGENT_STATUS_FR, FILE_STATUS_FR
+from certsync.state import StateStore
 
-#: Registrars of further sub-commands: (subparsers, add_common_options) → None.
-EXTRA_COMMANDS: list[Callable[[Any, Callable[[argparse.ArgumentParser], None]], None]] = []
-
-
-def now_utc() -> dt.datetime:
-    """The current instant (the only place the clock is read for a run)."""
-    return dt.datetime.now(dt.UTC)
-
-
-def crash_log_path(args: argparse.Namespace) -> Path:
-    """Where internal errors' tracebacks go."""
-    try:
-        return load_config(getattr(args, "config", None)).log_file.with_name("certsync-crash.log")
-    except Exception:
-        return Path("var/certsync-crash.log")
-
-
-def config_from_args(args: argparse.Namespace) -> Config:
-    """The configuration file with command-line overrides applied."""
-    config = load_config(args.config)
-    if getattr(args, "trust", None) is not None:
-        config = replace(config, trust=args.trust)
-    if getattr(args, "decisions", None) is not None:
-        config = replace(config, decisions=args.decisions)
-    if getattr(args, "state", None) is not None:
-        config = replace(config, state=args.state)
-    if getattr(args, "skip_chain_check", False):
-        config = replace(config, policy=replace(config.policy, skip_chain_check=True))
-    platform = config.platform
-    if getattr(args, "platform", None):
-        platform = replace(platform, name=args.platform)
-    if getattr(args, "url", None):
-        platform = replace(platform, url=args.url)
-    return replace(config, platform=platform)
-
-
-def new_run_id(moment: dt.datetime) -> str:
-    """A sortable, unique run identifier."""
-    return f"{moment:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+log = logging.getLogger("certsync")
 
 
 def exit_code_for(result: RunResult) -> ExitCode:
     """Map a run's result to the documented exit code."""
-    if result.breaker_open:
-        return ExitCode.PLATFORM_UNAVAILABLE
+    if result.stop_code is not None:
+        return ExitCode(result.stop_code)
     return ExitCode.FINDINGS if result.has_blocking else ExitCode.OK
+
+
+def counts_of(result: RunResult) -> dict[str, int]:
+    """Counts kept in the state, the status file and the summary line."""
+    counts = Counter(str(a.status) for a in result.agents)
+    counts["files"] = len(result.files)
+    counts["blocking"] = sum(1 for f in result.all_findings if f.blocking)
+    return dict(sorted(counts.items()))
+
+
+class _Cache:
+    """The state's file cache, seen by the ingest stage: unchanged files are not parsed again."""
+
+    def __init__(self, store: StateStore, setup: CheckSetup, config: Config, folder: str) -> None:
+        self.store = store
+        self.folder = folder
+        self._validator = make_validator(setup, load_trust_store(config))
+        self._known = store.cached_files(folder=folder)
+
+    def get(self, entry: Entry) -> Checked | None:
+        hit = self._known.get(entry.rel)
+        if hit is None or (hit.size, hit.mtime_ns) != (entry.size, entry.mtime_ns):
+            return None
+        return check_file(hit, self._validator)
+
+    def put(self, checked: Sequence[Checked]) -> None:
+        fresh = [
+            c.file
+            for c in checked
+            if (known := self._known.get(c.file.path)) is None
+            or (known.size, known.mtime_ns) != (c.file.size, c.file.mtime_ns)
+        ]
+        self.store.put_cached_many(fresh, folder=self.folder)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """`certsync run`."""
     config = config_from_args(args)
+    setup_logging(config, args)
     started = now_utc()
     as_of = args.as_of or started
     run_id = new_run_id(started)
     report_dir = (
         args.report_dir or config.report_dir or Path("reports") / f"{started:%Y-%m-%d-%H%M%S}"
     )
-    if not args.dry_run:
-        from certsync.pushing import push_hooks
+    url = config.platform.url
+    if not args.dry_run and not url:
+        raise UsageError(
+            "Aucune plateforme indiquée pour le dépôt.",
+            hint="Donnez son adresse avec --url (ou [platform] url dans la configuration), "
+            "ou ajoutez --dry-run pour une simulation.",
+        )
+    check_inputs(args.roster, args.certs)
+    parameters = {
+        "Plateforme": config.platform.name + (f" ({url})" if url else " (hors ligne)"),
+        "Fichier d'état": str(config.state),
+    }
+    with (
+        RunLock(config.state, run_id=run_id, started=started),
+        StateStore.open(config.state) as store,
+    ):
+        store.begin_run(
+            run_id=run_id,
+            command="run",
+            started=started,
+            parameters={
+                "roster": str(args.roster),
+                "certs": str(args.certs),
+                "dry_run": args.dry_run,
+                "platform": config.platform.name,
+                "url": url,
+                "as_of": as_of.date().isoformat(),
+            },
+        )
+        code = ExitCode.INTERNAL
+        counts: dict[str, int] = {}
+        try:
+            setup = CheckSetup(config.trust, config.policy, as_of)
+            cache = _Cache(store, setup, config, str(args.certs.resolve()))
+            pusher = None
+            if url:
+                from certsync.pushing import make_pusher
 
-        hooks = push_hooks(config, args)
-    else:
-        from certsync.pipeline import Hooks
-
-        hooks = Hooks()
-    request = RunRequest(
-        roster=args.roster,
-        certs=args.certs,
-        config=config,
-        as_of=as_of,
-        run_id=run_id,
-        dry_run=args.dry_run,
-        sheet=args.sheet,
-        parameters={
-            "Plateforme": config.platform.name
-            + (f" ({config.platform.url})" if config.platform.url else "")
-        },
-    )
-    result = run(request, hooks)
-    paths = write_reports(result, report_dir)
-    code = exit_code_for(result)
+                pusher = make_pusher(
+                    config,
+                    url=url,
+                    store=store,
+                    run_id=run_id,
+                    dry_run=args.dry_run,
+                    create_missing=args.create_missing,
+                    as_of=as_of,
+                    clock=now_utc,
+                )
+            with progress(0, "Lecture des fichiers") as bar:
+                hooks = Hooks(cached=cache.get, store=cache.put, tick=bar.advance, pusher=pusher)
+                request = RunRequest(
+                    roster=args.roster,
+                    certs=args.certs,
+                    config=config,
+                    as_of=as_of,
+                    run_id=run_id,
+                    dry_run=args.dry_run,
+                    sheet=args.sheet,
+                    parameters=parameters,
+                )
+                result = run(request, hooks)
+            paths = write_reports(result, report_dir)
+            code = exit_code_for(result)
+            counts = counts_of(result)
+        except CertsyncError as exc:
+            code = exc.exit_code
+            raise
+        finally:
+            ended = now_utc()
+            store.end_run(
+                run_id,
+                ended=ended,
+                exit_code=int(code),
+                counts=counts,
+                report_path=report_dir if counts else None,
+            )
+            write_status(
+                config.status_file,
+                run_id=run_id,
+                exit_code=int(code),
+                counts=counts,
+                report_path=report_dir if counts else None,
+                started=started,
+                ended=ended,
+            )
+            summary_line(
+                run_id=run_id,
+                command="run",
+                exit_code=int(code),
+                counts=counts,
+                started=started,
+                ended=ended,
+            )
     print_summary(result, paths["xlsx"].parent, code, quiet=args.quiet)
     return int(code)
 
@@ -113,9 +176,9 @@ def print_summary(result: RunResult, report_dir: Path, code: ExitCode, *, quiet:
     agents = Counter(a.status for a in result.agents)
     files = Counter(f.status for f in result.files)
     blocking = sum(1 for f in result.all_findings if f.blocking)
-    lines = []
-    for notice in result.notices:
-        lines.append(f"ATTENTION : {notice}")
+    if quiet and code == ExitCode.OK and not result.notices:
+        return
+    lines = [f"ATTENTION : {notice}" for notice in result.notices]
     mode = "simulation, rien n'a été déposé" if result.dry_run else "dépôt réel"
     lines.append(f"certsync — exécution {result.run_id} ({mode})")
     lines.append(
@@ -127,108 +190,11 @@ def print_summary(result: RunResult, report_dir: Path, code: ExitCode, *, quiet:
         + ", ".join(f"{FILE_STATUS_FR[s]} : {n}" for s, n in files.items())
     )
     lines.append(f"  Constats bloquants : {blocking}")
-    if result.breaker_open:
+    if result.stop_code == ExitCode.PLATFORM_UNAVAILABLE:
         lines.append(
             "  La plateforme ne répond plus : le reste sera repris à la prochaine exécution."
         )
+    elif result.stop_code is not None:
+        lines.append("  Les dépôts ont été interrompus (voir le rapport).")
     lines.append(f"  Rapport : {report_dir / 'exceptions.xlsx'}")
-    if quiet and code == ExitCode.OK and not result.notices:
-        return
     print("\n".join(lines))
-
-
-def _describe_file(cf: CertFile, findings: list[Finding]) -> dict[str, Any]:
-    info = cf.cert
-    out: dict[str, Any] = {"fichier": cf.path, "format": str(cf.format)}
-    if info is not None:
-        out.update(
-            {
-                "sujet": info.subject,
-                "emetteur": info.issuer,
-                "numero_de_serie": info.serial,
-                "valide_du": info.not_before.strftime("%Y-%m-%d %H:%M:%S UTC"),
-                "valide_au": info.not_after.strftime("%Y-%m-%d %H:%M:%S UTC"),
-                "sha256": info.sha256,
-                "sha1": info.sha1,
-                "cle": f"{info.key_type} {info.key_size} bits"
-                + (f" ({info.key_curve})" if info.key_curve else ""),
-                "usage_de_cle": list(info.key_usage),
-                "usage_etendu": list(info.extended_key_usage),
-                "politiques": list(info.policies),
-                "emails": list(info.emails),
-                "organisme": list(info.org_ids),
-                "chaine_incluse": [c.subject for c in cf.chain],
-            }
-        )
-    out["constats"] = [
-        {
-            "code": str(f.code),
-            "gravite": f.severity.label,
-            "message": f.message(),
-            "action": f.action(),
-        }
-        for f in findings
-    ]
-    return out
-
-
-_LABELS = {
-    "format": "Format",
-    "sujet": "Sujet",
-    "emetteur": "Émetteur",
-    "numero_de_serie": "Numéro de série",
-    "valide_du": "Valide du",
-    "valide_au": "Valide au",
-    "sha256": "SHA-256",
-    "sha1": "SHA-1",
-    "cle": "Clé",
-    "usage_de_cle": "Usage de clé",
-    "usage_etendu": "Usage étendu",
-    "politiques": "Politiques",
-    "emails": "E-mail",
-    "organisme": "SIREN/SIRET",
-    "chaine_incluse": "Chaîne incluse",
-}
-
-
-def cmd_inspect(args: argparse.Namespace) -> int:
-    """`certsync inspect`: what each file is and every finding about it."""
-    config = config_from_args(args)
-    as_of = args.as_of or now_utc()
-    trust = load_trust_store(config)
-    validator = make_validator(CheckSetup(config.trust, config.policy, as_of), trust)
-    described = []
-    blocking = False
-    for path in args.files:
-        if not path.is_file():
-            raise InputError(
-                f"Fichier introuvable : {path}.", hint="Vérifiez le chemin du certificat."
-            )
-        cf = read_file(path.parent, path.name, config.limits)
-        findings = list(cf.findings)
-        if cf.cert is not None:
-            findings.extend(validator.check(cf.cert, cf.chain))
-        blocking = blocking or any(f.blocking for f in findings)
-        described.append(_describe_file(cf, findings))
-    if args.json:
-        json.dump(described, sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
-    else:
-        for item in described:
-            print(f"== {item['fichier']}")
-            for key, label in _LABELS.items():
-                if key in item and item[key] not in ([], ""):
-                    value = item[key]
-                    text = ", ".join(value) if isinstance(value, list) else value
-                    print(f"  {label:16}: {text}")
-            if not item["constats"]:
-                print("  Constats        : aucun — certificat utilisable")
-            for f in item["constats"]:
-                print(f"  [{f['gravite']}] {f['code']} : {f['message']}")
-                print(f"      → {f['action']}")
-    return int(ExitCode.FINDINGS if blocking else ExitCode.OK)
-
-
-def status_fr(status: AgentStatus) -> str:
-    """French label of an agent status."""
-    return AGENT_STATUS_FR[status]

@@ -43,7 +43,7 @@ def as_dict(result: RunResult) -> dict[str, Any]:
             for f in result.files
         ],
         "totals": totals(result),
-        "breaker_open": result.breaker_open,
+        "stopped": result.stop_code,
     }
 
 

@@ -1,1 +1,1 @@
-"""Generators of realistic test data (PKI, rosters) shared by tests, samples, the demo and the bench."""
+"""Generators of realistic test data (PKI, rosters) for tests, samples, the demo and the bench."""

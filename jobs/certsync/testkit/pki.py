@@ -17,7 +17,7 @@ PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 #: Fixed reference instant for generated data, so that samples and tests are reproducible.
 EPOCH = dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.UTC)
 
-#: A made-up RGS** policy OID under a private arc (real CA OIDs are not verified, see certificates.md).
+#: A made-up RGS** policy OID under a private arc (real CA OIDs are unverified: certificates.md).
 TEST_POLICY_OID = "1.2.250.1.999.1.2.2"
 
 _serials = itertools.count(0x1000)
@@ -67,7 +67,9 @@ def _name(cn: str, org: str = "", country: str = "FR") -> x509.Name:
 def _ca_extensions(
     builder: x509.CertificateBuilder, key: PrivateKey, issuer: Issued | None, path_len: int | None
 ) -> x509.CertificateBuilder:
-    builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=path_len), critical=True)
+    builder = builder.add_extension(
+        x509.BasicConstraints(ca=True, path_length=path_len), critical=True
+    )
     builder = builder.add_extension(
         x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
     )
@@ -154,7 +156,9 @@ def agent_subject(
         attrs.append(x509.NameAttribute(NameOID.TITLE, title))
     attrs.append(x509.NameAttribute(NameOID.SURNAME, nom))
     attrs.append(x509.NameAttribute(NameOID.GIVEN_NAME, prenom))
-    attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, cn if cn is not None else f"{prenom} {nom}"))
+    attrs.append(
+        x509.NameAttribute(NameOID.COMMON_NAME, cn if cn is not None else f"{prenom} {nom}")
+    )
     if email:
         attrs.append(x509.NameAttribute(NameOID.EMAIL_ADDRESS, email))
     return x509.Name(attrs)
@@ -193,7 +197,9 @@ def make_leaf(
         .not_valid_after(not_after or (not_before + dt.timedelta(days=days)))
     )
     if ca is not None:
-        builder = builder.add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        builder = builder.add_extension(
+            x509.BasicConstraints(ca=ca, path_length=None), critical=True
+        )
     if key_usage:
         bits = {
             name: name in key_usage
@@ -234,12 +240,17 @@ def make_leaf(
     if crl_url:
         builder = builder.add_extension(
             x509.CRLDistributionPoints(
-                [x509.DistributionPoint([x509.UniformResourceIdentifier(crl_url)], None, None, None)]
+                [
+                    x509.DistributionPoint(
+                        [x509.UniformResourceIdentifier(crl_url)], None, None, None
+                    )
+                ]
             ),
             critical=False,
         )
     algorithm = signature_hash if signature_hash is not None else hashes.SHA256()
-    return Issued(builder.sign(issuer.key, algorithm), key)
+    # Any hash is accepted here so that tests can show cryptography refusing SHA-1 at runtime.
+    return Issued(builder.sign(issuer.key, algorithm), key)  # type: ignore[arg-type]
 
 
 def make_crl(
@@ -276,7 +287,12 @@ class SamplePKI:
         """A trust bundle: both roots (anchors) and both intermediates."""
         return b"".join(
             i.pem
-            for i in (self.chambersign_root, self.chambersign_ca, self.certigna_root, self.certigna_ca)
+            for i in (
+                self.chambersign_root,
+                self.chambersign_ca,
+                self.certigna_root,
+                self.certigna_ca,
+            )
         )
 
 

@@ -1,0 +1,199 @@
+"""Operations around runs: history, rollback, the renewal campaign, reminders, the sandbox."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from certsync.commands.common import config_from_args, new_run_id, now_utc, setup_logging
+from certsync.errors import ExitCode, UsageError
+from certsync.lock import RunLock
+from certsync.notify import NotifyStatus, notify_expiring
+from certsync.renewal import expiring, write_expiring
+from certsync.rollback import RollbackStatus, rollback
+from certsync.state import StateStore, history
+
+Common = Callable[[argparse.ArgumentParser], None]
+
+
+def register_ops(sub: Any, common: Common) -> None:
+    """Add history, rollback, expiring, notify and sandbox to the main parser."""
+    from certsync.sandbox.cli import add_parser as add_sandbox
+
+    p = sub.add_parser("history", help="lister les exécutions passées")
+    p.add_argument("--last", type=int, default=10, metavar="N", help="nombre d'exécutions")
+    p.add_argument("--state", type=Path, help="fichier d'état SQLite")
+    p.add_argument("--json", action="store_true", help="sortie JSON")
+    common(p)
+    p.set_defaults(handler=cmd_history)
+
+    p = sub.add_parser("rollback", help="remettre les certificats qu'une exécution a remplacés")
+    p.add_argument("run_id", metavar="EXECUTION", help="identifiant (voir certsync history)")
+    p.add_argument("--dry-run", action="store_true", help="montrer sans rien modifier")
+    p.add_argument("--state", type=Path, help="fichier d'état SQLite")
+    p.add_argument("--platform", choices=("socle", "s2low", "pastell"), help="plateforme")
+    p.add_argument("--url", help="adresse de la plateforme")
+    common(p)
+    p.set_defaults(handler=cmd_rollback)
+
+    p = sub.add_parser("expiring", help="campagne de renouvellement : certificats qui expirent")
+    p.add_argument("--within", type=int, required=True, metavar="JOURS", help="horizon en jours")
+    p.add_argument("--report-dir", type=Path, help="dossier du rapport")
+    p.add_argument("--state", type=Path, help="fichier d'état SQLite")
+    common(p)
+    p.set_defaults(handler=cmd_expiring)
+
+    p = sub.add_parser("notify", help="envoyer les rappels de renouvellement par e-mail")
+    p.add_argument("--within", type=int, required=True, metavar="JOURS", help="horizon en jours")
+    p.add_argument("--dry-run", action="store_true", help="montrer les messages sans envoyer")
+    p.add_argument("--state", type=Path, help="fichier d'état SQLite")
+    common(p)
+    p.set_defaults(handler=cmd_notify)
+
+    add_sandbox(sub)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    """`certsync history`."""
+    config = config_from_args(args)
+    with StateStore.open(config.state) as store:
+        runs = history(store, args.last)
+    if args.json:
+        print(json.dumps([_run_dict(r) for r in runs], ensure_ascii=False, indent=2))
+        return 0
+    if not runs:
+        print("Aucune exécution enregistrée.")
+    for r in runs:
+        ended = f"{r.ended:%d/%m/%Y %H:%M}" if r.ended else "non terminée"
+        counts = ", ".join(f"{k} : {v}" for k, v in (r.counts or {}).items())
+        code = "?" if r.exit_code is None else str(r.exit_code)
+        print(f"{r.run_id}  {r.command:8}  début {r.started:%d/%m/%Y %H:%M}  fin {ended}  "
+              f"code {code}  {counts}")  # fmt: skip
+    return 0
+
+
+def _run_dict(run: Any) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "command": run.command,
+        "started": run.started.isoformat(),
+        "ended": run.ended.isoformat() if run.ended else None,
+        "exit_code": run.exit_code,
+        "counts": run.counts,
+        "report_path": run.report_path,
+    }
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    """`certsync rollback RUN_ID`."""
+    from certsync.connectors import make_connector
+
+    config = config_from_args(args)
+    setup_logging(config, args)
+    if not config.platform.url:
+        raise UsageError(
+            "Aucune plateforme indiquée pour le retour arrière.",
+            hint="Donnez son adresse avec --url (ou [platform] url dans la configuration).",
+        )
+    started = now_utc()
+    run_id = new_run_id(started)
+    with (
+        RunLock(config.state, run_id=run_id, started=started),
+        StateStore.open(config.state) as store,
+    ):
+        store.begin_run(
+            run_id=run_id,
+            command="rollback",
+            started=started,
+            parameters={"target": args.run_id, "dry_run": args.dry_run},
+        )
+        connector = make_connector(config.platform, url=config.platform.url)
+        code = ExitCode.INTERNAL
+        outcomes = []
+        try:
+            connector.check()
+            outcomes = rollback(
+                store,
+                connector,
+                args.run_id,
+                rollback_run_id=run_id,
+                now=started,
+                dry_run=args.dry_run,
+            )
+            failed = {RollbackStatus.FAILED, RollbackStatus.VERIFY_FAILED}
+            code = ExitCode.FINDINGS if any(o.status in failed for o in outcomes) else ExitCode.OK
+        finally:
+            connector.close()
+            counts: dict[str, int] = {}
+            for o in outcomes:
+                counts[str(o.status)] = counts.get(str(o.status), 0) + 1
+            store.end_run(run_id, ended=now_utc(), exit_code=int(code), counts=counts)
+    if not outcomes:
+        print(f"L'exécution {args.run_id} n'a modifié aucun compte : rien à remettre.")
+    for o in outcomes:
+        print(f"{o.email} : {o.message}")
+    return int(code)
+
+
+def cmd_expiring(args: argparse.Namespace) -> int:
+    """`certsync expiring --within DAYS`."""
+    config = config_from_args(args)
+    now = now_utc()
+    as_of = (args.as_of or now).date()
+    report_dir = args.report_dir or Path("reports") / f"expiration-{now:%Y-%m-%d-%H%M%S}"
+    with StateStore.open(config.state) as store:
+        entries = expiring(store, args.within, as_of)
+    paths = write_expiring(entries, report_dir, as_of, args.within)
+    expired = sum(1 for e in entries if e.expired)
+    print(
+        f"{len(entries)} certificat(s) expiré(s) ou expirant d'ici {args.within} jours "
+        f"(dont {expired} déjà expiré(s)), au {as_of:%d/%m/%Y}."
+    )
+    print(f"  Rapport : {paths['xlsx']}")
+    print(f"  Publipostage : {paths['csv']}")
+    return 0
+
+
+def cmd_notify(args: argparse.Namespace) -> int:
+    """`certsync notify --within DAYS`."""
+    config = config_from_args(args)
+    setup_logging(config, args)
+    now = now_utc()
+    as_of = (args.as_of or now).date()
+    run_id = new_run_id(now)
+    with RunLock(config.state, run_id=run_id, started=now), StateStore.open(config.state) as store:
+        store.begin_run(
+            run_id=run_id,
+            command="notify",
+            started=now,
+            parameters={"within": args.within, "dry_run": args.dry_run},
+        )
+        code = ExitCode.INTERNAL
+        outcomes = []
+        try:
+            outcomes = notify_expiring(
+                store,
+                config.smtp,
+                within_days=args.within,
+                as_of=as_of,
+                now=now,
+                run_id=run_id,
+                dry_run=args.dry_run,
+            )
+            failed = any(o.status is NotifyStatus.FAILED for o in outcomes)
+            code = ExitCode.FINDINGS if failed else ExitCode.OK
+        finally:
+            counts: dict[str, int] = {}
+            for o in outcomes:
+                counts[str(o.status)] = counts.get(str(o.status), 0) + 1
+            store.end_run(run_id, ended=now_utc(), exit_code=int(code), counts=counts)
+    for o in outcomes:
+        print(f"{o.email} : {o.message}")
+        if args.dry_run and o.mail is not None:
+            print("  " + o.mail.get_content().replace("\n", "\n  "))
+    if not outcomes:
+        print(f"Aucun certificat n'expire d'ici {args.within} jours.")
+    return int(code)

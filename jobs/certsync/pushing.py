@@ -1,0 +1,194 @@
+"""Wiring the push engine and the state into a run: plan, record in-flight, write, audit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from certsync.config import Config
+from certsync.connectors import make_connector
+from certsync.connectors.interface import Connector
+from certsync.errors import ExitCode
+from certsync.findings import Code, Finding, finding
+from certsync.ingest import Checked
+from certsync.push import PushItem, PushOutcome, push
+from certsync.records import AgentResult, AgentStatus, CertInfo
+from certsync.state import StateStore, StoredCert
+
+log = logging.getLogger("certsync.push")
+
+
+class StatePusher:
+    """Pushes the decided agents through one connector and records every write in the state."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        connector: Connector,
+        store: StateStore | None,
+        run_id: str,
+        dry_run: bool,
+        create_missing: bool,
+        as_of: dt.datetime,
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self.config = config
+        self.connector = connector
+        self.store = store
+        self.run_id = run_id
+        self.dry_run = dry_run
+        self.create_missing = create_missing
+        self.as_of = as_of
+        self.clock = clock
+        self.platform = config.platform.name
+
+    def __call__(
+        self, agents: list[AgentResult], checked: Sequence[Checked]
+    ) -> tuple[list[AgentResult], int | None]:
+        certs = _certs_by_sha(checked)
+        todo = [a for a in agents if a.status is AgentStatus.WOULD_PUSH and a.sha256]
+        items = [
+            PushItem(a.agent.row, a.agent, a.sha256 or "", certs[a.sha256 or ""].der) for a in todo
+        ]
+        by_row = {i.row: i for i in items}
+        if self.store is not None and not self.dry_run:
+            self._reconcile_in_flight()
+            for item in items:
+                self.store.mark_in_flight(
+                    run_id=self.run_id,
+                    platform=self.platform,
+                    email=item.agent.email,
+                    account_id="",
+                    new_sha256=item.sha256,
+                    at=self.clock(),
+                )
+
+        def on_written(row: int, account_id: str, old_sha: str | None, new_sha: str) -> None:
+            if self.store is None:
+                return
+            item = by_row[row]
+            old_der = self.store.certificate_der(old_sha) if old_sha else None
+            self.store.record_write(
+                run_id=self.run_id,
+                platform=self.platform,
+                account_id=account_id,
+                email=item.agent.email,
+                cert=StoredCert.from_der(item.der),
+                old_der=old_der,
+                at=self.clock(),
+                prenom=item.agent.prenom,
+                nom=item.agent.nom,
+                organisation=item.agent.organisation,
+            )
+
+        run = push(
+            items,
+            self.connector,
+            self.config.platform,
+            create_missing=self.create_missing,
+            dry_run=self.dry_run,
+            on_written=on_written,
+        )
+        outcomes = {o.row: o for o in run.outcomes}
+        merged = [self._merge(a, outcomes.get(a.agent.row), certs) for a in agents]
+        if self.store is not None and not self.dry_run:
+            for outcome in run.outcomes:
+                if outcome.status is not AgentStatus.PUSHED:
+                    self._settle(by_row[outcome.row], outcome)
+        code: int | None = None
+        if run.error is not None:
+            code = int(run.error.exit_code)
+        elif run.breaker_open:
+            code = int(ExitCode.PLATFORM_UNAVAILABLE)
+        return merged, code
+
+    def _merge(
+        self, result: AgentResult, outcome: PushOutcome | None, certs: dict[str, CertInfo]
+    ) -> AgentResult:
+        if outcome is None:
+            return result
+        findings: list[Finding] = [*result.findings, *outcome.findings]
+        renewed = self._renewed(result, outcome)
+        if renewed is not None:
+            findings.append(renewed)
+        return replace(result, status=outcome.status, findings=tuple(findings))
+
+    def _renewed(self, result: AgentResult, outcome: PushOutcome) -> Finding | None:
+        """CERT_RENEWED when the new certificate replaces one that was expiring or expired."""
+        if self.store is None or outcome.status not in (AgentStatus.PUSHED, AgentStatus.WOULD_PUSH):
+            return None
+        previous = self.store.account(result.agent.email, self.platform)
+        if previous is None or previous.sha256 == result.sha256:
+            return None
+        window = dt.timedelta(days=self.config.policy.expires_soon_days)
+        if previous.not_after - self.as_of > window:
+            return None
+        return finding(
+            Code.CERT_RENEWED,
+            row=result.agent.row,
+            file=result.file,
+            old_not_after=f"{previous.not_after:%d/%m/%Y}",
+        )
+
+    def _settle(self, item: PushItem, outcome: PushOutcome) -> None:
+        """After the run: an unchanged account is recorded; anything else is no longer in flight."""
+        assert self.store is not None
+        if outcome.status is AgentStatus.UNCHANGED:
+            known = self.store.account(item.agent.email, self.platform)
+            if known is None or known.sha256 != item.sha256:
+                # Already on the account (by hand, or by a run killed before its audit line).
+                self.store.record_write(
+                    run_id=self.run_id,
+                    platform=self.platform,
+                    account_id=outcome.account_id or "",
+                    email=item.agent.email,
+                    cert=StoredCert.from_der(item.der),
+                    old_der=None,
+                    at=self.clock(),
+                    prenom=item.agent.prenom,
+                    nom=item.agent.nom,
+                    organisation=item.agent.organisation,
+                )
+                return
+        self.store.clear_in_flight(item.agent.email, self.platform)
+
+    def _reconcile_in_flight(self) -> None:
+        assert self.store is not None
+        for pending in self.store.in_flight(self.platform):
+            log.info(
+                "write left in flight by run %s for %s: the account is read before any rewrite",
+                pending.run_id,
+                pending.email,
+            )
+
+
+def _certs_by_sha(checked: Sequence[Checked]) -> dict[str, CertInfo]:
+    return {c.file.cert.sha256: c.file.cert for c in checked if c.file.cert is not None}
+
+
+def make_pusher(
+    config: Config,
+    *,
+    url: str,
+    store: StateStore | None,
+    run_id: str,
+    dry_run: bool,
+    create_missing: bool,
+    as_of: dt.datetime,
+    clock: Callable[[], dt.datetime],
+) -> StatePusher:
+    """A pusher for the configured platform at `url`."""
+    connector = make_connector(config.platform, url=url)
+    return StatePusher(
+        config,
+        connector=connector,
+        store=store,
+        run_id=run_id,
+        dry_run=dry_run,
+        create_missing=create_missing,
+        as_of=as_of,
+        clock=clock,
+    )
