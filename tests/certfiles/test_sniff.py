@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 
 import pytest
@@ -192,3 +193,32 @@ def test_der_file_skips_the_text_path(
 
     monkeypatch.setattr(sniff_module.pem, "to_text", forbidden)
     assert len(sniff(cases["plain.der"].data).ders) == 1
+
+
+def test_pem_after_text_starting_with_a_digit(cases: dict[str, Case]) -> None:
+    # "00…" reads as a DER SEQUENCE header; the PEM block after it must still be found.
+    data = b"0002 21350238800019 Claire MARTIN\n" + cases["lf.pem"].data
+    assert sniff(data).ders == (cases["plain.der"].data,)
+
+
+def test_nesting_too_deep_is_not_called_truncated() -> None:
+    error = sniff(b"\x30\x80" * 40 + b"\x00\x00" * 40).error
+    assert error == (Code.FILE_NOT_A_CERTIFICATE, "contenu binaire non reconnu")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"-----BEGIN A-----\n" * 58_000,  # unterminated blocks: quadratic with a lazy regex
+        b"-----BEGIN A-----" + b"-----END B-----" * 60_000,
+        b"\xff\xfe" + ("-----BEGIN A-----\n" * 29_000).encode("utf-16-le"),
+        b"\x30\x80" + b"\x30\x00" * 500_000 + b"\x00\x00",  # BER with half a million children
+        b"\x30\x00" * 500_000,
+        b"MII" + b"A" * 1_000_000,
+    ],
+)
+def test_hostile_files_of_the_maximum_size_stay_fast(data: bytes) -> None:
+    started = time.perf_counter()
+    result = sniff(data)
+    assert time.perf_counter() - started < 3  # measured 0.002 to 0.16 s
+    assert result.error is not None

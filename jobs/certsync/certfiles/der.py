@@ -79,14 +79,21 @@ def end(data: bytes, pos: int, depth: int = 0) -> int:
         cursor = end(data, cursor, depth + 1)
 
 
+class TruncatedError(ValueError):
+    """The element's header is sound but the data stops before its end."""
+
+
 def element_length(data: bytes) -> int:
-    """Length of the first element of data; raises ValueError if data is too short for it."""
+    """Length of the first element of data.
+
+    Raises TruncatedError if data is too short for it, ValueError if the header is implausible.
+    """
     try:
         size = end(data, 0)
     except IndexError as exc:
-        raise ValueError("truncated") from exc
+        raise TruncatedError("truncated") from exc
     if size > len(data):
-        raise ValueError("truncated")
+        raise TruncatedError("truncated")
     return size
 
 

@@ -159,7 +159,7 @@ def _key(cert: x509.Certificate) -> tuple[str, int, str]:
     if isinstance(key, ed25519.Ed25519PublicKey):
         return "Ed25519", 256, ""
     if isinstance(key, ed448.Ed448PublicKey):
-        return "Ed448", 456, ""
+        return "Ed448", 448, ""
     if isinstance(key, dsa.DSAPublicKey):
         return "DSA", key.key_size, ""
     if isinstance(key, x25519.X25519PublicKey):

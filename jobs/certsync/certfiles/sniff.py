@@ -76,7 +76,9 @@ def sniff(data: bytes) -> Sniffed:
         return _fail(Code.FILE_UNREADABLE, "fichier vide")
     if data[0] == der.SEQUENCE:
         sniffed = _binary(data, FileFormat.DER, ())
-        if sniffed is not None:
+        # "0" is also the DER SEQUENCE tag: text that starts with a digit and holds a PEM block
+        # must still go to the text path when DER found nothing.
+        if sniffed is not None and (sniffed.ders or sniffed.private_key or not pem.has_pem(data)):
             return sniffed
     try:
         text, encoding = pem.to_text(data)
@@ -114,10 +116,12 @@ def _binary(data: bytes, fmt: FileFormat, notes: tuple[str, ...]) -> Sniffed | N
     found = _Found(notes=list(notes))
     try:
         der.element_length(data)
-    except ValueError:
+    except der.TruncatedError:
         # A short header ("0" then a digit) is more likely text than a cut certificate.
         if len(data) > 1 and data[1] & 0x80:
             return _fail(Code.FILE_UNREADABLE, "fichier tronqué (certificat incomplet)", notes)
+        return None
+    except ValueError:
         return None
     _walk(data, found)
     return _result(found, fmt)
