@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import gc
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from certsync.config import Limits
@@ -40,6 +42,27 @@ def read_roster(
     certs_root: Path | None = None,
 ) -> Roster:
     """Read a CSV or XLSX roster into agents (in roster order) and row findings."""
+    with _gc_paused():
+        return _read(path, sheet, limits, certs_root)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while rows are built.
+
+    Reading allocates millions of small lists and records, none in reference cycles; the
+    collector's repeated passes over them cost about a quarter of the time on a 200k roster.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _read(path: Path, sheet: str | None, limits: Limits, certs_root: Path | None) -> Roster:
     data = _load(path, limits)
     table = _table(path, data, sheet, limits)
     found = find_header(table.rows)
@@ -186,7 +209,7 @@ def _agents(
         if values[first_field] == header_first and _repeats_header(values, columns):
             continue  # the header again, as when two exports were pasted one after the other
         agent, row_findings = _agent(row.number, values, columns, index)
-        key = agent.email_key
+        key = agent.email.casefold()  # Agent.email_key, without the property call
         if key:
             if key in first_row:
                 row_findings.append(
@@ -242,18 +265,19 @@ def _agent(
         resolved, reason = index.resolve(file_ref)
         if resolved is None:
             found.append(finding(Code.ROSTER_FILE_NOT_FOUND, row=row, name=file_ref, reason=reason))
+    # Positional: this runs once per row and keyword passing is measurably slower on 200k rows.
     agent = Agent(
-        row=row,
-        email=email,
-        nom=nom,
-        prenom=prenom,
-        full_name=full_name,
-        organisation=get(Field.ORGANISATION, ""),
-        siren=siren,
-        siret=siret,
-        login=login,
-        file_ref=file_ref,
-        profil_id=get(Field.PROFIL_ID, ""),
+        row,
+        email,
+        nom,
+        prenom,
+        full_name,
+        get(Field.ORGANISATION, ""),
+        siren,
+        siret,
+        login,
+        file_ref,
+        get(Field.PROFIL_ID, ""),
     )
     return agent, found
 
