@@ -9,10 +9,10 @@ from pathlib import Path
 
 from certsync.config import Limits
 from certsync.errors import InputError
-from certsync.findings import Code, Finding, finding
-from certsync.records import Agent, Roster
-from certsync.roster.clean import clean_id, clean_text, email_problem, join_siret
-from certsync.roster.columns import LABELS, ColumnMap, Field, accepted_names, map_columns
+from certsync.records import Roster
+from certsync.roster.agents import build_agents
+from certsync.roster.clean import clean_text
+from certsync.roster.columns import LABELS, ColumnMap, accepted_names, map_columns
 from certsync.roster.csvfile import read_csv
 from certsync.roster.paths import FileIndex
 from certsync.roster.table import Row, Table
@@ -84,7 +84,7 @@ def _read(path: Path, sheet: str | None, limits: Limits, certs_root: Path | None
             hint=_accepted_hint(),
         )
     index = FileIndex(certs_root) if certs_root is not None else None
-    agents, findings = _agents(table.rows[position + 1 :], columns, index)
+    agents, findings = build_agents(table.rows[position + 1 :], columns, index)
     if not agents:
         raise InputError(
             f"La liste des agents « {path.name} » ne contient aucune ligne d'agent sous "
@@ -186,131 +186,3 @@ def _sniff_score(head: list[Row]) -> tuple[int, int]:
         return (0, 0)
     position, columns = found
     return (columns.score, len(head[position].cells))
-
-
-def _agents(
-    rows: Sequence[Row], columns: ColumnMap, index: FileIndex | None
-) -> tuple[list[Agent], list[Finding]]:
-    agents: list[Agent] = []
-    findings: list[Finding] = []
-    first_row: dict[str, int] = {}
-    where = list(columns.columns.items())
-    first_field, first_index = where[0]
-    header_first = columns.names[first_index]
-    for row in rows:
-        cells = row.cells
-        if not any(cells):
-            continue
-        width = len(cells)
-        values = {f: clean_text(cells[i]) if i < width else "" for f, i in where}
-        # A row is blank when nothing visible is left anywhere, zero-width junk included.
-        if not any(values.values()) and not any(clean_text(c) for c in cells):
-            continue
-        if values[first_field] == header_first and _repeats_header(values, columns):
-            continue  # the header again, as when two exports were pasted one after the other
-        agent, row_findings = _agent(row.number, values, columns, index)
-        key = agent.email.casefold()  # Agent.email_key, without the property call
-        if key:
-            if key in first_row:
-                row_findings.append(
-                    finding(
-                        Code.ROSTER_DUPLICATE_AGENT,
-                        row=row.number,
-                        email=agent.email,
-                        first_row=first_row[key],
-                    )
-                )
-            else:
-                first_row[key] = row.number
-        agents.append(agent)
-        findings.extend(row_findings)
-    return agents, findings
-
-
-def _repeats_header(values: dict[Field, str], columns: ColumnMap) -> bool:
-    return all(values[field] == columns.names[index] for field, index in columns.columns.items())
-
-
-def _agent(
-    row: int, values: dict[Field, str], columns: ColumnMap, index: FileIndex | None
-) -> tuple[Agent, list[Finding]]:
-    """One Agent and its row findings (except duplicates, which need the whole roster)."""
-    found: list[Finding] = []
-    get = values.get
-    nom, prenom, full_name = get(Field.NOM, ""), get(Field.PRENOM, ""), get(Field.FULL_NAME, "")
-    email, login = get(Field.EMAIL, ""), get(Field.LOGIN, "")
-    if not email and columns.socle and "@" in login:
-        # The socle's export leaves profil_email empty for some accounts; the username is the
-        # e-mail they log in with.
-        email = login
-    missing: list[str] = []
-    if not ((nom and prenom) or full_name):
-        if Field.NOM in columns.columns and Field.PRENOM in columns.columns:
-            missing += [LABELS[f] for f, v in ((Field.NOM, nom), (Field.PRENOM, prenom)) if not v]
-        else:
-            missing.append("nom")
-    if not email:
-        # "courriel" rather than "adresse e-mail": the catalogue's "n'a pas de {missing}" would
-        # otherwise read "pas de adresse".
-        missing.append("courriel")
-    if missing:
-        found.append(finding(Code.ROSTER_ROW_INCOMPLETE, row=row, missing=_ni(missing)))
-    if email:
-        problem = email_problem(email)
-        if problem is not None:
-            found.append(finding(Code.ROSTER_EMAIL_INVALID, row=row, email=email, reason=problem))
-    siren, siret = _ids(row, values, columns, found)
-    file_ref = get(Field.FILE, "")
-    if file_ref and index is not None:
-        resolved, reason = index.resolve(file_ref)
-        if resolved is None:
-            found.append(finding(Code.ROSTER_FILE_NOT_FOUND, row=row, name=file_ref, reason=reason))
-    # Positional: this runs once per row and keyword passing is measurably slower on 200k rows.
-    agent = Agent(
-        row,
-        email,
-        nom,
-        prenom,
-        full_name,
-        get(Field.ORGANISATION, ""),
-        siren,
-        siret,
-        login,
-        file_ref,
-        get(Field.PROFIL_ID, ""),
-    )
-    return agent, found
-
-
-def _ids(
-    row: int, values: dict[Field, str], columns: ColumnMap, found: list[Finding]
-) -> tuple[str, str]:
-    """Checked SIREN and SIRET; an unusable value is reported and left out, never guessed."""
-    raw_siren, raw_siret = values.get(Field.SIREN, ""), values.get(Field.SIRET, "")
-    siren = siret = ""
-    if raw_siren:
-        check = clean_id(raw_siren, "SIREN")
-        siren = check.digits
-        if check.problem:
-            found.append(_id_finding(row, raw_siren, "SIREN", check.problem))
-    if columns.socle and siren:
-        raw_siret = join_siret(siren, values.get(Field.NIC, ""))
-    if raw_siret:
-        check = clean_id(raw_siret, "SIRET")
-        siret = check.digits
-        if check.problem:
-            found.append(_id_finding(row, raw_siret, "SIRET", check.problem))
-    if siret and not siren:
-        siren = siret[:9]
-    return siren, siret
-
-
-def _id_finding(row: int, value: str, column: str, reason: str) -> Finding:
-    return finding(Code.ROSTER_ID_INVALID, row=row, value=value, column=column, reason=reason)
-
-
-def _ni(items: list[str]) -> str:
-    """French negative list after "pas de": `nom, de prénom ni de courriel`."""
-    if len(items) == 1:
-        return items[0]
-    return ", ".join([items[0], *(f"de {i}" for i in items[1:-1])]) + f" ni de {items[-1]}"
