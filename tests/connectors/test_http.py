@@ -182,10 +182,11 @@ def test_rate_limiter_spaces_requests() -> None:
     def sleep(seconds: float) -> None:
         waits.append(seconds)
 
-    limiter = RateLimiter(10, clock=lambda: clock[0], sleep=sleep)
-    for _ in range(5):
+    limiter = RateLimiter(10, clock=lambda: clock[0], sleep=sleep, margin=0.01)
+    for _ in range(12):
         limiter.acquire()
-    assert waits == pytest.approx([0.1, 0.2, 0.3, 0.4])
+    # Spaced 0.1 s apart; the 11th start waits until the 1st is more than one second old.
+    assert waits == pytest.approx([0.1 * i for i in range(1, 10)] + [1.01, 1.11])
 
 
 def test_credentials_never_shown(tmp_path: Path) -> None:

@@ -1,0 +1,112 @@
+"""Benchmark of the push stage: one worker against several, on a slow sandbox, under a rate cap."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from typing import Any
+
+from certsync.config import PlatformConfig
+from certsync.connectors import make_connector
+from certsync.connectors.pem import sha256_hex
+from certsync.push import PushItem, push
+from certsync.records import Agent, AgentStatus
+from certsync.sandbox import start_sandbox
+from certsync.sandbox.server import DEMO_PASSWORD, DEMO_TOKEN, DEMO_USER, SandboxCredentials
+from certsync.testkit.pki import agent_subject, make_leaf, sample_pki
+
+ENV = {"CERTSYNC_USER": DEMO_USER, "CERTSYNC_PASSWORD": DEMO_PASSWORD, "CERTSYNC_TOKEN": DEMO_TOKEN}
+
+
+def _items(n: int) -> list[PushItem]:
+    ca = sample_pki().chambersign_ca
+    items = []
+    for i in range(n):
+        email = f"agent{i:04d}@bench.bzh"
+        der = make_leaf(ca, agent_subject("Agent", f"Bench{i:04d}", email=email)).der
+        items.append(
+            PushItem(i + 2, Agent(i + 2, email, f"Bench{i:04d}", "Agent"), sha256_hex(der), der)
+        )
+    return items
+
+
+def _max_per_second(times: list[float]) -> int:
+    times = sorted(times)
+    best, start = 0, 0
+    for end, t in enumerate(times):
+        while t - times[start] >= 1.0:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def _one_run(
+    platform: str, items: list[PushItem], config: PlatformConfig, latency_ms: int
+) -> dict[str, Any]:
+    rows = [{"email": i.agent.email, "nom": i.agent.nom, "prenom": i.agent.prenom} for i in items]
+    with start_sandbox(
+        platform, accounts=rows, latency_ms=latency_ms, credentials=SandboxCredentials()
+    ) as sandbox:
+        connector = make_connector(config, url=sandbox.url, env=ENV)
+        started = time.perf_counter()
+        run = push(items, connector, config)
+        elapsed = time.perf_counter() - started
+        connector.close()
+        log = sandbox.requests()
+        pushed = sum(o.status is AgentStatus.PUSHED for o in run.outcomes)
+        writes = sorted({int(str(a["writes"])) for a in sandbox.accounts()})
+    return {
+        "workers": config.workers,
+        "seconds": round(elapsed, 2),
+        "requests": len(log),
+        "pushed": pushed,
+        "writes_per_account": writes,
+        "max_requests_per_second": _max_per_second([float(str(r["t"])) for r in log]),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run both configurations and print a summary, then the same as JSON."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--platform", default="socle", choices=("socle", "s2low", "pastell"))
+    parser.add_argument("-n", type=int, default=200, help="certificates to push")
+    parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument("--rate", type=float, default=150.0, help="rate cap, requests per second")
+    args = parser.parse_args(argv)
+
+    items = _items(args.n)
+    base = PlatformConfig(name=args.platform, rate_per_second=args.rate, timeout_seconds=10.0)
+    single = _one_run(args.platform, items, replace(base, workers=1), args.latency_ms)
+    print(f"1 worker : {single['seconds']} s, {single['requests']} requêtes", file=sys.stderr)
+    multi = _one_run(args.platform, items, replace(base, workers=args.workers), args.latency_ms)
+    print(
+        f"{args.workers} workers : {multi['seconds']} s, {multi['requests']} requêtes",
+        file=sys.stderr,
+    )
+    speedup = single["seconds"] / multi["seconds"]
+    peak = max(single["max_requests_per_second"], multi["max_requests_per_second"])
+    result = {
+        "platform": args.platform,
+        "n": args.n,
+        "latency_ms": args.latency_ms,
+        "rate_cap_per_second": args.rate,
+        "single": single,
+        "concurrent": multi,
+        "speedup": round(speedup, 2),
+        "rate_cap_respected": peak <= args.rate,
+    }
+    print(
+        f"accélération : ×{result['speedup']} ; pic observé {peak} req/s "
+        f"pour un plafond de {args.rate:g} req/s",
+        file=sys.stderr,
+    )
+    print(json.dumps(result, indent=2))
+    return 0 if speedup >= 5 and result["rate_cap_respected"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
