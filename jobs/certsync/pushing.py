@@ -15,7 +15,7 @@ from certsync.findings import Code, Finding, finding
 from certsync.ingest import Checked
 from certsync.push import PushItem, PushOutcome, push
 from certsync.records import AgentResult, AgentStatus, CertInfo
-from certsync.state import StateStore, StoredCert
+from certsync.state import AccountRecord, StateStore, StoredCert
 
 log = logging.getLogger("certsync.push")
 
@@ -44,6 +44,7 @@ class StatePusher:
         self.as_of = as_of
         self.clock = clock
         self.platform = config.platform.name
+        self._previous: dict[int, AccountRecord | None] = {}
 
     def __call__(
         self, agents: list[AgentResult], checked: Sequence[Checked]
@@ -54,6 +55,12 @@ class StatePusher:
             PushItem(a.agent.row, a.agent, a.sha256 or "", certs[a.sha256 or ""].der) for a in todo
         ]
         by_row = {i.row: i for i in items}
+        # What each account held according to the state, before this run changes it.
+        self._previous = (
+            {a.agent.row: self.store.account(a.agent.email, self.platform) for a in todo}
+            if self.store is not None
+            else {}
+        )
         if self.store is not None and not self.dry_run:
             self._reconcile_in_flight()
             for item in items:
@@ -118,9 +125,9 @@ class StatePusher:
 
     def _renewed(self, result: AgentResult, outcome: PushOutcome) -> Finding | None:
         """CERT_RENEWED when the new certificate replaces one that was expiring or expired."""
-        if self.store is None or outcome.status not in (AgentStatus.PUSHED, AgentStatus.WOULD_PUSH):
+        if outcome.status not in (AgentStatus.PUSHED, AgentStatus.WOULD_PUSH):
             return None
-        previous = self.store.account(result.agent.email, self.platform)
+        previous = self._previous.get(result.agent.row)
         if previous is None or previous.sha256 == result.sha256:
             return None
         window = dt.timedelta(days=self.config.policy.expires_soon_days)
