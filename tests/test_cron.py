@@ -199,7 +199,7 @@ def test_second_concurrent_run_exits_75_naming_the_first(tmp_path, pki, monkeypa
             lambda: (tmp_path / "state.sqlite.lock").exists() and sum(world.writes().values()) >= 1
         )
         second = _spawn(world, "--report-dir", "r2")
-        out, err = second.communicate(timeout=30)
+        _out, err = second.communicate(timeout=30)
         assert second.returncode == ExitCode.LOCKED
         assert "Un autre traitement certsync est en cours" in err and str(first.pid) in err
         assert first.wait(timeout=60) == ExitCode.OK
