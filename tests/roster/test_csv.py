@@ -205,3 +205,8 @@ def test_repeated_header_row_is_not_an_agent(read_csv):
     roster = read_csv(text)
     assert [(a.row, a.nom) for a in roster.agents] == [(2, "Dupont"), (4, "Martin")]
     assert roster.findings == ()
+
+
+def test_name_next_to_first_name_is_the_family_name(read_csv):
+    agent = read_csv("First name;Name;Email\nJean;Dupont;jean@mairie.fr\n").agents[0]
+    assert (agent.prenom, agent.nom, agent.full_name) == ("Jean", "Dupont", "")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from certsync.findings import Code, Finding, finding
 from certsync.records import Agent
@@ -13,9 +13,15 @@ from certsync.roster.table import Row
 
 
 def build_agents(
-    rows: Sequence[Row], columns: ColumnMap, index: FileIndex | None
+    rows: Sequence[Row],
+    columns: ColumnMap,
+    index: FileIndex | None,
+    formulas: Mapping[tuple[int, int], str] | None = None,
 ) -> tuple[list[Agent], list[Finding]]:
-    """Agents for the data rows under the header, blank rows skipped, with their row findings."""
+    """Agents for the data rows under the header, blank rows skipped, with their row findings.
+
+    `formulas` maps (row, column) to the cell reference of formulas saved without a result.
+    """
     agents: list[Agent] = []
     findings: list[Finding] = []
     first_row: dict[str, int] = {}
@@ -33,7 +39,8 @@ def build_agents(
             continue
         if values[first_field] == header_first and _repeats_header(values, columns):
             continue  # the header again, as when two exports were pasted one after the other
-        agent, row_findings = _agent(row.number, values, columns, index)
+        blanks = _formula_blanks(row.number, where, values, formulas) if formulas else _NONE
+        agent, row_findings = _agent(row.number, values, columns, index, blanks)
         key = agent.email.casefold()  # Agent.email_key, without the property call
         if key:
             if key in first_row:
@@ -52,12 +59,29 @@ def build_agents(
     return agents, findings
 
 
+_NONE: dict[Field, str] = {}
+
+
+def _formula_blanks(
+    row: int,
+    where: list[tuple[Field, int]],
+    values: dict[Field, str],
+    formulas: Mapping[tuple[int, int], str],
+) -> dict[Field, str]:
+    """Fields left empty because their cell is a formula without a result: field → cell."""
+    return {f: formulas[row, i] for f, i in where if not values[f] and (row, i) in formulas}
+
+
 def _repeats_header(values: dict[Field, str], columns: ColumnMap) -> bool:
     return all(values[field] == columns.names[index] for field, index in columns.columns.items())
 
 
 def _agent(
-    row: int, values: dict[Field, str], columns: ColumnMap, index: FileIndex | None
+    row: int,
+    values: dict[Field, str],
+    columns: ColumnMap,
+    index: FileIndex | None,
+    blanks: dict[Field, str],
 ) -> tuple[Agent, list[Finding]]:
     """One Agent and its row findings (except duplicates, which need the whole roster)."""
     found: list[Finding] = []
@@ -71,13 +95,17 @@ def _agent(
     missing: list[str] = []
     if not ((nom and prenom) or full_name):
         if Field.NOM in columns.columns and Field.PRENOM in columns.columns:
-            missing += [LABELS[f] for f, v in ((Field.NOM, nom), (Field.PRENOM, prenom)) if not v]
+            missing += [
+                _why(LABELS[f], f, blanks)
+                for f, v in ((Field.NOM, nom), (Field.PRENOM, prenom))
+                if not v
+            ]
         else:
-            missing.append("nom")
+            missing.append(_why("nom", Field.FULL_NAME, blanks))
     if not email:
         # "courriel" rather than "adresse e-mail": the catalogue's "n'a pas de {missing}" would
         # otherwise read "pas de adresse".
-        missing.append("courriel")
+        missing.append(_why("courriel", Field.EMAIL, blanks))
     if missing:
         found.append(finding(Code.ROSTER_ROW_INCOMPLETE, row=row, missing=_ni(missing)))
     if email:
@@ -85,6 +113,9 @@ def _agent(
         if problem is not None:
             found.append(finding(Code.ROSTER_EMAIL_INVALID, row=row, email=email, reason=problem))
     siren, siret = _ids(row, values, columns, found)
+    for field, column in ((Field.SIREN, "SIREN"), (Field.SIRET, "SIRET")):
+        if field in blanks:
+            found.append(_id_finding(row, f"formule en {blanks[field]}", column, _NO_RESULT))
     file_ref = get(Field.FILE, "")
     if file_ref and index is not None:
         resolved, reason = index.resolve(file_ref)
@@ -128,6 +159,14 @@ def _ids(
     if siret and not siren:
         siren = siret[:9]
     return siren, siret
+
+
+_NO_RESULT = "le résultat de la formule n'a pas été enregistré dans le fichier"
+
+
+def _why(label: str, field: Field, blanks: dict[Field, str]) -> str:
+    """The missing item, explained when its cell is a formula saved without a result."""
+    return f"{label} (formule sans résultat en {blanks[field]})" if field in blanks else label
 
 
 def _id_finding(row: int, value: str, column: str, reason: str) -> Finding:

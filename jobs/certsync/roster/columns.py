@@ -154,6 +154,15 @@ def map_columns(cells: Sequence[str]) -> ColumnMap:
         field = SOCLE_COLUMNS.get(cell.strip()) if socle else _BY_KEY.get(header_key(cell))
         if field is not None and field not in columns:
             columns[field] = index
+    full = columns.get(Field.FULL_NAME)
+    if (
+        full is not None
+        and Field.PRENOM in columns
+        and Field.NOM not in columns
+        and header_key(cells[full]) == "name"
+    ):
+        # "Name" next to "First name" is the family name, as in "First name; Name; E-mail".
+        columns[Field.NOM] = columns.pop(Field.FULL_NAME)
     return ColumnMap(columns, tuple(cells), socle)
 
 

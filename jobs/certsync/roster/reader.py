@@ -84,7 +84,7 @@ def _read(path: Path, sheet: str | None, limits: Limits, certs_root: Path | None
             hint=_accepted_hint(),
         )
     index = FileIndex(certs_root) if certs_root is not None else None
-    agents, findings = build_agents(table.rows[position + 1 :], columns, index)
+    agents, findings = build_agents(table.rows[position + 1 :], columns, index, table.formulas)
     if not agents:
         raise InputError(
             f"La liste des agents « {path.name} » ne contient aucune ligne d'agent sous "

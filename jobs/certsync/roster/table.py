@@ -24,3 +24,5 @@ class Table:
     """Records in file order, blank ones included."""
     detected: dict[str, str] = field(default_factory=dict)
     """Format, encoding, separator, sheet…"""
+    formulas: dict[tuple[int, int], str] = field(default_factory=dict)
+    """XLSX only: (row, 0-based column) → cell reference of formulas saved without a result."""

@@ -11,6 +11,7 @@ import python_calamine
 
 from certsync.config import Limits
 from certsync.errors import InputError
+from certsync.roster.formulas import empty_formulas
 from certsync.roster.table import Row, Table
 
 # openpyxl (used to inspect workbooks) only guards against XML entity attacks when defusedxml is
@@ -64,7 +65,10 @@ def check_zip(data: bytes, name: str, limits: Limits) -> None:
                 "certsync ne lit pas les classeurs avec macros.",
                 hint="Enregistrez-le sous « Classeur Excel (.xlsx) » ou au format .csv.",
             )
-        if "xl/workbook.xml" not in names:
+        # The workbook part may live under another name; its content type is what identifies it.
+        if b"spreadsheetml.sheet.main+xml" not in content_types and (
+            b"spreadsheetml.template.main+xml" not in content_types
+        ):
             raise InputError(
                 f"La liste des agents « {name} » n'est pas un classeur Excel .xlsx "
                 "(archive zip d'un autre type).",
@@ -133,9 +137,11 @@ def read_xlsx(data: bytes, name: str, sheet: str | None, limits: Limits) -> Tabl
             f"Le classeur « {name} » n'a pas pu être lu ({type(exc).__name__} : {exc}).",
             hint=SAVE_AS_HINT,
         ) from None
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        formulas = empty_formulas(archive, chosen)
     # Most cells are already text; converting only the others saves a call per cell.
     rows = [
         Row(index, [v if isinstance(v, str) else cell_text(v) for v in cells])
         for index, cells in enumerate(values, 1)
     ]
-    return Table(rows=rows, detected={"format": "xlsx", "sheet": chosen})
+    return Table(rows=rows, detected={"format": "xlsx", "sheet": chosen}, formulas=formulas)
