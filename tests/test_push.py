@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from certsync.connectors.interface import Account
+from certsync.connectors.interface import Account, AmbiguousWrite
 from certsync.connectors.pem import to_pem
 from certsync.errors import PlatformAuthError, PlatformUnavailable
 from certsync.findings import Code
@@ -249,3 +249,25 @@ def test_read_back_mismatch_is_verify_failed(platform: str) -> None:
     assert run.outcomes[0].status is AgentStatus.FAILED
     assert _codes(run.outcomes[0]) == [Code.MEGALIS_VERIFY_FAILED]
     assert run.outcomes[0].findings[0].params["found"] == other.item.sha256
+
+
+def test_lost_write_answer_is_read_back_not_resent(platform: str) -> None:
+    persons = people(4)
+    # Every third answer comes after the client gave up: some of them are answers to writes.
+    with _sandbox(platform, persons, slow_every=3, slow_ms=250) as sandbox:
+        connector = connect(platform, sandbox.url, timeout_seconds=0.12)
+        ambiguous: list[str] = []
+        write = connector.write_certificate
+
+        def spy(account: Account, pem: str) -> None:
+            try:
+                write(account, pem)
+            except AmbiguousWrite as exc:
+                ambiguous.append(exc.reason)
+                raise
+
+        connector.write_certificate = spy  # type: ignore[method-assign]
+        run = push([p.item for p in persons], connector, fast_config(platform, workers=1))
+        assert {o.status for o in run.outcomes} == {AgentStatus.PUSHED}
+        assert ambiguous, "no write lost its answer: the scenario did not exercise read-back"
+        assert set(_writes(sandbox).values()) == {1}

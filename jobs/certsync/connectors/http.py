@@ -219,6 +219,12 @@ class HttpClient:
                 response = self._session().request(
                     method, url, timeout=self.timeout, allow_redirects=False, **kwargs
                 )
+            except requests.exceptions.SSLError:
+                # A refused certificate or an untrusted server: trying again changes nothing.
+                raise _GiveUp(
+                    "échec de la négociation TLS (certificat client refusé ou certificat du "
+                    "serveur non reconnu par ca_bundle)"
+                ) from None
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if not idempotent and not _not_sent(exc):
                     kind = (
