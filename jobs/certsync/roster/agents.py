@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from certsync.findings import Code, Finding, finding
 from certsync.records import Agent
 from certsync.roster.clean import clean_id, clean_text, email_problem, join_siret
 from certsync.roster.columns import LABELS, ColumnMap, Field
+from certsync.roster.formulas import EmptyFormulas
 from certsync.roster.paths import FileIndex
 from certsync.roster.table import Row
 
@@ -16,11 +17,11 @@ def build_agents(
     rows: Sequence[Row],
     columns: ColumnMap,
     index: FileIndex | None,
-    formulas: Mapping[tuple[int, int], str] | None = None,
+    formulas: EmptyFormulas | None = None,
 ) -> tuple[list[Agent], list[Finding]]:
     """Agents for the data rows under the header, blank rows skipped, with their row findings.
 
-    `formulas` maps (row, column) to the cell reference of formulas saved without a result.
+    `formulas` (XLSX) explains cells left empty by formulas saved without a result.
     """
     agents: list[Agent] = []
     findings: list[Finding] = []
@@ -39,7 +40,9 @@ def build_agents(
             continue
         if values[first_field] == header_first and _repeats_header(values, columns):
             continue  # the header again, as when two exports were pasted one after the other
-        blanks = _formula_blanks(row.number, where, values, formulas) if formulas else _NONE
+        blanks = _NONE
+        if formulas is not None and not all(values.values()):
+            blanks = _formula_blanks(row.number, where, values, formulas)
         agent, row_findings = _agent(row.number, values, columns, index, blanks)
         key = agent.email.casefold()  # Agent.email_key, without the property call
         if key:
@@ -66,10 +69,11 @@ def _formula_blanks(
     row: int,
     where: list[tuple[Field, int]],
     values: dict[Field, str],
-    formulas: Mapping[tuple[int, int], str],
+    formulas: EmptyFormulas,
 ) -> dict[Field, str]:
     """Fields left empty because their cell is a formula without a result: field → cell."""
-    return {f: formulas[row, i] for f, i in where if not values[f] and (row, i) in formulas}
+    found = {f: formulas.get(row, i) for f, i in where if not values[f]}
+    return {f: ref for f, ref in found.items() if ref is not None}
 
 
 def _repeats_header(values: dict[Field, str], columns: ColumnMap) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import posixpath
 import re
 import zipfile
@@ -74,3 +75,26 @@ def empty_formulas(archive: zipfile.ZipFile, sheet: str) -> dict[tuple[int, int]
         (int(match[2]), column_index(match[1])): (match[1] + match[2]).decode()
         for match in _EMPTY_FORMULA.finditer(xml)
     }
+
+
+class EmptyFormulas:
+    """Formula cells without a result in one sheet, scanned on first use.
+
+    Scanning means decompressing the sheet once more (about 0.2 s per 100,000 rows), so it only
+    happens when a row actually has an empty cell to explain.
+    """
+
+    __slots__ = ("_cells", "_data", "_sheet")
+
+    def __init__(self, data: bytes, sheet: str) -> None:
+        self._data = data
+        self._sheet = sheet
+        self._cells: dict[tuple[int, int], str] | None = None
+
+    def get(self, row: int, column: int) -> str | None:
+        """Reference (`D5`) of the cell if it is a formula saved without a result."""
+        if self._cells is None:
+            with zipfile.ZipFile(io.BytesIO(self._data)) as archive:
+                self._cells = empty_formulas(archive, self._sheet)
+            self._data = b""
+        return self._cells.get((row, column))

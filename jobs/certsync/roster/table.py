@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from certsync.roster.formulas import EmptyFormulas
+
 
 @dataclass(frozen=True, slots=True)
 class Row:
@@ -24,5 +26,5 @@ class Table:
     """Records in file order, blank ones included."""
     detected: dict[str, str] = field(default_factory=dict)
     """Format, encoding, separator, sheet…"""
-    formulas: dict[tuple[int, int], str] = field(default_factory=dict)
-    """XLSX only: (row, 0-based column) → cell reference of formulas saved without a result."""
+    formulas: EmptyFormulas | None = None
+    """XLSX only: formula cells saved without a result, which read as empty."""

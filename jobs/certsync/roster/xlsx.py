@@ -11,7 +11,7 @@ import python_calamine
 
 from certsync.config import Limits
 from certsync.errors import InputError
-from certsync.roster.formulas import empty_formulas
+from certsync.roster.formulas import EmptyFormulas
 from certsync.roster.table import Row, Table
 
 # openpyxl (used to inspect workbooks) only guards against XML entity attacks when defusedxml is
@@ -137,11 +137,13 @@ def read_xlsx(data: bytes, name: str, sheet: str | None, limits: Limits) -> Tabl
             f"Le classeur « {name} » n'a pas pu être lu ({type(exc).__name__} : {exc}).",
             hint=SAVE_AS_HINT,
         ) from None
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        formulas = empty_formulas(archive, chosen)
     # Most cells are already text; converting only the others saves a call per cell.
     rows = [
         Row(index, [v if isinstance(v, str) else cell_text(v) for v in cells])
         for index, cells in enumerate(values, 1)
     ]
-    return Table(rows=rows, detected={"format": "xlsx", "sheet": chosen}, formulas=formulas)
+    return Table(
+        rows=rows,
+        detected={"format": "xlsx", "sheet": chosen},
+        formulas=EmptyFormulas(data, chosen),
+    )
