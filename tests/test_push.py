@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -271,3 +272,23 @@ def test_lost_write_answer_is_read_back_not_resent(platform: str) -> None:
         assert {o.status for o in run.outcomes} == {AgentStatus.PUSHED}
         assert ambiguous, "no write lost its answer: the scenario did not exercise read-back"
         assert set(_writes(sandbox).values()) == {1}
+
+
+def test_secrets_never_in_logs_or_outcomes(platform: str, caplog: pytest.LogCaptureFixture) -> None:
+    persons = people(3)
+    secrets = {
+        "CERTSYNC_USER": "chef@megalis.test",
+        "CERTSYNC_PASSWORD": "Pw-9f3k-SECRET",
+        "CERTSYNC_TOKEN": "tok-77c1-SECRET",
+    }
+    creds = SandboxCredentials("chef@megalis.test", "Pw-9f3k-SECRET", "tok-77c1-SECRET")
+    caplog.set_level(logging.DEBUG)
+    with start_sandbox(
+        platform, accounts=[p.account_row for p in persons], credentials=creds, fail_rate=0.3
+    ) as sandbox:
+        connector = connect(platform, sandbox.url, env=secrets)
+        run = push([p.item for p in persons], connector, fast_config(platform))
+        assert {o.status for o in run.outcomes} == {AgentStatus.PUSHED}
+    shown = caplog.text + repr(run) + repr(connector.__dict__)
+    assert "retrying" in caplog.text
+    assert "SECRET" not in shown

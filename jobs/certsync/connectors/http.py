@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import logging
 import threading
 import time
 from collections import deque
@@ -20,6 +21,8 @@ from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnection
 from certsync.config import PlatformConfig
 from certsync.connectors.interface import AmbiguousWrite, Unavailable
 from certsync.errors import PlatformProtocolError, PlatformUnavailable
+
+log = logging.getLogger("certsync.connectors.http")
 
 #: Statuses that mean "try again later": the request was not (or may not have been) served.
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
@@ -247,11 +250,27 @@ class HttpClient:
                 raise _GiveUp(f"HTTP {status} pendant l'écriture", ambiguous=True)
             raise _RetryableStatus(status, wait)
 
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            why = f"HTTP {exc.status}" if isinstance(exc, _RetryableStatus) else type(exc).__name__
+            wait = state.next_action.sleep if state.next_action else 0.0
+            # Path only: no query string, no header, so no identifier or secret in the log.
+            log.info(
+                "retrying %s %s after %s in %.2f s (attempt %d/%d)",
+                method,
+                path,
+                why,
+                wait,
+                state.attempt_number + 1,
+                self.retry.max_attempts,
+            )
+
         retrying = Retrying(
             retry=retry_if_exception(_is_retryable),
             wait=self._wait,
             stop=stop_after_attempt(max(1, self.retry.max_attempts)),
             sleep=self.retry.sleep,
+            before_sleep=before_sleep,
             reraise=True,
         )
         attempts = self.retry.max_attempts
