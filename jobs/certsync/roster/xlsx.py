@@ -134,7 +134,7 @@ def read_xlsx(data: bytes, name: str, sheet: str | None, limits: Limits) -> Tabl
         raise
     except Exception as exc:  # calamine raises its own classes and ValueError for broken parts
         raise InputError(
-            f"Le classeur « {name} » n'a pas pu être lu ({type(exc).__name__} : {exc}).",
+            f"Le classeur « {name} » n'a pas pu être lu (détail technique : {exc}).",
             hint=SAVE_AS_HINT,
         ) from None
     # Most cells are already text; converting only the others saves a call per cell.
