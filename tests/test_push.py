@@ -292,3 +292,25 @@ def test_secrets_never_in_logs_or_outcomes(platform: str, caplog: pytest.LogCapt
     shown = caplog.text + repr(run) + repr(connector.__dict__)
     assert "retrying" in caplog.text
     assert "SECRET" not in shown
+
+
+def test_failing_write_record_stops_further_writes(platform: str) -> None:
+    from certsync.errors import StateError
+
+    persons = people(6)
+    with _sandbox(platform, persons) as sandbox:
+        connector = connect(platform, sandbox.url)
+
+        def broken(row: int, account_id: str, old: str | None, new: str) -> None:
+            raise StateError("Fichier d'état verrouillé.")
+
+        run = push(
+            [p.item for p in persons],
+            connector,
+            fast_config(platform, workers=1),
+            on_written=broken,
+        )
+        assert isinstance(run.error, StateError)
+        assert [o.status for o in run.outcomes][:1] == [AgentStatus.PUSHED]
+        assert all(o.status is AgentStatus.FAILED for o in run.outcomes[1:])
+        assert sum(_writes(sandbox).values()) == 1

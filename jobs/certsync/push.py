@@ -242,6 +242,19 @@ class _Applier:
                 raise
             return found
 
+    def _notify(self, row: int, account_id: str, old: str | None, new: str) -> None:
+        if self.on_written is None:
+            return
+        try:
+            self.on_written(row, account_id, old, new)
+        except CertsyncError as exc:
+            # The write happened; the outcome says so. But without a record of it (state file
+            # broken) no further write may start.
+            self.errors.append(exc)
+        except BaseException:
+            self.errors.append(CertsyncError("Erreur interne pendant l'enregistrement d'un dépôt."))
+            raise
+
     def run(self, entry: PlanEntry) -> PushOutcome:
         item = entry.item
         if entry.action not in {Action.WRITE, Action.CREATE, Action.PENDING}:
@@ -271,8 +284,7 @@ class _Applier:
                         self.breaker.success()
                         return PushOutcome(item.row, AgentStatus.UNCHANGED, (), old, account.id)
                 self._write(account, pem, item.sha256)
-            if self.on_written is not None:
-                self.on_written(item.row, account.id, old, item.sha256)
+            self._notify(item.row, account.id, old, item.sha256)
             found = self._sha(account)
         except Rejected as exc:
             self.breaker.success()

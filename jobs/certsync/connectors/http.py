@@ -187,8 +187,8 @@ class HttpClient:
             session.verify = self._verify
             session.cert = self._cert
             session.headers.update(self._headers)
-            # Retries are ours (declared once below); urllib3 must not add its own.
-            session.trust_env = False
+            # requests' adapters do not retry by default (max_retries=0): retries are only ours.
+            # trust_env stays on: collectivités often reach the internet through a proxy.
             self._local.session = session
             with self._sessions_lock:
                 self._sessions.append(session)
@@ -230,24 +230,21 @@ class HttpClient:
                 ) from None
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if not idempotent and not _not_sent(exc):
-                    kind = (
-                        "délai de réponse dépassé"
-                        if isinstance(exc, requests.Timeout)
-                        else ("connexion interrompue")
-                    )
+                    timed_out = isinstance(exc, requests.Timeout)
+                    kind = "délai de réponse dépassé" if timed_out else "connexion interrompue"
                     raise _GiveUp(f"{kind} pendant l'écriture", ambiguous=True) from None
                 raise
             status = response.status_code
             if not _is_transient_status(status):
                 return response
+            if not idempotent and status not in WRITE_SAFE_STATUSES:
+                raise _GiveUp(f"HTTP {status} pendant l'écriture", ambiguous=True)
             wait = parse_retry_after(response.headers.get("Retry-After"))
             if wait is not None and wait > cap:
                 raise _GiveUp(
                     f"la plateforme demande d'attendre {wait:.0f} s (HTTP {status}), "
                     f"au-delà de la limite de {cap:.0f} s"
                 )
-            if not idempotent and status not in WRITE_SAFE_STATUSES:
-                raise _GiveUp(f"HTTP {status} pendant l'écriture", ambiguous=True)
             raise _RetryableStatus(status, wait)
 
         def before_sleep(state: RetryCallState) -> None:
