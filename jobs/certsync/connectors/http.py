@@ -219,8 +219,15 @@ class HttpClient:
         def attempt() -> requests.Response:
             self.limiter.acquire()
             try:
+                # verify is passed per request: a session-level value loses to
+                # REQUESTS_CA_BUNDLE when trust_env is on (psf/requests#3829).
                 response = self._session().request(
-                    method, url, timeout=self.timeout, allow_redirects=False, **kwargs
+                    method,
+                    url,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                    verify=self._verify,
+                    **kwargs,
                 )
             except requests.exceptions.SSLError:
                 # A refused certificate or an untrusted server: trying again changes nothing.
