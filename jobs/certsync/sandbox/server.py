@@ -12,6 +12,7 @@ import ssl
 import threading
 import time
 import urllib.parse
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -131,7 +132,8 @@ class _Server(ThreadingHTTPServer):
         self.rng = random.Random(faults.seed)
         self.count = 0
         self.lock = threading.Lock()
-        self.log: list[dict[str, object]] = []
+        # Bounded so that a sandbox left running for a long demo does not grow without end.
+        self.log: deque[dict[str, object]] = deque(maxlen=200_000)
         self.connections: set[socket.socket] = set()
 
     def process_request(self, request: Any, client_address: Any) -> None:
