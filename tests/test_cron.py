@@ -280,3 +280,49 @@ def test_expiring_and_notify_dry_run_from_the_state(world, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert email(p, n) in out and "19/03/2026" in out
+
+
+def test_unchanged_nightly_run_reuses_the_last_result(world, monkeypatch, capsys):
+    assert cli.main(world.args("--report-dir", "r1")) == ExitCode.OK  # pushes
+    assert cli.main(world.args("--report-dir", "r2")) == ExitCode.OK  # confirms: unchanged
+    import certsync.commands.run as run_command
+
+    def no_full_run(*args, **kwargs):
+        raise AssertionError("the third run should have reused the second")
+
+    monkeypatch.setattr(run_command, "_full_run", no_full_run)
+    capsys.readouterr()
+    assert cli.main(world.args("--report-dir", "r3")) == ExitCode.OK
+    assert "rien n'a changé" in capsys.readouterr().out
+    third = world.report("r3")
+    assert third["reused_from"] and third["run_id"] != third["reused_from"]
+    assert {a["status"] for a in third["agents"]} == {"unchanged"}
+    assert set(world.writes().values()) == {1}
+    monkeypatch.undo()
+
+
+@pytest.mark.parametrize("change", ["none", "file", "full", "date", "roster"])
+def test_shortcut_is_not_taken_when_something_changed(world, monkeypatch, change):
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    args = world.args("--dry-run", "--report-dir", "r1")
+    args[args.index(world.sandbox.url) - 1 : args.index(world.sandbox.url) + 1] = []  # offline
+    assert cli.main(args) == ExitCode.OK
+    extra: list[str] = []
+    as_of = "2026-03-01"
+    if change == "file":
+        p, n = PEOPLE[0]
+        write_pem(world.certs, "nouveau.cer", leaf_for(world.pki.chambersign_ca, p, n, slot=3))
+    elif change == "full":
+        extra = ["--full"]
+    elif change == "none":
+        pass
+    elif change == "date":
+        as_of = "2028-06-01"  # past every certificate's expiry
+    else:
+        world.rows.pop()
+        write_csv(world.roster, world.rows)
+    args2 = [a if a != "2026-03-01" else as_of for a in args]
+    args2[args2.index("r1")] = "r2"
+    cli.main([*args2, *extra])
+    assert ("reused_from" in world.report("r2")) is (change == "none")

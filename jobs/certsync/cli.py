@@ -70,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--create-missing", action="store_true", help="créer les comptes qui n'existent pas"
     )
     run.add_argument("--state", type=Path, help="fichier d'état SQLite")
+    run.add_argument(
+        "--full",
+        action="store_true",
+        help="tout refaire même si rien n'a changé depuis la dernière exécution",
+    )
     _common(run)
     run.set_defaults(handler=commands.cmd_run)
 

@@ -99,13 +99,15 @@ def read_and_check(
     workers: int = 0,
     cached: Callable[[Entry], Checked | None] | None = None,
     tick: Callable[[int], None] | None = None,
+    entries: Sequence[Entry] | None = None,
 ) -> list[Checked]:
     """Every file under `root`, read and validated, in path order.
 
     `cached` may return a previous result for an unchanged file (same size and mtime), so that
     a nightly run over an unchanged folder parses nothing.
     """
-    entries = list_files(root)
+    if entries is None:
+        entries = list_files(root)
     results: dict[str, Checked] = {}
     to_read: list[str] = []
     for entry in entries:

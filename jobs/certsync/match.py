@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from certsync.findings import Code, Finding, finding
 from certsync.names import compact, filename_key, person_keys, tokens
@@ -124,6 +124,33 @@ def _index(agents: Iterable[Agent], file_refs: Mapping[int, str]) -> _Index:
     return index
 
 
+@dataclass(frozen=True, slots=True)
+class _Block:
+    """One organisation's rows, laid out for fuzzy scoring (built once per organisation)."""
+
+    agents: tuple[Agent, ...]
+    keys: list[str]
+    """Every name key of every row."""
+    owners: list[int]
+    """Row number owning each key."""
+    by_row: dict[int, Agent]
+    by_surname: dict[str, list[Agent]]
+    """Rows by compact surname (the compound-first-name rule)."""
+
+    @classmethod
+    def of(cls, agents: Sequence[Agent], keys_of: Mapping[int, frozenset[str]]) -> _Block:
+        keys: list[str] = []
+        owners: list[int] = []
+        by_surname: dict[str, list[Agent]] = defaultdict(list)
+        for agent in agents:
+            for key in sorted(keys_of[agent.row]):
+                keys.append(key)
+                owners.append(agent.row)
+            if agent.nom:
+                by_surname[compact(agent.nom)].append(agent)
+        return cls(tuple(agents), keys, owners, {a.row: a for a in agents}, dict(by_surname))
+
+
 def _sirens(info: CertInfo) -> tuple[str, ...]:
     return tuple(dict.fromkeys(i[:9] for i in info.org_ids if len(i) in (9, 14)))
 
@@ -173,6 +200,7 @@ class Matcher:
         self.by_email_key = {a.email_key: a for a in agents if a.email}
         self.index = _index(agents, file_refs)
         self.decisions = decisions or {}
+        self._blocks: dict[tuple[str, ...], _Block] = {}
 
     # -- content signals -------------------------------------------------------------------
 
@@ -190,48 +218,68 @@ class Matcher:
                 found[agent.row] = agent
         return list(found.values())
 
-    def _block(self, info: CertInfo) -> list[Agent]:
+    def _block(self, info: CertInfo) -> _Block | None:
         """Rows of the certificate's organisation: by SIREN, else by organisation name."""
-        block: dict[int, Agent] = {}
-        for siren in _sirens(info):
-            for agent in self.index.by_siren.get(siren, ()):
-                block[agent.row] = agent
-        if not block and info.organisation:
-            for agent in self.index.by_org_name.get(compact(info.organisation), ()):
-                block[agent.row] = agent
-        return list(block.values())
+        sirens = _sirens(info)
+        if sirens:
+            cache_key = ("siren", *sirens)
+            if cache_key not in self._blocks:
+                rows: dict[int, Agent] = {}
+                for siren in sirens:
+                    rows.update((a.row, a) for a in self.index.by_siren.get(siren, ()))
+                self._blocks[cache_key] = _Block.of(list(rows.values()), self.index.keys)
+            block = self._blocks[cache_key]
+            if block.agents:
+                return block
+        if info.organisation:
+            org = compact(info.organisation)
+            cache_key = ("org", org)
+            if cache_key not in self._blocks:
+                agents = list(self.index.by_org_name.get(org, ()))
+                self._blocks[cache_key] = _Block.of(agents, self.index.keys)
+            return self._blocks[cache_key]
+        return None
 
-    def _fuzzy(self, info: CertInfo, block: Sequence[Agent]) -> tuple[list[Agent], float, Method]:
+    def _fuzzy(self, info: CertInfo, block: _Block | None) -> tuple[list[Agent], float, Method]:
         """Best row in the block by fuzzy score, with a strict threshold and a clear lead."""
+        cn = compact(info.common_name)
         cn_tokens = tokens(info.common_name)
-        if not block or not cn_tokens:
+        if block is None or not block.agents or not cn:
             return [], 0.0, Method.FUZZY
-        scored = sorted(
-            ((name_score(info, self.index.keys[a.row]), a) for a in block),
-            key=lambda pair: -pair[0],
-        )
-        best, agent = scored[0]
+        # rapidfuzz scores the whole block in C; only rows near the top matter.
+        best_of: dict[int, float] = {}
+        for _key, score, index in process.extract(
+            cn,
+            block.keys,
+            scorer=fuzz.ratio,
+            limit=None,
+            score_cutoff=FUZZY_REVIEW - FUZZY_MARGIN,
+        ):
+            owner = block.owners[index]
+            best_of[owner] = max(score, best_of.get(owner, 0.0))
+        scored = sorted(((score, block.by_row[row]) for row, score in best_of.items()),
+                        key=lambda pair: (-pair[0], pair[1].row))  # fmt: skip
+        best = scored[0][0] if scored else 0.0
         second = scored[1][0] if len(scored) > 1 else 0.0
         if best >= FUZZY_ACCEPT and best - second >= FUZZY_MARGIN:
-            return [agent], best, Method.FUZZY
+            return [scored[0][1]], best, Method.FUZZY
         if best >= FUZZY_ACCEPT:
             return [a for s, a in scored if best - s < FUZZY_MARGIN], best, Method.FUZZY
         # Compound first name on one side only ("Jean-Marie DUPONT" for roster "Jean DUPONT"):
         # the surname must be whole and the roster's first given name one of the CN's words.
+        spans = {
+            "".join(cn_tokens[i:j])
+            for i in range(len(cn_tokens))
+            for j in range(i + 1, len(cn_tokens) + 1)
+        }
         partial = [
             a
-            for a in block
-            if a.nom
-            and compact(a.nom)
-            in {
-                "".join(cn_tokens[i:j])
-                for i in range(len(cn_tokens))
-                for j in range(i + 1, len(cn_tokens) + 1)
-            }
-            and (tokens(a.prenom)[:1] or ("",))[0] in cn_tokens
+            for span in spans
+            for a in block.by_surname.get(span, ())
+            if (tokens(a.prenom)[:1] or ("",))[0] in cn_tokens
         ]
         if partial:
-            return partial, 0.0, Method.PARTIAL
+            return sorted(set(partial), key=lambda a: a.row), 0.0, Method.PARTIAL
         if best >= FUZZY_REVIEW:
             # The review zone: never a match; returning several candidates holds the file.
             return [a for s, a in scored if best - s < FUZZY_MARGIN], best, Method.REVIEW

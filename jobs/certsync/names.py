@@ -30,11 +30,13 @@ def fold(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+@lru_cache(maxsize=65536)
 def tokens(text: str) -> tuple[str, ...]:
     """Folded words, civilities removed."""
     return tuple(t for t in fold(text).split(" ") if t and t not in _CIVILITIES)
 
 
+@lru_cache(maxsize=65536)
 def compact(text: str) -> str:
     """One key with no separators: "LE GOFF" and "Legoff" give the same key."""
     return "".join(tokens(text))

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 from certsync.assign import EXCLUDED_ROW_CODES, Decisions, decide, deduplicate_files
+from certsync.certfiles.scan import Entry
 from certsync.config import Config
 from certsync.decisions import read_decisions
 from certsync.errors import InputError
@@ -16,7 +20,10 @@ from certsync.ingest import Checked, CheckSetup, make_validator, read_and_check
 from certsync.match import Decision, Matcher
 from certsync.records import AgentResult, Roster, RunResult
 from certsync.roster import read_roster
+from certsync.shortcut import valid_until
 from certsync.trust import TrustStore, load_trust
+
+log = logging.getLogger("certsync.pipeline")
 
 #: Pushes (or, in a dry run, plans) the decided agents; returns the updated agent results and
 #: the exit code that stopped the pushes early, if any (breaker open, credentials refused…).
@@ -41,6 +48,8 @@ class RunRequest:
 class Hooks:
     """Optional collaborators: the state's file cache, progress reporting, the pusher."""
 
+    entries: Sequence[Entry] | None = None
+    """The certificate folder's listing, when the caller already made it."""
     cached: Callable[..., Checked | None] | None = None
     store: Callable[[Sequence[Checked]], None] | None = None
     tick: Callable[[int], None] | None = None
@@ -67,25 +76,36 @@ def load_trust_store(config: Config) -> TrustStore | None:
     return load_trust(config.trust) if config.trust is not None else None
 
 
+@contextmanager
+def stage(name: str) -> Iterator[None]:
+    """Log how long a stage took (developer log, English)."""
+    started = time.perf_counter()
+    yield
+    log.info("stage %s took %.3f s", name, time.perf_counter() - started, extra={"stage": name})
+
+
 def run(request: RunRequest, hooks: Hooks | None = None) -> RunResult:
     """Execute one run and return its result; never prints, never exits."""
     hooks = hooks or Hooks()
     config = request.config
     check_inputs(request.roster, request.certs)
-    roster = read_roster(
-        request.roster, sheet=request.sheet, limits=config.limits, certs_root=request.certs
-    )
+    with stage("roster"):
+        roster = read_roster(
+            request.roster, sheet=request.sheet, limits=config.limits, certs_root=request.certs
+        )
     trust = load_trust_store(config)
     setup = CheckSetup(config.trust, config.policy, request.as_of)
-    checked = read_and_check(
-        request.certs,
-        limits=config.limits,
-        setup=setup,
-        trust=trust,
-        workers=config.read_workers,
-        cached=hooks.cached,
-        tick=hooks.tick,
-    )
+    with stage("ingest"):
+        checked = read_and_check(
+            request.certs,
+            limits=config.limits,
+            setup=setup,
+            trust=trust,
+            workers=config.read_workers,
+            cached=hooks.cached,
+            tick=hooks.tick,
+            entries=hooks.entries,
+        )
     if not checked:
         raise InputError(
             f"Le dossier des certificats {request.certs} ne contient aucun fichier à traiter.",
@@ -93,7 +113,8 @@ def run(request: RunRequest, hooks: Hooks | None = None) -> RunResult:
             "de verrouillage « ~$ » sont ignorés).",
         )
     if hooks.store is not None:
-        hooks.store(checked)
+        with stage("cache"):
+            hooks.store(checked)
     file_refs = _file_refs(roster, request.certs)
     checked, kept_of = deduplicate_files(checked, set(file_refs.values()))
     file_refs = {row: kept_of.get(path, path) for row, path in file_refs.items()}
@@ -103,17 +124,21 @@ def run(request: RunRequest, hooks: Hooks | None = None) -> RunResult:
     if config.decisions is not None:
         decisions, decision_findings = read_decisions(config.decisions)
         general.extend(decision_findings)
-    eligible = [a for a in roster.agents if a.row not in _excluded_rows(roster)]
-    matched = Matcher(eligible, file_refs=file_refs, decisions=decisions).match(
-        c.file for c in checked if not _is_duplicate(c)
-    )
+    excluded = _excluded_rows(roster)
+    eligible = [a for a in roster.agents if a.row not in excluded]
+    with stage("match"):
+        matched = Matcher(eligible, file_refs=file_refs, decisions=decisions).match(
+            c.file for c in checked if not _is_duplicate(c)
+        )
     validator = make_validator(setup, trust)
-    decided = decide(roster, checked, matched, validator)
+    with stage("decide"):
+        decided = decide(roster, checked, matched, validator)
 
     stop_code = None
     agents = decided.agents
     if hooks.pusher is not None:
-        agents, stop_code = hooks.pusher(agents, checked)
+        with stage("push"):
+            agents, stop_code = hooks.pusher(agents, checked)
     return RunResult(
         run_id=request.run_id,
         as_of=request.as_of,
@@ -124,6 +149,7 @@ def run(request: RunRequest, hooks: Hooks | None = None) -> RunResult:
         notices=_notices(config, trust, decided),
         general=tuple(general),
         stop_code=stop_code,
+        valid_until=valid_until(checked, request.as_of, config, trust),
     )
 
 

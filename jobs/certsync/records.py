@@ -224,6 +224,8 @@ class RunResult:
     """Findings about neither a row nor a file (e.g. the decisions file)."""
     stop_code: int | None = None
     """Exit code of what stopped the pushes early (breaker open, credentials refused…)."""
+    valid_until: datetime | None = None
+    """Until when this result stays true if no input changes (next expiry or start date)."""
 
     @property
     def all_findings(self) -> list[Finding]:

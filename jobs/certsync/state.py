@@ -109,6 +109,17 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (email_key, sha256, threshold_days)
     );
     """,
+    # 2: what a run's inputs were, so that an unchanged nightly run can reuse its result.
+    """
+    CREATE TABLE run_inputs (
+        run_id TEXT PRIMARY KEY REFERENCES runs(run_id),
+        fingerprint TEXT NOT NULL,
+        as_of TEXT NOT NULL,
+        valid_until TEXT,
+        settled INTEGER NOT NULL
+    );
+    CREATE INDEX run_inputs_fingerprint ON run_inputs (fingerprint);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -399,6 +410,44 @@ class StateStore:
         """The `n` most recent runs, newest first."""
         rows = self._query("SELECT * FROM runs ORDER BY started DESC, run_id DESC LIMIT ?", (n,))
         return [_from_row(RunSummary, r) for r in rows]
+
+    def record_inputs(
+        self,
+        run_id: str,
+        *,
+        fingerprint: str,
+        as_of: datetime,
+        valid_until: datetime | None,
+        settled: bool,
+    ) -> None:
+        """Remember a finished run's inputs, and until when its result stays true."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO run_inputs VALUES (?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    fingerprint,
+                    _ts(as_of),
+                    _ts(valid_until) if valid_until is not None else None,
+                    int(settled),
+                ),
+            )
+
+    def reusable_run(self, fingerprint: str, as_of: datetime) -> RunSummary | None:
+        """The latest finished run with the same inputs whose result still holds at `as_of`.
+
+        Only a settled run counts (nothing left to push or retry), whose own date is not after
+        `as_of` and whose validity window (the next expiry or start date) is not reached.
+        """
+        rows = self._query(
+            "SELECT r.* FROM runs r JOIN run_inputs i ON i.run_id = r.run_id "
+            "WHERE i.fingerprint = ? AND i.settled = 1 AND r.ended IS NOT NULL "
+            "AND r.exit_code IN (0, 1) AND i.as_of <= ? "
+            "AND (i.valid_until IS NULL OR i.valid_until > ?) "
+            "ORDER BY r.started DESC LIMIT 1",
+            (fingerprint, _ts(as_of), _ts(as_of)),
+        )
+        return _from_row(RunSummary, rows[0]) if rows else None
 
     # -- writes to accounts ------------------------------------------------------------------
 

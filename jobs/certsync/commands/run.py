@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
 import logging
+import shutil
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from certsync.certfiles.scan import Entry
+from certsync import shortcut
+from certsync.certfiles.scan import Entry, list_files
 from certsync.commands.common import config_from_args, new_run_id, now_utc, setup_logging
 from certsync.config import Config
 from certsync.errors import CertsyncError, ExitCode, UsageError
+from certsync.fsutil import atomic_path, atomic_write_bytes
 from certsync.ingest import Checked, CheckSetup, check_file, make_validator
 from certsync.lock import RunLock
 from certsync.logs import progress, summary_line, write_status
-from certsync.pipeline import Hooks, RunRequest, check_inputs, load_trust_store, run
+from certsync.pipeline import Hooks, RunRequest, check_inputs, load_trust_store, run, stage
 from certsync.records import RunResult
 from certsync.report import write_reports
 from certsync.report.rows import AGENT_STATUS_FR, FILE_STATUS_FR
-from certsync.state import StateStore
+from certsync.state import RunSummary, StateStore
 
 log = logging.getLogger("certsync")
 
@@ -82,10 +87,6 @@ def cmd_run(args: argparse.Namespace) -> int:
             "ou ajoutez --dry-run pour une simulation.",
         )
     check_inputs(args.roster, args.certs)
-    parameters = {
-        "Plateforme": config.platform.name + (f" ({url})" if url else " (hors ligne)"),
-        "Fichier d'état": str(config.state),
-    }
     with (
         RunLock(config.state, run_id=run_id, started=started),
         StateStore.open(config.state) as store,
@@ -106,69 +107,144 @@ def cmd_run(args: argparse.Namespace) -> int:
         code = ExitCode.INTERNAL
         counts: dict[str, int] = {}
         try:
-            setup = CheckSetup(config.trust, config.policy, as_of)
-            cache = _Cache(store, setup, config, str(args.certs.resolve()))
-            pusher = None
-            if url:
-                from certsync.pushing import make_pusher
-
-                pusher = make_pusher(
-                    config,
-                    url=url,
-                    store=store,
-                    run_id=run_id,
-                    dry_run=args.dry_run,
-                    create_missing=args.create_missing,
-                    as_of=as_of,
-                    clock=now_utc,
+            entries = list_files(args.certs)
+            fingerprint = shortcut.fingerprint(
+                roster=args.roster,
+                sheet=args.sheet,
+                certs=args.certs,
+                entries=entries,
+                config=config,
+                dry_run=args.dry_run,
+                create_missing=args.create_missing,
+            )
+            previous = None if args.full else store.reusable_run(fingerprint, as_of)
+            if previous is not None and _reuse(previous, run_id, report_dir):
+                code = ExitCode(previous.exit_code or 0)
+                counts = dict(previous.counts)
+                print(
+                    f"certsync — exécution {run_id} : rien n'a changé depuis l'exécution "
+                    f"{previous.run_id} (liste, fichiers, réglages) ; son résultat est repris.\n"
+                    f"  Rapport : {report_dir / 'exceptions.xlsx'}"
                 )
-            with progress(0, "Lecture des fichiers") as bar:
-                hooks = Hooks(cached=cache.get, store=cache.put, tick=bar.advance, pusher=pusher)
-                request = RunRequest(
-                    roster=args.roster,
-                    certs=args.certs,
-                    config=config,
-                    as_of=as_of,
-                    run_id=run_id,
-                    dry_run=args.dry_run,
-                    sheet=args.sheet,
-                    parameters=parameters,
-                )
-                result = run(request, hooks)
-            paths = write_reports(result, report_dir)
+                return int(code)
+            result = _full_run(args, config, store, run_id, as_of, entries, url)
+            with stage("report"):
+                paths = write_reports(result, report_dir)
             code = exit_code_for(result)
             counts = counts_of(result)
+            store.record_inputs(
+                run_id,
+                fingerprint=fingerprint,
+                as_of=as_of,
+                valid_until=result.valid_until,
+                settled=shortcut.settled(result, config),
+            )
         except CertsyncError as exc:
             code = exc.exit_code
             raise
         finally:
-            ended = now_utc()
-            store.end_run(
-                run_id,
-                ended=ended,
-                exit_code=int(code),
-                counts=counts,
-                report_path=report_dir if counts else None,
-            )
-            write_status(
-                config.status_file,
-                run_id=run_id,
-                exit_code=int(code),
-                counts=counts,
-                report_path=report_dir if counts else None,
-                started=started,
-                ended=ended,
-            )
-            summary_line(
-                run_id=run_id,
-                command="run",
-                exit_code=int(code),
-                counts=counts,
-                started=started,
-                ended=ended,
-            )
+            _finish(config, store, run_id, code, counts, report_dir, started)
     print_summary(result, paths["xlsx"].parent, code, quiet=args.quiet)
     return int(code)
+
+
+def _full_run(
+    args: argparse.Namespace,
+    config: Config,
+    store: StateStore,
+    run_id: str,
+    as_of: dt.datetime,
+    entries: list[Entry],
+    url: str,
+) -> RunResult:
+    setup = CheckSetup(config.trust, config.policy, as_of)
+    cache = _Cache(store, setup, config, str(args.certs.resolve()))
+    pusher = None
+    if url:
+        from certsync.pushing import make_pusher
+
+        pusher = make_pusher(
+            config,
+            url=url,
+            store=store,
+            run_id=run_id,
+            dry_run=args.dry_run,
+            create_missing=args.create_missing,
+            as_of=as_of,
+            clock=now_utc,
+        )
+    parameters = {
+        "Plateforme": config.platform.name + (f" ({url})" if url else " (hors ligne)"),
+        "Fichier d'état": str(config.state),
+    }
+    with progress(len(entries), "Lecture et vérification des fichiers") as bar:
+        hooks = Hooks(
+            entries=entries, cached=cache.get, store=cache.put, tick=bar.advance, pusher=pusher
+        )
+        request = RunRequest(
+            roster=args.roster,
+            certs=args.certs,
+            config=config,
+            as_of=as_of,
+            run_id=run_id,
+            dry_run=args.dry_run,
+            sheet=args.sheet,
+            parameters=parameters,
+        )
+        return run(request, hooks)
+
+
+def _reuse(previous: RunSummary, run_id: str, report_dir: Path) -> bool:
+    """Copy the previous run's report under this run's id; False if it is gone."""
+    source = Path(previous.report_path or "")
+    names = ("exceptions.xlsx", "exceptions.csv", "report.json")
+    if not all((source / name).is_file() for name in names):
+        return False
+    report_dir.mkdir(parents=True, exist_ok=True)
+    for name in names[:2]:
+        with atomic_path(report_dir / name) as tmp:
+            shutil.copyfile(source / name, tmp)
+    # report.json starts with its run id on the second line: patch it, do not re-encode 100k rows.
+    text = (source / "report.json").read_text(encoding="utf-8")
+    head, sep, rest = text.partition("\n")
+    old_line, sep2, tail = rest.partition("\n")
+    line = f'"run_id":{json.dumps(run_id)},\n"reused_from":{json.dumps(previous.run_id)},'
+    if not old_line.startswith('"run_id":'):
+        return False
+    atomic_write_bytes(report_dir / "report.json", f"{head}{sep}{line}{sep2}{tail}".encode())
+    return True
+
+
+def _finish(
+    config: Config,
+    store: StateStore,
+    run_id: str,
+    code: ExitCode,
+    counts: dict[str, int],
+    report_dir: Path,
+    started: dt.datetime,
+) -> None:
+    """Record the end of the run in the state, the status file and the log."""
+    ended = now_utc()
+    report = report_dir.resolve() if counts else None
+    store.end_run(run_id, ended=ended, exit_code=int(code), counts=counts, report_path=report)
+    write_status(
+        config.status_file,
+        run_id=run_id,
+        exit_code=int(code),
+        counts=counts,
+        report_path=report,
+        started=started,
+        ended=ended,
+    )
+    summary_line(
+        run_id=run_id,
+        command="run",
+        exit_code=int(code),
+        counts=counts,
+        started=started,
+        ended=ended,
+    )
 
 
 def print_summary(result: RunResult, report_dir: Path, code: ExitCode, *, quiet: bool) -> None:

@@ -47,7 +47,22 @@ def as_dict(result: RunResult) -> dict[str, Any]:
     }
 
 
+def dumps(data: dict[str, Any]) -> str:
+    """Compact JSON with one agent or file per line: fast (C encoder) and diff-friendly."""
+
+    def one(value: object) -> str:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+    parts = []
+    for key, value in data.items():
+        if isinstance(value, list) and value:
+            items = ",\n  ".join(one(v) for v in value)
+            parts.append(f"{one(key)}:[\n  {items}\n]")
+        else:
+            parts.append(f"{one(key)}:{one(value)}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
 def write_json(path: Path, result: RunResult) -> None:
     """Write report.json atomically."""
-    data = json.dumps(as_dict(result), ensure_ascii=False, indent=1).encode("utf-8")
-    atomic_write_bytes(path, data + b"\n")
+    atomic_write_bytes(path, dumps(as_dict(result)).encode("utf-8"))

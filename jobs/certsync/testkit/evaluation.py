@@ -108,14 +108,16 @@ def _typo(rng: random.Random, text: str) -> str:
     return text[:i] + replacement + text[i + 1 :]
 
 
-def generate(agents: int = 2000, *, seed: int = 7, organisations: int = 20) -> Truth:
+def generate(
+    agents: int = 2000, *, seed: int = 7, organisations: int = 20, first_org: int = 0
+) -> Truth:
     """A roster of `agents` people over `organisations`, and their certificate files."""
     rng = random.Random(seed)
     pki = sample_pki()
     issuer = pki.chambersign_ca
     keys = [rsa_key(2048, slot) for slot in range(4)]
     orgs = []
-    for i in range(organisations):
+    for i in range(first_org, first_org + organisations):
         siren = siren_with_key(20_000_000 + i * 7919)
         town = _TOWNS[i % len(_TOWNS)]
         orgs.append(
@@ -132,7 +134,7 @@ def generate(agents: int = 2000, *, seed: int = 7, organisations: int = 20) -> T
             # A forced homonym in the same organisation.
             other = people[rng.randrange(len(people))]
             prenom, nom, org = other.prenom, other.nom, other.org
-        domain = _ascii_local(org[3]) + ".bzh"
+        domain = f"{_ascii_local(org[3])}{org[1][-3:]}.bzh"
         email = f"{_ascii_local(prenom)}.{_ascii_local(nom)}@{domain}"
         if email in seen_emails:
             email = f"{_ascii_local(prenom)}.{_ascii_local(nom)}{n}@{domain}"
@@ -214,7 +216,7 @@ def generate(agents: int = 2000, *, seed: int = 7, organisations: int = 20) -> T
         else:
             stem = f"certificat-{n:05d}"
         for i, cert in enumerate(issued):
-            rel = f"{org[3]}/{stem}{'-ancien' if i == 0 and renew else ''}.cer"
+            rel = f"{org[3]}-{org[1]}/{stem}{'-ancien' if i == 0 and renew else ''}.cer"
             while rel in truth.files:  # two agents sent files with the same name
                 rel = rel[:-4] + "-bis.cer"
             data = cert.cert.public_bytes(Encoding.DER) if n % 3 == 0 else cert.pem

@@ -1,0 +1,171 @@
+"""`make bench`: the floor, the end-to-end dry run, a rerun, the XLSX read and the pushes.
+
+Every figure is printed with its ratio to the floor and written to bench/results.json.
+N comes from BENCH_N (default 100,000); the scaling check also runs at N/4.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from generate import build  # noqa: E402
+
+PYTHON = sys.executable
+AS_OF = "2026-03-01"
+
+
+def _tree_rss_kb(pid: int) -> int:
+    """Resident memory of a process and all its descendants, from /proc."""
+    total = 0
+    stack = [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total += int(status.split("VmRSS:")[1].split()[0]) if "VmRSS:" in status else 0
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                stack.extend(int(c) for c in children)
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def measure(cmd: list[str], cwd: Path) -> dict[str, Any]:
+    """Wall time, CPU time (process tree) and peak resident memory (process tree) of a command."""
+    before = os.times()
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss_kb(proc.pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    wall = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    after = os.times()
+    cpu = (after.children_user - before.children_user) + (
+        after.children_system - before.children_system
+    )
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err.decode()[-2000:]}")
+    return {
+        "wall_s": round(wall, 3),
+        "cpu_s": round(cpu, 3),
+        "peak_rss_mb": round(peak / 1024, 1),
+        "stdout": out.decode()[-400:],
+    }
+
+
+def dry_run(data: Path, work: Path, state: Path, report: str) -> dict[str, Any]:
+    cmd = [
+        PYTHON, "-m", "certsync", "run", "--roster", str(data / "roster.csv"),
+        "--certs", str(data / "certs"), "--trust", str(data / "trust.pem"),
+        "--as-of", AS_OF, "--dry-run", "--state", str(state), "--report-dir", report, "--quiet",
+    ]  # fmt: skip
+    return measure(cmd, work)
+
+
+def floor(data: Path, work: Path) -> dict[str, Any]:
+    cmd = [PYTHON, str(HERE / "floor.py"), str(data / "certs"), str(data / "trust.pem"), AS_OF]
+    return measure(cmd, work)
+
+
+def xlsx_read(data: Path, work: Path) -> dict[str, Any]:
+    code = (
+        "import time,sys; from pathlib import Path; from certsync.roster import read_roster;"
+        "t=time.perf_counter(); r=read_roster(Path(sys.argv[1]));"
+        "print(len(r.agents), round(time.perf_counter()-t, 3))"
+    )
+    result = measure([PYTHON, "-c", code, str(data / "roster.xlsx")], work)
+    rows, seconds = result["stdout"].split()
+    return {"rows": int(rows), "read_s": float(seconds), "process_wall_s": result["wall_s"]}
+
+
+def pushes(work: Path) -> dict[str, Any]:
+    """bench_push.py at 50 ms latency: one worker against the configured workers."""
+    proc = subprocess.run(
+        [PYTHON, str(HERE / "bench_push.py")],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    try:
+        return dict(json.loads(proc.stdout))
+    except ValueError:
+        return {"error": proc.stderr[-1000:]}
+
+
+def main() -> int:
+    n = int(os.environ.get("BENCH_N", "100000"))
+    quarter = max(1000, n // 4)
+    print(f"Données : N = {n} (et N/4 = {quarter}), générées une fois dans bench/.cache/")
+    data, data_quarter = build(n), build(quarter)
+    work = Path(tempfile.mkdtemp(prefix="certsync-bench-"))
+    results: dict[str, Any] = {
+        "n": n,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+        },
+        "dataset": json.loads((data / "done.json").read_text()),
+    }
+    try:
+        results["floor"] = floor(data, work)
+        results["dry_run"] = dry_run(data, work, work / "state.sqlite", "r1")
+        results["rerun"] = dry_run(data, work, work / "state.sqlite", "r2")
+        results["floor_quarter"] = floor(data_quarter, work)
+        results["dry_run_quarter"] = dry_run(data_quarter, work, work / "state-q.sqlite", "rq")
+        results["xlsx_read"] = xlsx_read(data, work)
+        results["push"] = pushes(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    f, d, r = results["floor"], results["dry_run"], results["rerun"]
+    results["ratios"] = {
+        "dry_run_over_floor": round(d["wall_s"] / f["wall_s"], 3),
+        "rerun_over_first_run": round(r["wall_s"] / d["wall_s"], 3),
+        "growth_quarter_to_n": round(d["wall_s"] / results["dry_run_quarter"]["wall_s"], 3),
+    }
+    for key in ("floor", "dry_run", "rerun", "floor_quarter", "dry_run_quarter"):
+        results[key].pop("stdout", None)
+    print(json.dumps(results, indent=2, ensure_ascii=False))
+    targets = {
+        "dry run ≤ 1.0 × floor": results["ratios"]["dry_run_over_floor"] <= 1.0,
+        "peak RSS ≤ 600 MB": d["peak_rss_mb"] <= 600,
+        "N/4 → N growth ≤ 4.4×": results["ratios"]["growth_quarter_to_n"] <= 4.4,
+        "rerun ≤ 10 % of first run": results["ratios"]["rerun_over_first_run"] <= 0.10,
+        "XLSX roster read < 5 s": results["xlsx_read"]["read_s"] < 5.0,
+    }
+    results["targets"] = targets
+    for label, ok in targets.items():
+        print(f"{'OK ' if ok else 'NON'}  {label}")
+    (HERE / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
