@@ -5,14 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import warnings
 from typing import Any
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from certsync.certfiles import der as der_module
+from certsync.certfiles import parse
 from certsync.certfiles.parse import cert_info
 from certsync.certfiles.pem import to_pem
 from certsync.testkit.pki import (
@@ -220,3 +226,101 @@ def test_legacy_and_unknown_signature_hashes_are_named(vector: str, expected: st
 def test_unknown_key_algorithm_is_named_by_oid() -> None:
     info = cert_info((VECTORS / "x509" / "e-trust.ru.der").read_bytes())
     assert (info.key_type, info.key_size) == ("1.2.643.2.2.19", 0)
+
+
+# -- One-pass subject reading and the issuer cache must give what cryptography gives ----------
+
+_NAME_OIDS = [
+    NameOID.COMMON_NAME,
+    NameOID.ORGANIZATION_NAME,
+    NameOID.ORGANIZATIONAL_UNIT_NAME,
+    NameOID.ORGANIZATION_IDENTIFIER,
+    NameOID.EMAIL_ADDRESS,
+    NameOID.SURNAME,
+    NameOID.LOCALITY_NAME,
+    NameOID.DOMAIN_COMPONENT,
+    x509.ObjectIdentifier("1.2.250.1.999.7"),  # no RFC 4514 short name: written dotted
+]
+# RFC 4514 specials, spaces and `#` where they change the escaping, plus any other text.
+_DN_VALUES = st.text(
+    alphabet=st.sampled_from(list('\\"+,;<>\0# =aé€')) | st.characters(exclude_categories=["Cs"]),
+    min_size=1,
+    max_size=12,
+)
+
+
+@st.composite
+def _names(draw: st.DrawFn) -> x509.Name:
+    rdns = []
+    for _ in range(draw(st.integers(0, 5))):
+        oids = draw(st.lists(st.sampled_from(_NAME_OIDS), min_size=1, max_size=2, unique=True))
+        rdns.append(
+            x509.RelativeDistinguishedName(
+                [x509.NameAttribute(oid, draw(_DN_VALUES)) for oid in oids]
+            )
+        )
+    if draw(st.booleans()):
+        unique = x509.NameAttribute(
+            NameOID.X500_UNIQUE_IDENTIFIER, draw(st.binary(max_size=4)), _ASN1Type.BitString
+        )
+        rdns.append(x509.RelativeDistinguishedName([unique]))
+    return x509.Name(rdns)
+
+
+def _values(name: x509.Name, oid: x509.ObjectIdentifier) -> list[str]:
+    return [str(a.value) for a in name.get_attributes_for_oid(oid)]
+
+
+@given(_names())
+@settings(max_examples=300)
+def test_one_pass_subject_reading_matches_cryptography(name: x509.Name) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # values longer than 64 for CN only warn
+        fields = parse._SubjectFields(name)
+    assert fields.text == name.rfc4514_string()
+    assert [fields.common_name] == (_values(name, NameOID.COMMON_NAME) or [""])[:1]
+    assert [fields.organisation] == (_values(name, NameOID.ORGANIZATION_NAME) or [""])[:1]
+    assert fields.units == _values(name, NameOID.ORGANIZATIONAL_UNIT_NAME)
+    assert fields.identifiers == _values(name, NameOID.ORGANIZATION_IDENTIFIER)
+    assert fields.emails == _values(name, NameOID.EMAIL_ADDRESS)
+
+
+@pytest.mark.parametrize("vector", ["v1_cert.pem", "unique_identifier.pem", "e-trust.ru.der"])
+def test_issuer_bytes_locates_the_issuer(vector: str) -> None:
+    data = (VECTORS / "x509" / vector).read_bytes()
+    der = _der(data) if data.startswith(b"-----") else data
+    # v1 (no version field), unique identifiers, an unknown key algorithm.
+    assert der_module.issuer_bytes(der) == x509.load_der_x509_certificate(der).issuer.public_bytes()
+
+
+def test_issuer_bytes_refuses_what_is_not_a_certificate() -> None:
+    assert der_module.issuer_bytes(b"") is None
+    assert der_module.issuer_bytes(b"\x30\x03\x02\x01\x00") is None
+    assert der_module.issuer_bytes(b"\x30\x80\x30\x80\x02\x01\x01") is None
+
+
+def test_issuer_cache_gives_what_parsing_gives(
+    pki: SamplePKI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parse, "_ISSUERS", {})
+    certs = [
+        _agent(pki),
+        make_leaf(pki.certigna_ca, agent_subject("Yann", "LE GALL")),
+        _agent(pki, serial=0x1234),
+        pki.certigna_root,
+    ]
+    first = [cert_info(c.der) for c in certs]
+    again = [cert_info(c.der) for c in certs]  # now from the cache
+    assert first == again
+    assert [i.issuer for i in again] == [c.cert.issuer.rfc4514_string() for c in certs]
+    assert len(parse._ISSUERS) == 3
+    assert again[3].self_issued and not again[1].self_issued
+
+
+def test_issuer_cache_is_bounded(pki: SamplePKI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parse, "_ISSUERS", {})
+    monkeypatch.setattr(parse, "_MAX_ISSUERS", 1)
+    cert_info(_agent(pki).der)
+    info = cert_info(make_leaf(pki.certigna_ca, agent_subject("Yann", "LE GALL")).der)
+    assert info.issuer == pki.certigna_ca.cert.subject.rfc4514_string()
+    assert list(parse._ISSUERS.values()) == [pki.chambersign_ca.cert.subject.rfc4514_string()]

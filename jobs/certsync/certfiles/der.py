@@ -97,6 +97,33 @@ def element_length(data: bytes) -> int:
     return size
 
 
+def issuer_bytes(cert: bytes) -> bytes | None:
+    """The encoded issuer Name of a certificate, or None when the layout is not the usual one.
+
+    Certificate = SEQUENCE { tbs SEQUENCE { [0] version OPTIONAL, serial INTEGER,
+    signature SEQUENCE, issuer SEQUENCE, … }, … }. Meant for DER that cryptography accepted.
+    """
+    try:
+        _tag, pos, _length = header(cert, 0)
+        tag, pos, length = header(cert, pos)
+        if tag != SEQUENCE or length < 0:
+            return None
+        tag, start, length = header(cert, pos)
+        if tag == CONTEXT_0 and length >= 0:
+            pos = start + length
+            tag, start, length = header(cert, pos)
+        for expected in (INTEGER, SEQUENCE):  # serial, signature algorithm
+            if tag != expected or length < 0:
+                return None
+            pos = start + length
+            tag, start, length = header(cert, pos)
+    except (IndexError, ValueError):
+        return None
+    if tag != SEQUENCE or length < 0 or start + length > len(cert):
+        return None
+    return cert[pos : start + length]
+
+
 Child = tuple[int, int, int, int]
 """(tag, offset of the header, offset of the content, content length or -1)."""
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import warnings
+from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x448, x25519
-from cryptography.x509.oid import NameOID, SignatureAlgorithmOID
+from cryptography.x509.oid import ExtensionOID, NameOID, SignatureAlgorithmOID
 
+from certsync.certfiles.der import issuer_bytes
 from certsync.records import CertInfo
 
 _KEY_USAGE_BITS = (
@@ -52,21 +55,22 @@ def cert_info(der: bytes) -> CertInfo:
 
 def _cert_info(der: bytes) -> CertInfo:
     cert = x509.load_der_x509_certificate(der)
-    subject, issuer = cert.subject, cert.issuer
-    subject_text, issuer_text = subject.rfc4514_string(), issuer.rfc4514_string()
+    names = _SubjectFields(cert.subject)
+    subject_text = names.text
+    issuer_text = _issuer_text(cert, der)
     key_type, key_size, key_curve = _key(cert)
     ext = _Extensions(cert.extensions)
     emails = list(ext.san_emails)
-    emails.extend(_attr_values(subject, NameOID.EMAIL_ADDRESS))
+    emails.extend(names.emails)
     return CertInfo(
         der=der,
         sha256=hashlib.sha256(der).hexdigest(),
         sha1=hashlib.sha1(der).hexdigest(),
         subject=subject_text,
         issuer=issuer_text,
-        common_name=_first(subject, NameOID.COMMON_NAME),
-        organisation=_first(subject, NameOID.ORGANIZATION_NAME),
-        org_ids=_org_ids(subject),
+        common_name=names.common_name,
+        organisation=names.organisation,
+        org_ids=_org_ids(names.units, names.identifiers),
         emails=_unique(emails),
         serial=format(cert.serial_number, "x"),
         not_before=cert.not_valid_before_utc,
@@ -84,6 +88,98 @@ def _cert_info(der: bytes) -> CertInfo:
         policies=ext.policies,
         crl_urls=_unique(ext.crl_urls),
     )
+
+
+#: RFC 4514 issuer strings by encoded issuer Name: a folder has thousands of certificates but
+#: only a handful of issuers, and parsing plus formatting a Name is a third of a parse.
+_ISSUERS: dict[bytes, str] = {}
+#: Bound on _ISSUERS (and _ATTRIBUTE_NAMES), so that crafted certificates cannot grow them.
+_MAX_ISSUERS = 256
+
+
+def _issuer_text(cert: x509.Certificate, der: bytes) -> str:
+    """The issuer's RFC 4514 string, from the cache when its encoding was seen before.
+
+    The encoded Name fully determines the parsed one, so a cache hit gives exactly what
+    parsing would, and a Name that fails to parse is never cached.
+    """
+    raw = issuer_bytes(der)
+    text = _ISSUERS.get(raw) if raw is not None else None
+    if text is None:
+        text = cert.issuer.rfc4514_string()
+        if raw is not None and len(_ISSUERS) < _MAX_ISSUERS:
+            _ISSUERS[raw] = text
+    return text
+
+
+class _SubjectFields:
+    """The subject's RFC 4514 string and the attributes certsync reads, in one pass."""
+
+    __slots__ = ("common_name", "emails", "identifiers", "organisation", "text", "units")
+
+    def __init__(self, subject: x509.Name) -> None:
+        self.common_name = ""
+        self.organisation = ""
+        self.units: list[str] = []
+        self.identifiers: list[str] = []
+        self.emails: list[str] = []
+        rdns: list[str] = []
+        for rdn in subject.rdns:
+            parts: list[str] = []
+            for attribute in rdn:
+                oid, value = attribute.oid, attribute.value
+                parts.append(f"{_attribute_name(attribute)}={_escape(value)}")
+                if oid == NameOID.COMMON_NAME:
+                    if not self.common_name:
+                        self.common_name = _text(value)
+                elif oid == NameOID.ORGANIZATION_NAME:
+                    if not self.organisation:
+                        self.organisation = _text(value)
+                elif oid == NameOID.ORGANIZATIONAL_UNIT_NAME:
+                    self.units.append(_text(value))
+                elif oid == NameOID.ORGANIZATION_IDENTIFIER:
+                    self.identifiers.append(_text(value))
+                elif oid == NameOID.EMAIL_ADDRESS:
+                    self.emails.append(_text(value))
+            rdns.append("+".join(parts))
+        # RFC 4514 writes the RDNs last first. This equals `subject.rfc4514_string()` (a test
+        # compares them) at half its cost: that one costs as much as parsing the Name.
+        rdns.reverse()
+        self.text = ",".join(rdns)
+
+
+#: RFC 4514 attribute names by OID, filled from cryptography's own naming as OIDs are met.
+_ATTRIBUTE_NAMES: dict[x509.ObjectIdentifier, str] = {}
+#: Characters that `_escape` must escape anywhere in a value (NUL included).
+_DN_SPECIALS = re.compile(r'[\\"+,;<>\0]')
+
+
+def _attribute_name(attribute: x509.NameAttribute[Any]) -> str:
+    oid = attribute.oid
+    name = _ATTRIBUTE_NAMES.get(oid)
+    if name is None:
+        name = attribute.rfc4514_attribute_name
+        if len(_ATTRIBUTE_NAMES) < _MAX_ISSUERS:  # crafted names may hold countless OIDs
+            _ATTRIBUTE_NAMES[oid] = name
+    return name
+
+
+def _escape(value: str | bytes) -> str:
+    """A value escaped as cryptography's `NameAttribute.rfc4514_string` does (RFC 4514 2.4)."""
+    if not value:
+        return ""
+    if isinstance(value, bytes):
+        return "#" + value.hex()
+    if _DN_SPECIALS.search(value) is not None:
+        value = value.replace("\\", "\\\\")
+        for char in '"+,;<>':
+            value = value.replace(char, "\\" + char)
+        value = value.replace("\0", "\\00")
+    if value[0] == "#" or (value[0] == " " and len(value) > 1):
+        value = "\\" + value
+    if value[-1] == " ":
+        value = value[:-1] + "\\ "
+    return value
 
 
 class _Extensions:
@@ -110,20 +206,23 @@ class _Extensions:
         self.crl_urls: list[str] = []
         self.san_emails: list[str] = []
         for extension in extensions:
-            value = extension.value
-            if isinstance(value, x509.BasicConstraints):
+            # cryptography gives each known OID its own value class, so dispatching on the OID
+            # picks the same extensions as isinstance() would, without ABC instance checks.
+            oid = extension.oid
+            value: Any = extension.value
+            if oid == ExtensionOID.BASIC_CONSTRAINTS:
                 self.is_ca = value.ca
-            elif isinstance(value, x509.KeyUsage):
+            elif oid == ExtensionOID.KEY_USAGE:
                 self.has_key_usage = True
                 self.key_usage = _key_usage(value)
-            elif isinstance(value, x509.ExtendedKeyUsage):
+            elif oid == ExtensionOID.EXTENDED_KEY_USAGE:
                 self.has_eku = True
-                self.eku = tuple(oid.dotted_string for oid in value)
-            elif isinstance(value, x509.CertificatePolicies):
+                self.eku = tuple(usage.dotted_string for usage in value)
+            elif oid == ExtensionOID.CERTIFICATE_POLICIES:
                 self.policies = tuple(p.policy_identifier.dotted_string for p in value)
-            elif isinstance(value, x509.CRLDistributionPoints):
+            elif oid == ExtensionOID.CRL_DISTRIBUTION_POINTS:
                 self.crl_urls = _crl_urls(value)
-            elif isinstance(value, x509.SubjectAlternativeName):
+            elif oid == ExtensionOID.SUBJECT_ALTERNATIVE_NAME:
                 self.san_emails = value.get_values_for_type(x509.RFC822Name)
 
 
@@ -182,28 +281,20 @@ def _signature_hash(cert: x509.Certificate) -> str:
     return "" if oid in _PURE_SIGNATURES else oid.dotted_string
 
 
-def _attr_values(name: x509.Name, oid: x509.ObjectIdentifier) -> list[str]:
-    return [
-        v if isinstance(v, str) else v.decode("utf-8", "replace")
-        for v in (a.value for a in name.get_attributes_for_oid(oid))
-    ]
+def _text(value: str | bytes) -> str:
+    return value if isinstance(value, str) else value.decode("utf-8", "replace")
 
 
-def _first(name: x509.Name, oid: x509.ObjectIdentifier) -> str:
-    values = _attr_values(name, oid)
-    return values[0] if values else ""
-
-
-def _org_ids(subject: x509.Name) -> tuple[str, ...]:
+def _org_ids(units: list[str], identifiers: list[str]) -> tuple[str, ...]:
     """SIREN/SIRET digits from `OU=0002 <n>` and organizationIdentifier (`NTRFR-<n>`)."""
     found: list[str] = []
-    for unit in _attr_values(subject, NameOID.ORGANIZATIONAL_UNIT_NAME):
+    for unit in units:
         unit = unit.strip()
         if unit.startswith(_SIRENE_PREFIX):
             digits = unit[len(_SIRENE_PREFIX) :].translate(_SPACES)
             if digits.isascii() and digits.isdigit() and len(digits) in _ID_LENGTHS:
                 found.append(digits)
-    for ident in _attr_values(subject, NameOID.ORGANIZATION_IDENTIFIER):
+    for ident in identifiers:
         _prefix, _sep, rest = ident.strip().partition("-")
         digits = "".join(ch for ch in rest if ch.isascii() and ch.isdigit())
         if len(digits) in _ID_LENGTHS:
