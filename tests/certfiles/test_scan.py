@@ -215,9 +215,21 @@ def test_permission_error_is_a_finding(
     def denied(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(scan, "open", denied, raising=False)
+    monkeypatch.setattr(scan, "_read_at_most", denied)
     result = read_file(tmp_path, "a.pem", LIMITS)
     assert result.findings[0].params == {"reason": "accès refusé"}
+
+
+def test_short_reads_are_completed(
+    cases: dict[str, Case], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A network share may return fewer bytes than asked for before the end of the file.
+    _write(tmp_path, "a.pem", cases["lf.pem"].data)
+    whole = read_file(tmp_path, "a.pem", LIMITS)
+    real_read = os.read
+    monkeypatch.setattr(os, "read", lambda fd, count: real_read(fd, min(count, 7)))
+    assert read_file(tmp_path, "a.pem", LIMITS) == whole
+    assert whole.cert is not None and not whole.findings
 
 
 def test_unexpected_bug_becomes_a_finding(

@@ -104,13 +104,13 @@ def _refused(rel: str, size: int, mtime_ns: int, code: Code, reason: str = "") -
 def _read(root: Path, rel: str, limits: Limits) -> CertFile:
     path = root / rel
     try:
-        link = path.lstat()
+        info = os.lstat(path)
         # list_files never descends into linked folders, so only the last component or a
         # `..` in a hand-written rel can lead outside; resolving every path would cost more.
-        risky = stat.S_ISLNK(link.st_mode) or ".." in rel.split("/")
-        if risky and not _inside(path.resolve(), root.resolve()):
-            return _refused(rel, link.st_size, link.st_mtime_ns, Code.FILE_OUTSIDE_FOLDER)
-        info = path.stat()
+        if stat.S_ISLNK(info.st_mode) or ".." in rel.split("/"):
+            if not _inside(path.resolve(), root.resolve()):
+                return _refused(rel, info.st_size, info.st_mtime_ns, Code.FILE_OUTSIDE_FOLDER)
+            info = path.stat()  # what the link leads to (lstat already is, for a plain file)
     except OSError as exc:
         return _refused(rel, 0, 0, Code.FILE_UNREADABLE, _os_reason(exc))
     size, mtime_ns = info.st_size, info.st_mtime_ns
@@ -122,10 +122,9 @@ def _read(root: Path, rel: str, limits: Limits) -> CertFile:
         )
         return _refused(rel, size, mtime_ns, Code.FILE_UNREADABLE, reason)
     try:
-        with open(path, "rb") as handle:
-            # One byte more than stat() said tells a file that grew meanwhile; sizing the read
-            # from stat() avoids allocating a max_file_bytes buffer for every small file.
-            data = handle.read(size + 1)
+        # One byte more than stat() said tells a file that grew meanwhile; sizing the read
+        # from stat() avoids allocating a max_file_bytes buffer for every small file.
+        data = _read_at_most(path, size + 1)
     except OSError as exc:
         return _refused(rel, size, mtime_ns, Code.FILE_UNREADABLE, _os_reason(exc))
     if len(data) > size:
@@ -133,6 +132,25 @@ def _read(root: Path, rel: str, limits: Limits) -> CertFile:
         reason = "fichier en cours de modification, relancez plus tard"
         return _refused(rel, size, mtime_ns, Code.FILE_UNREADABLE, reason)
     return _certfile(rel, size, mtime_ns, data)
+
+
+def _read_at_most(path: Path, limit: int) -> bytes:
+    """Up to `limit` bytes from the start of the file, fewer only at its end.
+
+    Unbuffered: a buffered file object costs as much again as the reading itself here. The
+    loop is what a buffered read does too: a network share may return less than asked.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        data = os.read(fd, limit)
+        while 0 < len(data) < limit:
+            more = os.read(fd, limit - len(data))
+            if not more:
+                break
+            data += more
+        return data
+    finally:
+        os.close(fd)
 
 
 def _certfile(rel: str, size: int, mtime_ns: int, data: bytes) -> CertFile:
