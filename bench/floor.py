@@ -1,4 +1,4 @@
-"""The floor: read every file, parse it with cryptography, SHA-256 it, verify its chain. Nothing else.
+"""The floor: read each file, parse it, SHA-256 it and verify its chain; nothing else.
 
 Single process, on purpose: the job is measured against what one core needs for the
 irreducible work.

@@ -1,4 +1,4 @@
-"""Generate (once, cached) the benchmark data: N agents, N certificate files, rosters, trust store."""
+"""Generate (once, cached) the bench data: N agents, N certificate files, rosters, trust store."""
 
 from __future__ import annotations
 
@@ -41,7 +41,8 @@ def _chunk(args: tuple[int, int, int, Path]) -> list[dict[str, str]]:
             b"-----END PRIVATE KEY-----\n",
             "png": b"\x89PNG\r\n\x1a\n" + bytes(200),
             "empty": b"",
-            "csr": b"-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n",
+            "csr": b"-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n"
+            b"-----END CERTIFICATE REQUEST-----\n",
         }[kind]
         (junk / f"fichier-{j}.{kind}").write_bytes(data)
     return truth.roster

@@ -14,6 +14,7 @@ from certsync.config import Limits, Policy
 from certsync.findings import Code, Finding, finding
 from certsync.records import CertFile, FileFormat
 from certsync.revocation import RevocationChecker
+from certsync.state import StateStore
 from certsync.trust import TrustStore, load_trust
 from certsync.validate import Validator
 
@@ -29,6 +30,10 @@ class CheckSetup:
     trust_path: Path | None
     policy: Policy
     as_of: datetime
+    cache: Path | None = None
+    """State file whose file cache receives every newly read file (written by the workers)."""
+    cache_folder: str = ""
+    """The certificate folder's key in the file cache."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +48,15 @@ class _Worker:
     """Per-process validator, built once (the verifier and CRLs are costly to set up)."""
 
     validator: Validator | None = None
+    store: StateStore | None = None
+    folder: str = ""
 
 
 def _init_worker(setup: CheckSetup) -> None:
     _Worker.validator = make_validator(setup)
+    if setup.cache is not None:
+        _Worker.store = StateStore.attach(setup.cache)
+        _Worker.folder = setup.cache_folder
 
 
 def make_validator(setup: CheckSetup, trust: TrustStore | None = None) -> Validator:
@@ -71,7 +81,11 @@ def check_file(cf: CertFile, validator: Validator) -> Checked:
 def _read_chunk(root: Path, rels: Sequence[str], limits: Limits) -> list[Checked]:
     validator = _Worker.validator
     assert validator is not None, "worker not initialised"
-    return [check_file(read_file(root, rel, limits), validator) for rel in rels]
+    out = [check_file(read_file(root, rel, limits), validator) for rel in rels]
+    if _Worker.store is not None:
+        # Written here, in parallel, so the main process neither encodes nor inserts.
+        _Worker.store.put_cached_many((c.file for c in out), folder=_Worker.folder)
+    return out
 
 
 def _outside(entry: Entry) -> CertFile:
@@ -100,11 +114,13 @@ def read_and_check(
     cached: Callable[[Entry], Checked | None] | None = None,
     tick: Callable[[int], None] | None = None,
     entries: Sequence[Entry] | None = None,
+    store: StateStore | None = None,
 ) -> list[Checked]:
     """Every file under `root`, read and validated, in path order.
 
     `cached` may return a previous result for an unchanged file (same size and mtime), so that
-    a nightly run over an unchanged folder parses nothing.
+    a nightly run over an unchanged folder parses nothing; newly read files go to the
+    state's file cache when `setup.cache` is set (by the workers themselves).
     """
     if entries is None:
         entries = list_files(root)
@@ -130,17 +146,22 @@ def read_and_check(
                 pool.submit(_read_chunk, root, chunk, limits) for chunk in _chunks(to_read, _CHUNK)
             ]
             for future in futures:
-                for item in future.result():
+                chunk = future.result()
+                for item in chunk:
                     results[item.file.path] = item
                 if tick is not None:
-                    tick(_CHUNK)
+                    tick(len(chunk))
     else:
         validator = make_validator(setup, trust)
+        fresh: list[CertFile] = []
         for rel in to_read:
             item = check_file(read_file(root, rel, limits), validator)
             results[rel] = item
+            fresh.append(item.file)
             if tick is not None:
                 tick(1)
+        if store is not None and fresh:
+            store.put_cached_many(fresh, folder=setup.cache_folder)
     return [results[e.rel] for e in entries]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import resource
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from certsync.match import Decision, Matcher
 from certsync.records import AgentResult, Roster, RunResult
 from certsync.roster import read_roster
 from certsync.shortcut import valid_until
+from certsync.state import StateStore
 from certsync.trust import TrustStore, load_trust
 
 log = logging.getLogger("certsync.pipeline")
@@ -51,7 +53,10 @@ class Hooks:
     entries: Sequence[Entry] | None = None
     """The certificate folder's listing, when the caller already made it."""
     cached: Callable[..., Checked | None] | None = None
-    store: Callable[[Sequence[Checked]], None] | None = None
+    store: StateStore | None = None
+    """The state, whose file cache receives newly read files."""
+    cache_folder: str = ""
+    """The certificate folder's key in the file cache."""
     tick: Callable[[int], None] | None = None
     pusher: Pusher | None = None
 
@@ -81,7 +86,14 @@ def stage(name: str) -> Iterator[None]:
     """Log how long a stage took (developer log, English)."""
     started = time.perf_counter()
     yield
-    log.info("stage %s took %.3f s", name, time.perf_counter() - started, extra={"stage": name})
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    log.info(
+        "stage %s took %.3f s (peak RSS so far %.0f MB)",
+        name,
+        time.perf_counter() - started,
+        peak_mb,
+        extra={"stage": name, "peak_rss_mb": round(peak_mb)},
+    )
 
 
 def run(request: RunRequest, hooks: Hooks | None = None) -> RunResult:
@@ -94,7 +106,13 @@ def run(request: RunRequest, hooks: Hooks | None = None) -> RunResult:
             request.roster, sheet=request.sheet, limits=config.limits, certs_root=request.certs
         )
     trust = load_trust_store(config)
-    setup = CheckSetup(config.trust, config.policy, request.as_of)
+    setup = CheckSetup(
+        config.trust,
+        config.policy,
+        request.as_of,
+        cache=hooks.store.path if hooks.store is not None else None,
+        cache_folder=hooks.cache_folder,
+    )
     with stage("ingest"):
         checked = read_and_check(
             request.certs,
@@ -105,6 +123,7 @@ def run(request: RunRequest, hooks: Hooks | None = None) -> RunResult:
             cached=hooks.cached,
             tick=hooks.tick,
             entries=hooks.entries,
+            store=hooks.store,
         )
     if not checked:
         raise InputError(
@@ -112,9 +131,6 @@ def run(request: RunRequest, hooks: Hooks | None = None) -> RunResult:
             hint="Vérifiez le dossier donné à --certs (les fichiers cachés et les fichiers "
             "de verrouillage « ~$ » sont ignorés).",
         )
-    if hooks.store is not None:
-        with stage("cache"):
-            hooks.store(checked)
     file_refs = _file_refs(roster, request.certs)
     checked, kept_of = deduplicate_files(checked, set(file_refs.values()))
     file_refs = {row: kept_of.get(path, path) for row, path in file_refs.items()}

@@ -325,6 +325,18 @@ class StateStore:
         db.row_factory = sqlite3.Row
         return cls(db, path)
 
+    @classmethod
+    def attach(cls, path: Path, *, busy_timeout: float = 30.0) -> StateStore:
+        """Open a state file that a run has already opened, checked and migrated.
+
+        For the ingest worker processes, which write the file cache in parallel: they skip the
+        checks (the run holds the lock and has checked the file) and wait for each other.
+        """
+        db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.row_factory = sqlite3.Row
+        return cls(db, path)
+
     def close(self) -> None:
         """Close the connection (the WAL is checkpointed by SQLite)."""
         self._db.close()
@@ -624,7 +636,7 @@ class StateStore:
     def put_cached(self, certfile: CertFile, *, folder: str = "") -> None:
         """Remember the outcome of reading a file, keyed by path, size and mtime."""
         sha = certfile.cert.sha256 if certfile.cert else None
-        outcome = json.dumps(_certfile_to_json(certfile), sort_keys=True)
+        outcome = encode_certfile(certfile)
         with self._tx() as db:
             db.execute(
                 "INSERT OR REPLACE INTO file_cache VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -656,7 +668,11 @@ class StateStore:
 
     def put_cached_many(self, certfiles: Iterable[CertFile], *, folder: str = "") -> None:
         """Remember many outcomes in one transaction (a first run over 100,000 files)."""
-        rows = [
+        self.put_encoded(((cf, encode_certfile(cf)) for cf in certfiles), folder=folder)
+
+    def put_encoded(self, items: Iterable[tuple[CertFile, str]], *, folder: str = "") -> None:
+        """Like put_cached_many, for outcomes already encoded with encode_certfile (streamed)."""
+        rows = (
             (
                 folder,
                 cf.path,
@@ -664,12 +680,10 @@ class StateStore:
                 cf.mtime_ns,
                 cf.cert.sha256 if cf.cert else None,
                 FILE_CACHE_CODEC,
-                json.dumps(_certfile_to_json(cf), sort_keys=True),
+                encoded,
             )
-            for cf in certfiles
-        ]
-        if not rows:
-            return
+            for cf, encoded in items
+        )
         with self._tx() as db:
             db.executemany("INSERT OR REPLACE INTO file_cache VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
@@ -839,6 +853,11 @@ def _json_value(value: object) -> object:
     if isinstance(value, list | tuple):
         return [_json_value(v) for v in value]
     return str(value)
+
+
+def encode_certfile(cf: CertFile) -> str:
+    """The file cache's text form of a read file (pure: worker processes call it)."""
+    return json.dumps(_certfile_to_json(cf), sort_keys=True)
 
 
 def _certfile_to_json(cf: CertFile) -> dict[str, Any]:

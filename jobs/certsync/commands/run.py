@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
 import logging
 import shutil
 from collections import Counter
-from collections.abc import Sequence
 from pathlib import Path
 
 from certsync import shortcut
@@ -59,18 +59,21 @@ class _Cache:
             return None
         return check_file(hit, self._validator)
 
-    def put(self, checked: Sequence[Checked]) -> None:
-        fresh = [
-            c.file
-            for c in checked
-            if (known := self._known.get(c.file.path)) is None
-            or (known.size, known.mtime_ns) != (c.file.size, c.file.mtime_ns)
-        ]
-        self.store.put_cached_many(fresh, folder=self.folder)
-
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """`certsync run`."""
+    """`certsync run`, with the cyclic garbage collector paused.
+
+    A run allocates millions of long-lived, acyclic objects; the collector would rescan them
+    over and over (measured: a third of the run's time at 100,000 agents).
+    """
+    gc.disable()
+    try:
+        return _cmd_run(args)
+    finally:
+        gc.enable()
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     setup_logging(config, args)
     started = now_utc()
@@ -179,7 +182,12 @@ def _full_run(
     }
     with progress(len(entries), "Lecture et vérification des fichiers") as bar:
         hooks = Hooks(
-            entries=entries, cached=cache.get, store=cache.put, tick=bar.advance, pusher=pusher
+            entries=entries,
+            cached=cache.get,
+            store=store,
+            cache_folder=cache.folder,
+            tick=bar.advance,
+            pusher=pusher,
         )
         request = RunRequest(
             roster=args.roster,

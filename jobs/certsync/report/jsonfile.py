@@ -2,67 +2,88 @@
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from certsync.fsutil import atomic_write_bytes
-from certsync.records import RunResult
+from certsync.fsutil import atomic_path
+from certsync.records import AgentResult, FileResult, RunResult
 from certsync.report.rows import totals
 
 
-def as_dict(result: RunResult) -> dict[str, Any]:
-    """The documented report.json structure."""
+def _agent(a: AgentResult) -> dict[str, Any]:
     return {
-        "run_id": result.run_id,
-        "as_of": result.as_of.strftime("%Y-%m-%d"),
-        "dry_run": result.dry_run,
-        "agents": [
-            {
-                "row": a.agent.row,
-                "email": a.agent.email,
-                "nom": a.agent.nom,
-                "prenom": a.agent.prenom,
-                "status": str(a.status),
-                "file": a.file,
-                "sha256": a.sha256,
-                "codes": [str(f.code) for f in a.findings],
-                "match": a.method or None,
-            }
-            for a in result.agents
-        ],
-        "files": [
-            {
-                "file": f.file,
-                "status": str(f.status),
-                "sha256": f.sha256,
-                "codes": [str(x.code) for x in f.findings],
-                "format": str(f.format),
-                "rows": list(f.rows),
-            }
-            for f in result.files
-        ],
-        "totals": totals(result),
-        "stopped": result.stop_code,
+        "row": a.agent.row,
+        "email": a.agent.email,
+        "nom": a.agent.nom,
+        "prenom": a.agent.prenom,
+        "status": a.status.value,
+        "file": a.file,
+        "sha256": a.sha256,
+        "codes": [f.code.value for f in a.findings],
+        "match": a.method or None,
+    }
+
+
+def _file(f: FileResult) -> dict[str, Any]:
+    return {
+        "file": f.file,
+        "status": f.status.value,
+        "sha256": f.sha256,
+        "codes": [x.code.value for x in f.findings],
+        "format": f.format.value,
+        "rows": list(f.rows),
+    }
+
+
+def sections(result: RunResult) -> Iterator[tuple[str, object]]:
+    yield "run_id", result.run_id
+    yield "as_of", result.as_of.strftime("%Y-%m-%d")
+    yield "dry_run", result.dry_run
+    yield "agents", (_agent(a) for a in result.agents)
+    yield "files", (_file(f) for f in result.files)
+    yield "totals", totals(result)
+    yield "stopped", result.stop_code
+
+
+#: One encoder for the whole report: json.dumps with options builds a new encoder per call.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def write_stream(out: IO[str], sections: Iterable[tuple[str, object]]) -> None:
+    """Compact JSON, one agent or file per line: fast (C encoder), diff-friendly, streamed."""
+    out.write("{")
+    for i, (key, value) in enumerate(sections):
+        out.write(("\n" if i == 0 else ",\n") + _ENCODE(key) + ":")
+        if isinstance(value, Iterator | list):
+            written = 0
+            for item in value:
+                out.write(("[\n  " if written == 0 else ",\n  ") + _ENCODE(item))
+                written += 1
+            out.write("\n]" if written else "[]")
+        else:
+            out.write(_ENCODE(value))
+    out.write("\n}\n")
+
+
+def as_dict(result: RunResult) -> dict[str, Any]:
+    """The documented report.json structure, as one dictionary (for tests and tools)."""
+    return {
+        key: list(value) if isinstance(value, Iterator) else value
+        for key, value in sections(result)
     }
 
 
 def dumps(data: dict[str, Any]) -> str:
-    """Compact JSON with one agent or file per line: fast (C encoder) and diff-friendly."""
-
-    def one(value: object) -> str:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-    parts = []
-    for key, value in data.items():
-        if isinstance(value, list) and value:
-            items = ",\n  ".join(one(v) for v in value)
-            parts.append(f"{one(key)}:[\n  {items}\n]")
-        else:
-            parts.append(f"{one(key)}:{one(value)}")
-    return "{\n" + ",\n".join(parts) + "\n}\n"
+    """The report.json text of a dictionary like as_dict()'s."""
+    buffer = io.StringIO()
+    write_stream(buffer, data.items())
+    return buffer.getvalue()
 
 
 def write_json(path: Path, result: RunResult) -> None:
-    """Write report.json atomically."""
-    atomic_write_bytes(path, dumps(as_dict(result)).encode("utf-8"))
+    """Write report.json atomically, streamed (no whole-report string in memory)."""
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8") as out:
+        write_stream(out, sections(result))
