@@ -55,10 +55,14 @@ def test_dry_run_ok_exit_0_and_reports(inputs):
     assert report["as_of"] == "2026-03-01" and report["dry_run"] is True
     assert report["agents"][0]["status"] == "would_push"
     assert sorted(p.name for p in out.iterdir()) == [
+        "agents.csv",
         "exceptions.csv",
         "exceptions.xlsx",
         "report.json",
     ]
+    agents = (out / "agents.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert agents[0].startswith("Ligne;Nom;Prénom;E-mail;Statut;Fichier;Attribution")
+    assert agents[1].startswith("2;DUBOIS;Thomas;t@x.fr;à déposer (simulation);thomas.cer;nom")
 
 
 def test_blocking_findings_exit_1(inputs, pki):

@@ -214,8 +214,9 @@ def progress(items_or_total: Iterable[T] | int, description: str) -> Progress[An
     return Progress(items, total, description)
 
 
-_COUNT_LABELS = {
+COUNT_LABELS = {
     "agents": "agents",
+    "blocking": "constats bloquants",
     "files": "fichiers",
     "pushed": "déposés",
     "would_push": "à déposer",
@@ -240,7 +241,7 @@ def summary_line(
 ) -> str:
     """Log (and return) the one line that sums up a run; a warning unless it ended with 0."""
     seconds = (ended - started).total_seconds()
-    parts = ", ".join(f"{_COUNT_LABELS.get(k, k)} : {v}" for k, v in counts.items())
+    parts = ", ".join(f"{COUNT_LABELS.get(k, k)} : {v}" for k, v in counts.items())
     duration = f"{seconds:.1f}".replace(".", ",")
     text = f"certsync {command} {run_id} terminé (code {exit_code}) en {duration} s"
     if parts:

@@ -11,6 +11,7 @@ from typing import Any
 from certsync.commands.common import config_from_args, new_run_id, now_utc, setup_logging
 from certsync.errors import ExitCode, UsageError
 from certsync.lock import RunLock
+from certsync.logs import COUNT_LABELS
 from certsync.notify import NotifyStatus, notify_expiring
 from certsync.renewal import expiring, write_expiring
 from certsync.rollback import RollbackStatus, rollback
@@ -68,7 +69,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         print("Aucune exécution enregistrée.")
     for r in runs:
         ended = f"{r.ended:%d/%m/%Y %H:%M}" if r.ended else "non terminée"
-        counts = ", ".join(f"{k} : {v}" for k, v in (r.counts or {}).items())
+        counts = ", ".join(f"{COUNT_LABELS.get(k, k)} : {v}" for k, v in (r.counts or {}).items())
         code = "?" if r.exit_code is None else str(r.exit_code)
         print(f"{r.run_id}  {r.command:8}  début {r.started:%d/%m/%Y %H:%M}  fin {ended}  "
               f"code {code}  {counts}")  # fmt: skip

@@ -205,11 +205,11 @@ def _full_run(
 def _reuse(previous: RunSummary, run_id: str, report_dir: Path) -> bool:
     """Copy the previous run's report under this run's id; False if it is gone."""
     source = Path(previous.report_path or "")
-    names = ("exceptions.xlsx", "exceptions.csv", "report.json")
+    names = ("exceptions.xlsx", "exceptions.csv", "agents.csv", "report.json")
     if not all((source / name).is_file() for name in names):
         return False
     report_dir.mkdir(parents=True, exist_ok=True)
-    for name in names[:2]:
+    for name in names[:3]:
         with atomic_path(report_dir / name) as tmp:
             shutil.copyfile(source / name, tmp)
     # report.json starts with its run id on the second line: patch it, do not re-encode 100k rows.

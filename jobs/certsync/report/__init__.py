@@ -7,7 +7,7 @@ from pathlib import Path
 
 from certsync.fsutil import atomic_path
 from certsync.records import RunResult
-from certsync.report.csvfile import write_csv
+from certsync.report.csvfile import write_agents_csv, write_csv
 from certsync.report.jsonfile import sections, write_stream
 from certsync.report.rows import finding_rows, summary_rows
 from certsync.report.xlsxfile import write_xlsx
@@ -26,6 +26,7 @@ def write_reports(result: RunResult, report_dir: Path) -> dict[str, Path]:
     paths = {
         "xlsx": report_dir / "exceptions.xlsx",
         "csv": report_dir / "exceptions.csv",
+        "agents": report_dir / "agents.csv",
         "json": report_dir / "report.json",
     }
     # The workbook is the slowest writer: on big runs, a forked child writes it while this
@@ -39,6 +40,7 @@ def write_reports(result: RunResult, report_dir: Path) -> dict[str, Path]:
     else:
         write_xlsx(paths["xlsx"], summary, rows)
     write_csv(paths["csv"], rows)
+    write_agents_csv(paths["agents"], result)
     # report.json is renamed into place last, once the workbook is complete too.
     with atomic_path(paths["json"]) as tmp:
         with tmp.open("w", encoding="utf-8") as out:
