@@ -30,7 +30,7 @@ from certsync.testkit.pki import (
     rsa_key,
 )
 from certsync.trust import TrustStore
-from certsync.validate import Validator, untrusted_reason
+from certsync.validate import Validator, provable_intermediates, untrusted_reason
 
 SIRET = "21350238800019"
 SUBJECT = agent_subject("Jeanne", "Le Goff", siret=SIRET, org="Commune de Rennes")
@@ -441,3 +441,96 @@ def test_san_with_unsupported_name_type_is_judged_from_the_issuer(
     other = make_root("Autre Racine", "Ailleurs", key=rsa_key(2048, slot=31))
     [found] = Validator(trust_of(other), Policy(), EPOCH).check(info)
     assert found.code is Code.CERT_UNTRUSTED
+
+
+# --- the shortcut through proven intermediates ---------------------------------------------------
+
+
+def _shortcut_cases(pki: SamplePKI) -> dict[str, tuple[x509.Certificate, tuple[Issued, ...]]]:
+    """Leaves (and the CA certificates of their file) that test every way out of the shortcut."""
+    impostor = Issued(
+        make_intermediate(pki.chambersign_root, key=rsa_key(2048, slot=32)).cert,
+        rsa_key(2048, slot=33),
+    )  # the trusted intermediate's name, another key: its leaves must stay untrusted
+    rogue = make_intermediate(pki.chambersign_root, key=rsa_key(2048, slot=34))
+    # same name, signed by the real root, but not in the trust store
+    return {
+        "rsa": (leaf(pki, san_email="jeanne@rennes.fr"), ()),
+        "ec": (make_leaf(pki.certigna_ca, SUBJECT, key=ec_key("secp256r1", slot=5)).cert, ()),
+        "expired": (leaf(pki, not_before=EPOCH - dt.timedelta(days=400), days=365), ()),
+        "not-yet-valid": (leaf(pki, not_before=EPOCH + dt.timedelta(days=2)), ()),
+        "weak-signature": (
+            resign_weak(make_leaf(pki.chambersign_ca, SUBJECT), pki.chambersign_ca, hashes.SHA1()),
+            (),
+        ),
+        "impostor-signed": (make_leaf(impostor, SUBJECT).cert, ()),
+        "rogue-signed": (make_leaf(rogue, SUBJECT).cert, ()),
+        "rogue-in-file": (make_leaf(rogue, SUBJECT).cert, (rogue,)),
+        "chain-in-file": (leaf(pki), (pki.chambersign_ca,)),
+        "intermediate-itself": (pki.certigna_ca.cert, ()),
+        "root-itself": (pki.chambersign_root.cert, ()),
+        "other-ca": (make_leaf(make_root("Autre Racine", "Ailleurs"), SUBJECT).cert, ()),
+    }
+
+
+def test_shortcut_gives_the_findings_and_issuer_of_a_full_verification(
+    pki: SamplePKI, trust: TrustStore
+) -> None:
+    warm = Validator(trust, Policy(), EPOCH)
+    cases = _shortcut_cases(pki)
+    for name in ("rsa", "ec"):  # one full verification through each intermediate
+        assert warm.check(info_of(cases[name][0])) == ()
+    assert warm._proven == [pki.chambersign_ca.cert, pki.certigna_ca.cert]
+    for name, (cert, chain) in cases.items():
+        fresh = Validator(trust, Policy(), EPOCH)  # nothing proven: always the full verification
+        info, chain_infos = info_of(cert), tuple(info_of(c.cert) for c in chain)
+        assert warm.check(info, chain_infos) == fresh.check(info, chain_infos), name
+        chain_certs = [c.cert for c in chain]
+        assert warm._chain(cert, chain_certs, False) == fresh._chain(cert, chain_certs, False), name
+    assert codes(warm.check(info_of(cases["impostor-signed"][0]))) == [Code.CERT_UNTRUSTED]
+    assert codes(warm.check(info_of(cases["rogue-signed"][0]))) == [Code.CERT_UNTRUSTED]
+
+
+def test_shortcut_returns_the_issuer_and_learns_only_store_intermediates(
+    pki: SamplePKI, trust: TrustStore
+) -> None:
+    warm = Validator(trust, Policy(), EPOCH)
+    cert = leaf(pki)
+    assert warm._chain(cert, [], False) == (None, pki.chambersign_ca.cert)  # full, then learnt
+    assert warm._through_proven(cert) == pki.chambersign_ca.cert
+    roots_only = Validator(trust_of(pki.chambersign_root), Policy(), EPOCH)
+    assert roots_only.check(info_of(cert), (info_of(pki.chambersign_ca.cert),)) == ()
+    assert roots_only._proven == []  # an intermediate from a file is never taken as proven
+
+
+def test_no_shortcut_when_an_intermediate_name_is_not_unique(pki: SamplePKI) -> None:
+    renewed = make_intermediate(pki.chambersign_root, key=rsa_key(2048, slot=35))  # same name
+    trust = trust_of(pki.chambersign_root, pki.chambersign_ca, renewed)
+    assert provable_intermediates(trust) == ()
+    validator = Validator(trust, Policy(), EPOCH)
+    for issuer in (pki.chambersign_ca, renewed):
+        cert = make_leaf(issuer, SUBJECT).cert
+        assert validator.check(info_of(cert)) == ()
+        assert validator._chain(cert, [], False) == (None, issuer.cert)
+    assert validator._shortcut is None
+
+
+def test_no_shortcut_when_the_store_has_name_constraints(pki: SamplePKI) -> None:
+    # Name constraints above an intermediate apply to each leaf's names: nothing is leaf-free.
+    root = pki.chambersign_root
+    constraints = x509.NameConstraints([x509.RFC822Name("rennes.fr")], None)
+    constrained = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "AC contrainte")]))
+        .issuer_name(root.cert.subject)
+        .public_key(rsa_key(2048, slot=36).public_key())
+        .serial_number(0xC0)
+        .not_valid_before(EPOCH - dt.timedelta(days=10))
+        .not_valid_after(EPOCH + dt.timedelta(days=1000))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(constraints, critical=True)
+        .sign(root.key, hashes.SHA256())
+    )
+    trust = TrustStore((root.cert,), (pki.chambersign_ca.cert, constrained), Path("trust.pem"))
+    assert provable_intermediates(trust) == ()
+    assert provable_intermediates(trust_of(root, pki.chambersign_ca)) == (pki.chambersign_ca.cert,)

@@ -76,15 +76,49 @@ def build_verifier(trust: TrustStore, as_of: datetime) -> ClientVerifier:
     its validity period and its signature algorithm, and for every CA above it the full webpki
     CA profile (basicConstraints, keyUsage keyCertSign, path length, key size, algorithms).
     """
+    return _verifier_over(list(trust.anchors), as_of)
+
+
+def _verifier_over(store: list[x509.Certificate], as_of: datetime) -> ClientVerifier:
     return (
         PolicyBuilder()
-        .store(Store(list(trust.anchors)))
+        .store(Store(store))
         .time(as_of)
         .extension_policies(
             ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=ExtensionPolicy.permit_all()
         )
         .build_client_verifier()
     )
+
+
+def provable_intermediates(trust: TrustStore) -> tuple[x509.Certificate, ...]:
+    """The trust store's intermediates whose verified path upwards may be reused across leaves.
+
+    Chain building tries, for a certificate, every store or intermediate certificate whose
+    subject equals its issuer name. When an intermediate's subject is unique in the store,
+    a leaf naming it as issuer has that one candidate, so the search above it does not depend
+    on the leaf, except through name constraints, which apply to the leaf's names: a store
+    with any nameConstraints extension gets no shortcut at all. (The verifier matches names
+    as encoded; names it matches are also `==` once parsed, so unique under `==` is enough.)
+    """
+    everyone = (*trust.anchors, *trust.intermediates)
+    if any(_has_name_constraints(cert) for cert in everyone):
+        return ()
+    return tuple(
+        cert
+        for cert in trust.intermediates
+        if not any(other.subject == cert.subject and other != cert for other in everyone)
+    )
+
+
+def _has_name_constraints(cert: x509.Certificate) -> bool:
+    try:
+        cert.extensions.get_extension_for_class(x509.NameConstraints)
+    except x509.ExtensionNotFound:
+        return False
+    except Exception:  # Unreadable extensions: the verifier will judge them; no shortcut.
+        return True
+    return True
 
 
 def untrusted_reason(message: str, issuer_cn: str) -> str:
@@ -207,6 +241,11 @@ class Validator:
         self._verifier = build_verifier(trust, as_of) if trust is not None else None
         self._anchors = list(trust.anchors) if trust is not None else []
         self._intermediates = list(trust.intermediates) if trust is not None else []
+        self._provable = provable_intermediates(trust) if trust is not None else ()
+        # Provable intermediates a full verification went through, and a verifier that trusts
+        # them directly: it checks a leaf and the link to its issuer only (see _through_proven).
+        self._proven: list[x509.Certificate] = []
+        self._shortcut: ClientVerifier | None = None
 
     def check(self, info: CertInfo, chain: tuple[CertInfo, ...] = ()) -> tuple[Finding, ...]:
         """Findings about `info`, without row or file; `chain`: the CA certificates of its file."""
@@ -292,6 +331,11 @@ class Validator:
     ) -> tuple[Finding | None, x509.Certificate | None]:
         """(CERT_UNTRUSTED or None, the issuer certificate when the chain holds)."""
         assert self._verifier is not None
+        # A leaf with bad dates or a refused signature algorithm fails any verification.
+        if not chain and not leaf_reported and self._shortcut is not None:
+            issuer = self._through_proven(cert)
+            if issuer is not None:
+                return None, issuer
         intermediates = self._intermediates + chain if chain else self._intermediates
         try:
             path = self._verifier.verify(cert, intermediates).chain
@@ -305,7 +349,36 @@ class Validator:
             # The client verifier parses the leaf's SAN even under permit_all and chokes on
             # x400Address/EDIPartyName. That says nothing about trust: judge from the issuer.
             return self._chain_above(cert, intermediates)
+        if not chain and len(path) > 2:
+            self._learn(path[1])
         return None, (path[1] if len(path) > 1 else None)
+
+    def _through_proven(self, cert: x509.Certificate) -> x509.Certificate | None:
+        """The issuer when `cert` chains to an already proven intermediate, else None.
+
+        Verifying a leaf up to the root costs every signature on the way; an EC intermediate
+        signed with P-384 costs 6 times the leaf's own. Once a full verification went through
+        a provable intermediate (leaf → I → … → root, no certificate from the file), the part
+        above I is known to hold for this store, date and policy: for a leaf whose only
+        candidate issuer is I, the full verification does exactly what the shortcut does
+        (the leaf's own checks, then I as its issuer: I's CA profile and the leaf's signature)
+        and then repeats that known part. So a shortcut success is a full success with the
+        same issuer; anything else goes through the full verification, for the same findings.
+        """
+        assert self._shortcut is not None
+        try:
+            path = self._shortcut.verify(cert, []).chain
+        except Exception:  # Whatever it is, the full verification decides and reports it.
+            return None
+        # [cert] alone means cert *is* a proven intermediate: the full verification continues
+        # above it, so leave that rare case to it.
+        return path[1] if len(path) == 2 else None
+
+    def _learn(self, issuer: x509.Certificate) -> None:
+        if issuer in self._proven or issuer not in self._provable:
+            return
+        self._proven.append(issuer)
+        self._shortcut = _verifier_over(self._proven, self.as_of)
 
     def _chain_above(
         self, cert: x509.Certificate, intermediates: list[x509.Certificate]
