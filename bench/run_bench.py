@@ -28,14 +28,18 @@ AS_OF = "2026-03-01"
 
 
 def _tree_rss_kb(pid: int) -> int:
-    """Resident memory of a process and all its descendants, from /proc."""
+    """Proportional resident memory (PSS) of a process and all its descendants, from /proc.
+
+    PSS, not RSS: forked workers share the parent's pages, and summing RSS would count them
+    once per process.
+    """
     total = 0
     stack = [pid]
     while stack:
         current = stack.pop()
         try:
-            status = Path(f"/proc/{current}/status").read_text()
-            total += int(status.split("VmRSS:")[1].split()[0]) if "VmRSS:" in status else 0
+            rollup = Path(f"/proc/{current}/smaps_rollup").read_text()
+            total += int(rollup.split("\nPss:")[1].split()[0]) if "\nPss:" in rollup else 0
             for task in Path(f"/proc/{current}/task").iterdir():
                 children = (task / "children").read_text().split()
                 stack.extend(int(c) for c in children)
@@ -87,9 +91,17 @@ def dry_run(data: Path, work: Path, state: Path, report: str) -> dict[str, Any]:
     return measure(cmd, work)
 
 
+def warm(data: Path) -> None:
+    """Read every file once, so that no measurement pays for a cold disk cache."""
+    for folder, _dirs, names in os.walk(data):
+        for name in names:
+            (Path(folder) / name).read_bytes()
+
+
 def floor(data: Path, work: Path) -> dict[str, Any]:
+    """The floor script, best of two runs."""
     cmd = [PYTHON, str(HERE / "floor.py"), str(data / "certs"), str(data / "trust.pem"), AS_OF]
-    return measure(cmd, work)
+    return min((measure(cmd, work) for _ in range(2)), key=lambda r: float(r["wall_s"]))
 
 
 def xlsx_read(data: Path, work: Path) -> dict[str, Any]:
@@ -134,6 +146,8 @@ def main() -> int:
         },
         "dataset": json.loads((data / "done.json").read_text()),
     }
+    warm(data)
+    warm(data_quarter)
     try:
         results["floor"] = floor(data, work)
         results["dry_run"] = dry_run(data, work, work / "state.sqlite", "r1")

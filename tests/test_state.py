@@ -23,6 +23,7 @@ from certsync.state import (
     StateStore,
     StoredCert,
     _state_error,
+    cache_path,
     history,
 )
 from certsync.testkit.pki import SamplePKI, agent_subject, make_leaf
@@ -362,7 +363,7 @@ def test_file_cache_round_trip_and_no_reparse(store: StateStore, pki: SamplePKI)
 
 def test_file_cache_ignores_unreadable_entry(store: StateStore) -> None:
     store.put_cached(CertFile("a.cer", 1, 1, FileFormat.UNKNOWN, None))
-    db = sqlite3.connect(store.path)
+    db = sqlite3.connect(cache_path(store.path))
     db.execute("UPDATE file_cache SET outcome = '{\"path\": 1}'")
     db.commit()
     db.close()
@@ -422,3 +423,20 @@ def test_killed_writer_leaves_consistent_state(tmp_path: Path, pki: SamplePKI) -
 
 def test_expiring_as_of_is_a_date(store: StateStore) -> None:
     assert store.expiring(0, date(2026, 1, 1)) == []
+
+
+def test_file_cache_lives_in_its_own_file_and_a_damaged_one_is_rebuilt(tmp_path: Path) -> None:
+    state = tmp_path / "certsync.sqlite"
+    with StateStore.open(state) as store:
+        store.put_cached(CertFile("a.cer", 1, 1, FileFormat.UNKNOWN, None))
+    cache = cache_path(state)
+    assert cache.name == "certsync.cache.sqlite" and cache.stat().st_size > 0
+    tables = sqlite3.connect(state).execute("SELECT name FROM sqlite_master").fetchall()
+    assert ("file_cache",) not in tables
+    for extra in ("-wal", "-shm"):
+        Path(f"{cache}{extra}").unlink(missing_ok=True)
+    cache.write_bytes(b"not a database at all" * 100)
+    with StateStore.open(state) as store:  # the state itself is intact: the cache is rebuilt
+        assert store.get_cached("a.cer", 1, 1) is None
+        store.put_cached(CertFile("b.cer", 2, 2, FileFormat.UNKNOWN, None))
+        assert store.get_cached("b.cer", 2, 2) is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -120,7 +121,51 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX run_inputs_fingerprint ON run_inputs (fingerprint);
     """,
+    # 3: the file cache moves to its own file (see cache_path): it is large and disposable,
+    # and the state's integrity check at every start must stay quick.
+    """
+    DROP TABLE file_cache;
+    """,
 )
+
+#: The file cache's table, in the attached database `cache`.
+_CACHE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cache.file_cache (
+    folder TEXT NOT NULL,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    sha256 TEXT,
+    codec INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    PRIMARY KEY (folder, path)
+)
+"""
+
+
+def cache_path(state: Path) -> Path:
+    """The file cache that goes with a state file (`certsync.sqlite` → `certsync.cache.sqlite`)."""
+    return state.with_name(f"{state.stem}.cache{state.suffix or '.sqlite'}")
+
+
+def _attach_cache(db: sqlite3.Connection, state: Path) -> None:
+    """Attach the file cache; a damaged cache is deleted and rebuilt (it only saves time)."""
+    path = cache_path(state)
+    for attempt in (1, 2):
+        try:
+            db.execute("ATTACH DATABASE ? AS cache", (str(path),))
+            db.execute("PRAGMA cache.journal_mode = WAL")
+            db.execute(_CACHE_SCHEMA)
+            db.execute("SELECT count(*) FROM cache.file_cache LIMIT 1").fetchone()
+            return
+        except sqlite3.DatabaseError:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("DETACH DATABASE cache")
+            if attempt == 2:
+                raise
+            for extra in ("", "-wal", "-shm"):
+                Path(f"{path}{extra}").unlink(missing_ok=True)
+
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -319,6 +364,10 @@ class StateStore:
             raise _state_error(path, exc) from exc
         try:
             _check_and_migrate(db, path)
+            _attach_cache(db, path)
+        except sqlite3.Error as exc:
+            db.close()
+            raise _state_error(path, exc) from exc
         except BaseException:
             db.close()
             raise
@@ -334,6 +383,8 @@ class StateStore:
         """
         db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
         db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("ATTACH DATABASE ? AS cache", (str(cache_path(path)),))
+        db.execute("PRAGMA cache.synchronous = NORMAL")
         db.row_factory = sqlite3.Row
         return cls(db, path)
 
@@ -621,8 +672,8 @@ class StateStore:
     ) -> CertFile | None:
         """The outcome of reading this file last time, if its size and mtime are unchanged."""
         rows = self._query(
-            "SELECT * FROM file_cache WHERE folder = ? AND path = ? AND size = ? AND mtime_ns = ? "
-            "AND codec = ?",
+            "SELECT * FROM cache.file_cache WHERE folder = ? AND path = ? AND size = ? "
+            "AND mtime_ns = ? AND codec = ?",
             (folder, path, size, mtime_ns, FILE_CACHE_CODEC),
         )
         if not rows:
@@ -639,7 +690,7 @@ class StateStore:
         outcome = encode_certfile(certfile)
         with self._tx() as db:
             db.execute(
-                "INSERT OR REPLACE INTO file_cache VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO cache.file_cache VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     folder,
                     certfile.path,
@@ -654,7 +705,7 @@ class StateStore:
     def cached_files(self, *, folder: str = "") -> dict[str, CertFile]:
         """Every cached outcome for one certificate folder, by path (one query for a run)."""
         rows = self._query(
-            "SELECT outcome FROM file_cache WHERE folder = ? AND codec = ?",
+            "SELECT outcome FROM cache.file_cache WHERE folder = ? AND codec = ?",
             (folder, FILE_CACHE_CODEC),
         )
         out: dict[str, CertFile] = {}
@@ -685,7 +736,9 @@ class StateStore:
             for cf, encoded in items
         )
         with self._tx() as db:
-            db.executemany("INSERT OR REPLACE INTO file_cache VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            db.executemany(
+                "INSERT OR REPLACE INTO cache.file_cache VALUES (?, ?, ?, ?, ?, ?, ?)", rows
+            )
 
     def read_through(
         self,
