@@ -6,15 +6,16 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 
 from certsync.config import Config
 from certsync.connectors import make_connector
 from certsync.connectors.interface import Connector
 from certsync.errors import ExitCode
 from certsync.findings import Code, Finding, finding
-from certsync.ingest import Checked
+from certsync.ingest import Checked, load_der
 from certsync.push import PushItem, PushOutcome, push
-from certsync.records import AgentResult, AgentStatus, CertInfo
+from certsync.records import AgentResult, AgentStatus, CertFile
 from certsync.state import AccountRecord, StateStore, StoredCert
 
 log = logging.getLogger("certsync.push")
@@ -27,6 +28,7 @@ class StatePusher:
         self,
         config: Config,
         *,
+        certs_root: Path,
         connector: Connector,
         store: StateStore | None,
         run_id: str,
@@ -36,6 +38,7 @@ class StatePusher:
         clock: Callable[[], dt.datetime],
     ) -> None:
         self.config = config
+        self.certs_root = certs_root
         self.connector = connector
         self.store = store
         self.run_id = run_id
@@ -49,11 +52,8 @@ class StatePusher:
     def __call__(
         self, agents: list[AgentResult], checked: Sequence[Checked]
     ) -> tuple[list[AgentResult], int | None]:
-        certs = _certs_by_sha(checked)
-        todo = [a for a in agents if a.status is AgentStatus.WOULD_PUSH and a.sha256]
-        items = [
-            PushItem(a.agent.row, a.agent, a.sha256 or "", certs[a.sha256 or ""].der) for a in todo
-        ]
+        todo = [a for a in agents if a.status is AgentStatus.WOULD_PUSH and a.sha256 and a.file]
+        items, vanished = self._items(todo, {c.file.path: c.file for c in checked})
         by_row = {i.row: i for i in items}
         # What each account held according to the state, before this run changes it.
         self._previous = (
@@ -100,7 +100,8 @@ class StatePusher:
             on_written=on_written,
         )
         outcomes = {o.row: o for o in run.outcomes}
-        merged = [self._merge(a, outcomes.get(a.agent.row), certs) for a in agents]
+        outcomes.update(vanished)
+        merged = [self._merge(a, outcomes.get(a.agent.row)) for a in agents]
         if self.store is not None and not self.dry_run:
             for outcome in run.outcomes:
                 if outcome.status is not AgentStatus.PUSHED:
@@ -112,9 +113,46 @@ class StatePusher:
             code = int(ExitCode.PLATFORM_UNAVAILABLE)
         return merged, code
 
-    def _merge(
-        self, result: AgentResult, outcome: PushOutcome | None, certs: dict[str, CertInfo]
-    ) -> AgentResult:
+    def _der(self, path: str, sha256: str, read: CertFile | None) -> bytes | None:
+        """A certificate's DER: from the state's file cache, else from its file again."""
+        if self.store is not None and read is not None:
+            cached = self.store.get_cached(
+                path, read.size, read.mtime_ns, folder=str(self.certs_root.resolve())
+            )
+            if cached is not None and cached.cert is not None and cached.cert.sha256 == sha256:
+                return cached.cert.der
+        return load_der(self.certs_root, path, sha256, self.config.limits)
+
+    def _items(
+        self, todo: list[AgentResult], files: dict[str, CertFile]
+    ) -> tuple[list[PushItem], dict[int, PushOutcome]]:
+        """The certificates to push (ingest keeps no DER bytes in memory)."""
+        items: list[PushItem] = []
+        vanished: dict[int, PushOutcome] = {}
+        ders: dict[tuple[str, str], bytes | None] = {}
+        for a in todo:
+            key = (a.file or "", a.sha256 or "")
+            if key not in ders:
+                ders[key] = self._der(key[0], key[1], files.get(key[0]))
+            der = ders[key]
+            if der is None:
+                vanished[a.agent.row] = PushOutcome(
+                    a.agent.row,
+                    AgentStatus.FAILED,
+                    (
+                        finding(
+                            Code.FILE_UNREADABLE,
+                            row=a.agent.row,
+                            file=a.file,
+                            reason="le fichier a changé pendant le traitement ; relancez",
+                        ),
+                    ),
+                )
+            else:
+                items.append(PushItem(a.agent.row, a.agent, key[1], der))
+        return items, vanished
+
+    def _merge(self, result: AgentResult, outcome: PushOutcome | None) -> AgentResult:
         if outcome is None:
             return result
         findings: list[Finding] = [*result.findings, *outcome.findings]
@@ -172,13 +210,10 @@ class StatePusher:
             )
 
 
-def _certs_by_sha(checked: Sequence[Checked]) -> dict[str, CertInfo]:
-    return {c.file.cert.sha256: c.file.cert for c in checked if c.file.cert is not None}
-
-
 def make_pusher(
     config: Config,
     *,
+    certs_root: Path,
     url: str,
     store: StateStore | None,
     run_id: str,
@@ -191,6 +226,7 @@ def make_pusher(
     connector = make_connector(config.platform, url=url)
     return StatePusher(
         config,
+        certs_root=certs_root,
         connector=connector,
         store=store,
         run_id=run_id,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import json
@@ -20,14 +19,14 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from certsync.errors import StateError
-from certsync.findings import Code, Finding
-from certsync.records import CertFile, CertInfo, FileFormat
+from certsync.filecache import CacheDecodeError, decode_certfile, encode_certfile
+from certsync.records import CertFile, CertInfo
 
 #: Written into the SQLite header so that a foreign database is recognised ("cert" in ASCII).
 APPLICATION_ID = 0x63657274
 
 #: Bump when the JSON layout of cached CertFile records changes; older entries are then ignored.
-FILE_CACHE_CODEC = 1
+FILE_CACHE_CODEC = 2
 
 #: Ordered migrations: MIGRATIONS[i] brings the schema from version i to i + 1.
 MIGRATIONS: tuple[str, ...] = (
@@ -137,7 +136,7 @@ CREATE TABLE IF NOT EXISTS cache.file_cache (
     mtime_ns INTEGER NOT NULL,
     sha256 TEXT,
     codec INTEGER NOT NULL,
-    outcome TEXT NOT NULL,
+    outcome BLOB NOT NULL,
     PRIMARY KEY (folder, path)
 )
 """
@@ -679,8 +678,8 @@ class StateStore:
         if not rows:
             return None
         try:
-            return _certfile_from_json(json.loads(rows[0]["outcome"]))
-        except (KeyError, TypeError, ValueError):
+            return decode_certfile(rows[0]["outcome"])
+        except CacheDecodeError:
             # A record written by an older layout: read the file again rather than fail.
             return None
 
@@ -711,8 +710,8 @@ class StateStore:
         out: dict[str, CertFile] = {}
         for row in rows:
             try:
-                cf = _certfile_from_json(json.loads(row["outcome"]))
-            except (KeyError, TypeError, ValueError):
+                cf = decode_certfile(row["outcome"])
+            except CacheDecodeError:
                 continue  # an older layout: the file is read again
             out[cf.path] = cf
         return out
@@ -721,7 +720,7 @@ class StateStore:
         """Remember many outcomes in one transaction (a first run over 100,000 files)."""
         self.put_encoded(((cf, encode_certfile(cf)) for cf in certfiles), folder=folder)
 
-    def put_encoded(self, items: Iterable[tuple[CertFile, str]], *, folder: str = "") -> None:
+    def put_encoded(self, items: Iterable[tuple[CertFile, bytes]], *, folder: str = "") -> None:
         """Like put_cached_many, for outcomes already encoded with encode_certfile (streamed)."""
         rows = (
             (
@@ -868,86 +867,3 @@ def _from_row(cls: type[_R], row: sqlite3.Row) -> _R:
 
 
 # -- CertFile <-> JSON (the cache never re-parses an unchanged file) ---------------------------
-
-
-def _info_to_json(info: CertInfo) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for f in fields(CertInfo):
-        value = getattr(info, f.name)
-        if isinstance(value, bytes):
-            value = base64.b64encode(value).decode("ascii")
-        elif isinstance(value, datetime):
-            value = _ts(value)
-        elif isinstance(value, tuple):
-            value = list(value)
-        out[f.name] = value
-    return out
-
-
-def _info_from_json(data: Mapping[str, Any]) -> CertInfo:
-    values: dict[str, Any] = {}
-    for f in fields(CertInfo):
-        value = data[f.name]
-        if f.name == "der":
-            value = base64.b64decode(value)
-        elif f.name in ("not_before", "not_after"):
-            value = _parse_ts(value)
-        elif isinstance(value, list):
-            value = tuple(value)
-        values[f.name] = value
-    if set(data) != set(values):
-        raise ValueError("CertInfo fields changed")
-    return CertInfo(**values)
-
-
-def _json_value(value: object) -> object:
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    if isinstance(value, list | tuple):
-        return [_json_value(v) for v in value]
-    return str(value)
-
-
-def encode_certfile(cf: CertFile) -> str:
-    """The file cache's text form of a read file (pure: worker processes call it)."""
-    return json.dumps(_certfile_to_json(cf), sort_keys=True)
-
-
-def _certfile_to_json(cf: CertFile) -> dict[str, Any]:
-    return {
-        "path": cf.path,
-        "size": cf.size,
-        "mtime_ns": cf.mtime_ns,
-        "format": str(cf.format),
-        "cert": _info_to_json(cf.cert) if cf.cert else None,
-        "chain": [_info_to_json(c) for c in cf.chain],
-        "findings": [
-            {
-                "code": str(f.code),
-                "row": f.row,
-                "file": f.file,
-                "params": {k: _json_value(v) for k, v in f.params.items()},
-            }
-            for f in cf.findings
-        ],
-    }
-
-
-def _certfile_from_json(data: Mapping[str, Any]) -> CertFile:
-    return CertFile(
-        path=data["path"],
-        size=data["size"],
-        mtime_ns=data["mtime_ns"],
-        format=FileFormat(data["format"]),
-        cert=_info_from_json(data["cert"]) if data["cert"] else None,
-        chain=tuple(_info_from_json(c) for c in data["chain"]),
-        findings=tuple(
-            Finding(
-                Code(f["code"]),
-                f["row"],
-                f["file"],
-                {k: tuple(v) if isinstance(v, list) else v for k, v in f["params"].items()},
-            )
-            for f in data["findings"]
-        ),
-    )

@@ -168,6 +168,7 @@ def _full_run(
 
         pusher = make_pusher(
             config,
+            certs_root=args.certs,
             url=url,
             store=store,
             run_id=run_id,
