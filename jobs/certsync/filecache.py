@@ -15,6 +15,7 @@ from certsync.records import CertFile
 _ALLOWED = {
     ("certsync.records", "CertFile"),
     ("certsync.records", "CertInfo"),
+    ("certsync.records", "shared_cert_info"),
     ("certsync.records", "FileFormat"),
     ("certsync.findings", "Finding"),
     ("certsync.findings", "Code"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
@@ -152,14 +153,45 @@ class CertInfo:
     crl_urls: tuple[str, ...]
     """HTTP(S) CRL distribution points."""
 
-    def __reduce__(self) -> tuple[type[CertInfo], tuple[Any, ...]]:
+    def __reduce__(self) -> tuple[Callable[..., CertInfo], tuple[Any, ...]]:
         # Every file's CertInfo crosses from a worker process to the main one: the fields as
         # one positional tuple pickle and unpickle at a third of the cost of the generic
         # dataclass state (a list built from fields() on every call).
-        return CertInfo, _cert_info_values(self)
+        return shared_cert_info, _cert_info_values(self)
 
 
 _cert_info_values = attrgetter(*(f.name for f in fields(CertInfo)))
+_SHARED_FIELDS = frozenset(
+    {
+        "issuer",
+        "organisation",
+        "org_ids",
+        "key_type",
+        "key_curve",
+        "signature_hash",
+        "key_usage",
+        "extended_key_usage",
+        "policies",
+        "crl_urls",
+    }
+)
+_SHARED_POSITIONS = tuple(i for i, f in enumerate(fields(CertInfo)) if f.name in _SHARED_FIELDS)
+#: One object per distinct value of the fields most certificates have in common.
+_shared: dict[object, object] = {}
+
+
+def shared_cert_info(*values: Any) -> CertInfo:
+    """Rebuild a CertInfo, sharing the values that thousands of certificates repeat.
+
+    At 100,000 certificates the issuer, organisation, usages and policies would otherwise be
+    100,000 separate copies each (about 70 MB).
+    """
+    if len(_shared) > 100_000:
+        _shared.clear()
+    items = list(values)
+    for i in _SHARED_POSITIONS:
+        items[i] = _shared.setdefault(items[i], items[i])
+    return CertInfo(*items)
 
 
 @dataclass(frozen=True, slots=True)
