@@ -20,7 +20,7 @@ _CIVILITIES = frozenset({"m", "mr", "mme", "mlle", "monsieur", "madame", "mademo
 _ALT_MARKERS = frozenset({"nee", "epouse", "ep", "epse", "vve", "veuve", "dite", "dit"})
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=32768)
 def fold(text: str) -> str:
     """Accents removed, ligatures expanded, separators unified, case-folded, spaces collapsed."""
     text = unicodedata.normalize("NFKD", text.translate(_LIGATURES))
@@ -30,13 +30,13 @@ def fold(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=32768)
 def tokens(text: str) -> tuple[str, ...]:
     """Folded words, civilities removed."""
     return tuple(t for t in fold(text).split(" ") if t and t not in _CIVILITIES)
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=32768)
 def compact(text: str) -> str:
     """One key with no separators: "LE GOFF" and "Legoff" give the same key."""
     return "".join(tokens(text))
