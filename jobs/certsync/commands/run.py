@@ -16,7 +16,7 @@ from certsync.certfiles.scan import Entry, list_files
 from certsync.commands.common import config_from_args, new_run_id, now_utc, setup_logging
 from certsync.config import Config
 from certsync.errors import CertsyncError, ExitCode, UsageError
-from certsync.fsutil import atomic_path, atomic_write_bytes
+from certsync.fsutil import atomic_path
 from certsync.ingest import Checked, CheckSetup, check_file, make_validator
 from certsync.lock import RunLock
 from certsync.logs import progress, summary_line, write_status
@@ -213,14 +213,15 @@ def _reuse(previous: RunSummary, run_id: str, report_dir: Path) -> bool:
     for name in names[:3]:
         with atomic_path(report_dir / name) as tmp:
             shutil.copyfile(source / name, tmp)
-    # report.json starts with its run id on the second line: patch it, do not re-encode 100k rows.
-    text = (source / "report.json").read_text(encoding="utf-8")
-    head, sep, rest = text.partition("\n")
-    old_line, sep2, tail = rest.partition("\n")
-    line = f'"run_id":{json.dumps(run_id)},\n"reused_from":{json.dumps(previous.run_id)},'
-    if not old_line.startswith('"run_id":'):
-        return False
-    atomic_write_bytes(report_dir / "report.json", f"{head}{sep}{line}{sep2}{tail}".encode())
+    # report.json starts with its run id on the second line: patch it and stream the rest.
+    with (source / "report.json").open("rb") as src, atomic_path(report_dir / "report.json") as tmp:
+        first, old_line = src.readline(), src.readline()
+        if not old_line.startswith(b'"run_id":'):
+            return False
+        line = f'"run_id":{json.dumps(run_id)},\n"reused_from":{json.dumps(previous.run_id)},\n'
+        with tmp.open("wb") as out:
+            out.write(first + line.encode())
+            shutil.copyfileobj(src, out)
     return True
 
 
