@@ -155,6 +155,11 @@ def _sirens(info: CertInfo) -> tuple[str, ...]:
     return tuple(dict.fromkeys(i[:9] for i in info.org_ids if len(i) in (9, 14)))
 
 
+def _rows(agents: Iterable[Agent]) -> set[int]:
+    """Row numbers: rows identify agents (comparing whole records is needlessly slow)."""
+    return {a.row for a in agents}
+
+
 def _who(agents: Sequence[Agent]) -> str:
     if not agents:
         return "personne de la liste"
@@ -355,9 +360,14 @@ class Matcher:
         if named:
             # The roster's file column names this file: its content must agree with those rows.
             disagreeing = [
-                a for a in named if a not in content and not agrees(info, a, self.index.keys[a.row])
+                a
+                for a in named
+                if a.row not in _rows(content) and not agrees(info, a, self.index.keys[a.row])
             ]
-            outsiders = [a for a in content if a not in named] if method is Method.EMAIL else []
+            named_rows = _rows(named)
+            outsiders = (
+                [a for a in content if a.row not in named_rows] if method is Method.EMAIL else []
+            )
             if not disagreeing and not outsiders:
                 result.matches.append(Match(path, tuple(a.row for a in named), Method.FILE_COLUMN))
                 return
@@ -369,7 +379,7 @@ class Matcher:
         by_file_email = self._filename_email(path)
         if by_file_email is not None:
             fits = (
-                by_file_email in content
+                by_file_email.row in _rows(content)
                 if content
                 else agrees(info, by_file_email, self.index.keys[by_file_email.row])
             )
@@ -394,13 +404,13 @@ class Matcher:
             return
         agent = content[0]
         by_filename = self._filename_agents(path)
-        if by_filename and agent not in by_filename and len(by_filename) == 1:
+        if len(by_filename) == 1 and by_filename[0].row != agent.row:
             self._conflict(result, path, base, content, method, by_filename, "le nom du fichier")
             return
         if method is Method.EMAIL and info.common_name:
             # An e-mail match whose CN names exactly another row is contradictory.
             by_name = self._by_name(info)
-            if by_name and agent not in by_name and len(by_name) == 1:
+            if len(by_name) == 1 and by_name[0].row != agent.row:
                 self._conflict(result, path, base, [agent], method, by_name, "le nom du certificat")
                 return
         result.matches.append(Match(path, (agent.row,), method, score))
