@@ -135,12 +135,14 @@ def read_and_check(
     tick: Callable[[int], None] | None = None,
     entries: Sequence[Entry] | None = None,
     store: StateStore | None = None,
+    on_chunk: Callable[[Sequence[Checked]], None] | None = None,
 ) -> list[Checked]:
     """Every file under `root`, read and validated, in path order.
 
     `cached` may return a previous result for an unchanged file (same size and mtime), so that
     a nightly run over an unchanged folder parses nothing; newly read files go to the
-    state's file cache when `setup.cache` is set (by the workers themselves).
+    state's file cache when `setup.cache` is set (by the workers themselves); `on_chunk` sees
+    each batch of newly read files in this process while the workers read the next ones.
     """
     if entries is None:
         entries = list_files(root)
@@ -165,12 +167,19 @@ def read_and_check(
             futures = [
                 pool.submit(_read_chunk, root, chunk, limits) for chunk in _chunks(to_read, _CHUNK)
             ]
-            for future in futures:
-                chunk = future.result()
-                for item in chunk:
-                    results[item.file.path] = item
-                if tick is not None:
-                    tick(len(chunk))
+            try:
+                for future in futures:
+                    chunk = future.result()
+                    for item in chunk:
+                        results[item.file.path] = item
+                    if on_chunk is not None:
+                        on_chunk(chunk)
+                    if tick is not None:
+                        tick(len(chunk))
+            except BaseException:
+                # Stop at once (a roster error, Ctrl-C): do not read the rest of the folder.
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
     else:
         validator = make_validator(setup, trust)
         fresh: list[CertFile] = []

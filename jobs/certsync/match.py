@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -93,7 +93,7 @@ class MatchResult:
         """Hold a file; remember which rows it could have gone to."""
         self.held.add(path)
         for agent in agents:
-            self.held_rows.setdefault(agent.row, path)
+            _first_path(self.held_rows, agent.row, path)
 
 
 @dataclass(slots=True)
@@ -441,7 +441,11 @@ class Matcher:
         )
 
     def match(self, files: Iterable[CertFile]) -> MatchResult:
-        """Decide, for every file holding a usable certificate, which rows receive it."""
+        """Decide, for every file holding a usable certificate, which rows receive it.
+
+        Each file is decided on its own, so files may be matched in batches (as they are read)
+        and the batches combined; `combine` gives the same result whatever the batching.
+        """
         result = MatchResult()
         for cf in files:
             if cf.cert is not None and cf.usable:
@@ -450,5 +454,29 @@ class Matcher:
                 owner = self._filename_email(cf.path)
                 owners = [owner] if owner is not None else self._filename_agents(cf.path)
                 if len(owners) == 1:
-                    result.refused_rows.setdefault(owners[0].row, cf.path)
+                    _first_path(result.refused_rows, owners[0].row, cf.path)
         return result
+
+
+def _first_path(mapping: dict[int, str], row: int, path: str) -> None:
+    """Keep, for a row, the first file by path: independent of the order files come in."""
+    known = mapping.get(row)
+    if known is None or path < known:
+        mapping[row] = path
+
+
+def combine(parts: Iterable[MatchResult], *, drop: Set[str] = frozenset()) -> MatchResult:
+    """Merge batch results into one, leaving out the files in `drop` (duplicates)."""
+    out = MatchResult()
+    for part in parts:
+        out.matches.extend(m for m in part.matches if m.file not in drop)
+        out.findings.extend(f for f in part.findings if f.file not in drop)
+        out.held |= part.held - drop
+        out.ignored |= part.ignored - drop
+        for row, path in part.held_rows.items():
+            if path not in drop:
+                _first_path(out.held_rows, row, path)
+        for row, path in part.refused_rows.items():
+            if path not in drop:
+                _first_path(out.refused_rows, row, path)
+    return out

@@ -6,6 +6,7 @@ import logging
 import resource
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -16,9 +17,9 @@ from certsync.certfiles.scan import Entry
 from certsync.config import Config
 from certsync.decisions import read_decisions
 from certsync.errors import InputError
-from certsync.findings import Code, Finding
+from certsync.findings import Finding
 from certsync.ingest import Checked, CheckSetup, make_validator, read_and_check
-from certsync.match import Decision, Matcher
+from certsync.match import Decision, Matcher, MatchResult, combine
 from certsync.records import AgentResult, Roster, RunResult
 from certsync.roster import read_roster
 from certsync.shortcut import valid_until
@@ -96,15 +97,49 @@ def stage(name: str) -> Iterator[None]:
     )
 
 
+class _EarlyMatching:
+    """Matches each batch of files as it is read, once the roster (read meanwhile) is ready.
+
+    The ingest workers keep both cores busy; this process would otherwise only wait for them.
+    Each file is decided on its own, so the result is the same as matching at the end.
+    """
+
+    def __init__(self, roster: Future[Roster], certs: Path, decisions: dict[str, Decision]):
+        self.roster = roster
+        self.certs = certs
+        self.decisions = decisions
+        self.matcher: Matcher | None = None
+        self.file_refs: dict[int, str] = {}
+        self.parts: list[MatchResult] = []
+        self.done: set[str] = set()
+
+    def on_chunk(self, chunk: Sequence[Checked]) -> None:
+        if not self.roster.done():
+            return  # these files are matched at the end
+        roster = self.roster.result()  # raises the roster's error now, stopping the ingest
+        if self.matcher is None:
+            self.file_refs = _file_refs(roster, self.certs)
+            self.matcher = _matcher(roster, self.file_refs, self.decisions)
+        self.parts.append(self.matcher.match(c.file for c in chunk))
+        self.done.update(c.file.path for c in chunk)
+
+
+def _matcher(roster: Roster, file_refs: dict[int, str], decisions: dict[str, Decision]) -> Matcher:
+    excluded = _excluded_rows(roster)
+    eligible = [a for a in roster.agents if a.row not in excluded]
+    return Matcher(eligible, file_refs=file_refs, decisions=decisions)
+
+
 def run(request: RunRequest, hooks: Hooks | None = None) -> RunResult:
     """Execute one run and return its result; never prints, never exits."""
     hooks = hooks or Hooks()
     config = request.config
     check_inputs(request.roster, request.certs)
-    with stage("roster"):
-        roster = read_roster(
-            request.roster, sheet=request.sheet, limits=config.limits, certs_root=request.certs
-        )
+    general: list[Finding] = []
+    decisions: dict[str, Decision] = {}
+    if config.decisions is not None:
+        decisions, decision_findings = read_decisions(config.decisions)
+        general.extend(decision_findings)
     trust = load_trust_store(config)
     setup = CheckSetup(
         config.trust,
@@ -113,39 +148,51 @@ def run(request: RunRequest, hooks: Hooks | None = None) -> RunResult:
         cache=hooks.store.path if hooks.store is not None else None,
         cache_folder=hooks.cache_folder,
     )
-    with stage("ingest"):
-        checked = read_and_check(
-            request.certs,
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="roster") as background:
+        # The roster is read while the workers read the certificate files.
+        roster_future = background.submit(
+            read_roster,
+            request.roster,
+            sheet=request.sheet,
             limits=config.limits,
-            setup=setup,
-            trust=trust,
-            workers=config.read_workers,
-            cached=hooks.cached,
-            tick=hooks.tick,
-            entries=hooks.entries,
-            store=hooks.store,
+            certs_root=request.certs,
         )
+        early = _EarlyMatching(roster_future, request.certs, decisions)
+        with stage("ingest"):
+            checked = read_and_check(
+                request.certs,
+                limits=config.limits,
+                setup=setup,
+                trust=trust,
+                workers=config.read_workers,
+                cached=hooks.cached,
+                tick=hooks.tick,
+                entries=hooks.entries,
+                store=hooks.store,
+                on_chunk=early.on_chunk,
+            )
+        roster = roster_future.result()
     if not checked:
         raise InputError(
             f"Le dossier des certificats {request.certs} ne contient aucun fichier à traiter.",
             hint="Vérifiez le dossier donné à --certs (les fichiers cachés et les fichiers "
             "de verrouillage « ~$ » sont ignorés).",
         )
-    file_refs = _file_refs(roster, request.certs)
+    file_refs = early.file_refs if early.matcher else _file_refs(roster, request.certs)
     checked, kept_of = deduplicate_files(checked, set(file_refs.values()))
-    file_refs = {row: kept_of.get(path, path) for row, path in file_refs.items()}
-
-    general: list[Finding] = []
-    decisions: dict[str, Decision] = {}
-    if config.decisions is not None:
-        decisions, decision_findings = read_decisions(config.decisions)
-        general.extend(decision_findings)
-    excluded = _excluded_rows(roster)
-    eligible = [a for a in roster.agents if a.row not in excluded]
+    final_refs = {row: kept_of.get(path, path) for row, path in file_refs.items()}
     with stage("match"):
-        matched = Matcher(eligible, file_refs=file_refs, decisions=decisions).match(
-            c.file for c in checked if not _is_duplicate(c)
-        )
+        matcher, parts = early.matcher, early.parts
+        if matcher is None or final_refs != file_refs:
+            # A file named in the roster turned out to be a copy: match with the final names.
+            matcher, parts = _matcher(roster, final_refs, decisions), []
+        matched_early = early.done if parts else set()
+        rest = [
+            c.file
+            for c in checked
+            if c.file.path not in matched_early and c.file.path not in kept_of
+        ]
+        matched = combine([*parts, matcher.match(rest)], drop=set(kept_of))
     validator = make_validator(setup, trust)
     with stage("decide"):
         decided = decide(roster, checked, matched, validator)
@@ -183,10 +230,6 @@ def _file_refs(roster: Roster, certs: Path) -> dict[int, str]:
 
 def _excluded_rows(roster: Roster) -> set[int]:
     return {f.row for f in roster.findings if f.code in EXCLUDED_ROW_CODES and f.row is not None}
-
-
-def _is_duplicate(item: Checked) -> bool:
-    return any(f.code is Code.FILE_DUPLICATE for f in item.file.findings)
 
 
 def _parameters(request: RunRequest, roster: Roster, trust: TrustStore | None) -> dict[str, str]:
