@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 from certsync.findings import Code, Finding, finding
@@ -132,9 +133,10 @@ def _agent(
         nom,
         prenom,
         full_name,
-        get(Field.ORGANISATION, ""),
-        siren,
-        siret,
+        # Shared by every agent of an organisation: one string each, not one per row.
+        sys.intern(get(Field.ORGANISATION, "")),
+        sys.intern(siren),
+        sys.intern(siret),
         login,
         file_ref,
         get(Field.PROFIL_ID, ""),
