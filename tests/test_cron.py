@@ -326,3 +326,21 @@ def test_shortcut_is_not_taken_when_something_changed(world, monkeypatch, change
     args2[args2.index("r1")] = "r2"
     cli.main([*args2, *extra])
     assert ("reused_from" in world.report("r2")) is (change == "none")
+
+
+def test_expiring_reads_the_platform_when_given_its_url(world):
+    p, n = PEOPLE[3]
+    old = leaf_for(
+        world.pki.chambersign_ca, p, n, not_before=dt.datetime(2023, 3, 10, tzinfo=dt.UTC)
+    )
+    write_pem(world.certs, f"{p} {n}.cer", old)
+    assert cli.main(world.args("--report-dir", "r1")) == ExitCode.OK
+    empty_state = str(world.tmp / "autre.sqlite")  # nothing recorded: only the platform knows
+    code = cli.main(
+        ["expiring", "--within", "30", "--as-of", "2026-03-01", "--state", empty_state,
+         "--url", world.sandbox.url, "--report-dir", str(world.tmp / "exp")]
+    )  # fmt: skip
+    assert code == 0
+    data = json.loads((world.tmp / "exp" / "expiring.json").read_text(encoding="utf-8"))
+    rows = data if isinstance(data, list) else data.get("entries", data.get("agents"))
+    assert [(r["email"], r["source"]) for r in rows] == [(email(p, n), "platform")]

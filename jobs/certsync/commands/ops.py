@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from certsync.commands.common import config_from_args, new_run_id, now_utc, setup_logging
+from certsync.config import Config
 from certsync.errors import ExitCode, UsageError
 from certsync.lock import RunLock
 from certsync.logs import COUNT_LABELS
 from certsync.notify import NotifyStatus, notify_expiring
-from certsync.renewal import expiring, write_expiring
+from certsync.renewal import PlatformCertificate, expiring, write_expiring
 from certsync.rollback import RollbackStatus, rollback
 from certsync.state import StateStore, history
 
@@ -44,6 +45,10 @@ def register_ops(sub: Any, common: Common) -> None:
     p.add_argument("--within", type=int, required=True, metavar="JOURS", help="horizon en jours")
     p.add_argument("--report-dir", type=Path, help="dossier du rapport")
     p.add_argument("--state", type=Path, help="fichier d'état SQLite")
+    p.add_argument("--platform", choices=("socle", "s2low", "pastell"), help="plateforme")
+    p.add_argument(
+        "--url", help="lire aussi les certificats présents sur la plateforme (tous les comptes)"
+    )
     common(p)
     p.set_defaults(handler=cmd_expiring)
 
@@ -145,8 +150,9 @@ def cmd_expiring(args: argparse.Namespace) -> int:
     now = now_utc()
     as_of = (args.as_of or now).date()
     report_dir = args.report_dir or Path("reports") / f"expiration-{now:%Y-%m-%d-%H%M%S}"
+    platform = _platform_certificates(config) if config.platform.url else None
     with StateStore.open(config.state) as store:
-        entries = expiring(store, args.within, as_of)
+        entries = expiring(store, args.within, as_of, platform)
     paths = write_expiring(entries, report_dir, as_of, args.within)
     expired = sum(1 for e in entries if e.expired)
     print(
@@ -156,6 +162,32 @@ def cmd_expiring(args: argparse.Namespace) -> int:
     print(f"  Rapport : {paths['xlsx']}")
     print(f"  Publipostage : {paths['csv']}")
     return 0
+
+
+def _platform_certificates(config: Config) -> list[PlatformCertificate]:
+    """What every account of the platform holds now (certificates put by hand included)."""
+    from cryptography import x509
+
+    from certsync.connectors import make_connector
+    from certsync.connectors.pem import der_of_text, sha256_hex
+
+    connector = make_connector(config.platform, url=config.platform.url)
+    found: list[PlatformCertificate] = []
+    try:
+        connector.check()
+        for account in connector.list_accounts().values():
+            der = der_of_text(connector.read_certificate(account))
+            if der is None:
+                continue
+            not_after = x509.load_der_x509_certificate(der).not_valid_after_utc
+            found.append(
+                PlatformCertificate(
+                    account.email, sha256_hex(der), not_after, account.prenom, account.nom
+                )
+            )
+    finally:
+        connector.close()
+    return found
 
 
 def cmd_notify(args: argparse.Namespace) -> int:
