@@ -344,3 +344,27 @@ def test_expiring_reads_the_platform_when_given_its_url(world):
     data = json.loads((world.tmp / "exp" / "expiring.json").read_text(encoding="utf-8"))
     rows = data if isinstance(data, list) else data.get("entries", data.get("agents"))
     assert [(r["email"], r["source"]) for r in rows] == [(email(p, n), "platform")]
+
+
+def test_rollback_restores_a_certificate_placed_by_hand_before_the_first_run(world):
+    from certsync.config import PlatformConfig
+    from certsync.connectors import make_connector
+    from certsync.connectors.pem import to_pem
+
+    p, n = PEOPLE[4]
+    by_hand = leaf_for(
+        world.pki.chambersign_ca, p, n, not_before=dt.datetime(2024, 1, 5, tzinfo=dt.UTC)
+    )
+    connector = make_connector(PlatformConfig(), url=world.sandbox.url, env=ENV)
+    connector.check()
+    connector.write_certificate(connector.list_accounts()[email(p, n)], to_pem(by_hand.der))
+    connector.close()
+    before = {str(a["email"]): a["sha256"] for a in world.sandbox.accounts()}
+
+    assert cli.main(world.args("--report-dir", "r1")) == ExitCode.OK
+    assert {str(a["email"]): a["sha256"] for a in world.sandbox.accounts()} != before
+    state = str(world.tmp / "state.sqlite")
+    first = json.loads(_history_json(state))[0]["run_id"]
+    assert cli.main(["rollback", first, "--url", world.sandbox.url, "--state", state]) == 0
+    after = {str(a["email"]): a["sha256"] for a in world.sandbox.accounts()}
+    assert after[email(p, n)] == before[email(p, n)]  # the hand-placed certificate is back

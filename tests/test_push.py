@@ -111,7 +111,9 @@ def test_sandbox_killed_mid_run_then_restarted_from_state(platform: str, tmp_pat
     done: list[int] = []
     lock = threading.Lock()
 
-    def on_written(row: int, account_id: str, old: str | None, new: str) -> None:
+    def on_written(
+        row: int, account_id: str, old: str | None, new: str, old_der: bytes | None
+    ) -> None:
         with lock:
             done.append(row)
             if len(done) == 3:
@@ -301,7 +303,9 @@ def test_failing_write_record_stops_further_writes(platform: str) -> None:
     with _sandbox(platform, persons) as sandbox:
         connector = connect(platform, sandbox.url)
 
-        def broken(row: int, account_id: str, old: str | None, new: str) -> None:
+        def broken(
+            row: int, account_id: str, old: str | None, new: str, old_der: bytes | None
+        ) -> None:
             raise StateError("Fichier d'état verrouillé.")
 
         run = push(

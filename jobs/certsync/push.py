@@ -10,14 +10,16 @@ from enum import StrEnum
 
 from certsync.config import PlatformConfig
 from certsync.connectors.interface import Account, AmbiguousWrite, Connector, Rejected, Unavailable
-from certsync.connectors.pem import sha256_of_text, to_pem
+from certsync.connectors.pem import der_of_text, sha256_hex, sha256_of_text, to_pem
 from certsync.errors import CertsyncError
 from certsync.findings import Code, Finding, finding
 from certsync.records import Agent, AgentStatus
 
 #: Called once per certificate write the platform accepted, before its read-back, so that the
 #: state/audit stage records it even if the run dies right after.
-OnWritten = Callable[[int, str, str | None, str], None]
+#: Arguments: row, account id, SHA-256 of the certificate replaced (or None), SHA-256 written,
+#: and the DER of the certificate replaced when the plan read it (so it can be put back).
+OnWritten = Callable[[int, str, str | None, str, bytes | None], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,8 @@ class PlanEntry:
     account: Account | None = None
     old_sha256: str | None = None
     """SHA-256 of the certificate the account held, None if empty or unreadable text."""
+    old_der: bytes | None = None
+    """That certificate itself (public data), so that a rollback can put it back."""
     reason: str = ""
     """Why the item is PENDING or REJECTED (the platform's text)."""
 
@@ -180,7 +184,7 @@ def plan(
             reason = stop[0].message if stop else BREAKER_REASON
             return PlanEntry(item, Action.PENDING, account, reason=reason)
         try:
-            old = sha256_of_text(connector.read_certificate(account))
+            old_der = der_of_text(connector.read_certificate(account))
         except Rejected as exc:
             breaker.success()
             return PlanEntry(item, Action.REJECTED, account, reason=exc.message)
@@ -191,8 +195,9 @@ def plan(
             stop.append(exc)
             return PlanEntry(item, Action.PENDING, account, reason=exc.message)
         breaker.success()
+        old = sha256_hex(old_der) if old_der is not None else None
         action = Action.UNCHANGED if old == item.sha256 else Action.WRITE
-        return PlanEntry(item, action, account, old)
+        return PlanEntry(item, action, account, old, old_der)
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="plan") as pool:
         entries = tuple(pool.map(decide, items))
@@ -242,11 +247,13 @@ class _Applier:
                 raise
             return found
 
-    def _notify(self, row: int, account_id: str, old: str | None, new: str) -> None:
+    def _notify(
+        self, row: int, account_id: str, old: str | None, new: str, old_der: bytes | None
+    ) -> None:
         if self.on_written is None:
             return
         try:
-            self.on_written(row, account_id, old, new)
+            self.on_written(row, account_id, old, new, old_der)
         except CertsyncError as exc:
             # The write happened; the outcome says so. But without a record of it (state file
             # broken) no further write may start.
@@ -284,7 +291,8 @@ class _Applier:
                         self.breaker.success()
                         return PushOutcome(item.row, AgentStatus.UNCHANGED, (), old, account.id)
                 self._write(account, pem, item.sha256)
-            self._notify(item.row, account.id, old, item.sha256)
+            old_der = entry.old_der if old == entry.old_sha256 else None
+            self._notify(item.row, account.id, old, item.sha256, old_der)
             found = self._sha(account)
         except Rejected as exc:
             self.breaker.success()

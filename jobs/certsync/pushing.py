@@ -73,23 +73,14 @@ class StatePusher:
                     at=self.clock(),
                 )
 
-        def on_written(row: int, account_id: str, old_sha: str | None, new_sha: str) -> None:
+        def on_written(
+            row: int, account_id: str, old_sha: str | None, new_sha: str, old_der: bytes | None
+        ) -> None:
             if self.store is None:
                 return
-            item = by_row[row]
-            old_der = self.store.certificate_der(old_sha) if old_sha else None
-            self.store.record_write(
-                run_id=self.run_id,
-                platform=self.platform,
-                account_id=account_id,
-                email=item.agent.email,
-                cert=StoredCert.from_der(item.der),
-                old_der=old_der,
-                at=self.clock(),
-                prenom=item.agent.prenom,
-                nom=item.agent.nom,
-                organisation=item.agent.organisation,
-            )
+            if old_der is None and old_sha:
+                old_der = self.store.certificate_der(old_sha)
+            self._record(by_row[row], account_id, old_der)
 
         run = push(
             items,
@@ -185,20 +176,25 @@ class StatePusher:
             known = self.store.account(item.agent.email, self.platform)
             if known is None or known.sha256 != item.sha256:
                 # Already on the account (by hand, or by a run killed before its audit line).
-                self.store.record_write(
-                    run_id=self.run_id,
-                    platform=self.platform,
-                    account_id=outcome.account_id or "",
-                    email=item.agent.email,
-                    cert=StoredCert.from_der(item.der),
-                    old_der=None,
-                    at=self.clock(),
-                    prenom=item.agent.prenom,
-                    nom=item.agent.nom,
-                    organisation=item.agent.organisation,
-                )
+                self._record(item, outcome.account_id or "", None)
                 return
         self.store.clear_in_flight(item.agent.email, self.platform)
+
+    def _record(self, item: PushItem, account_id: str, old_der: bytes | None) -> None:
+        """One write in the state: the account's new certificate and an audit line."""
+        assert self.store is not None
+        self.store.record_write(
+            run_id=self.run_id,
+            platform=self.platform,
+            account_id=account_id,
+            email=item.agent.email,
+            cert=StoredCert.from_der(item.der),
+            old_der=old_der,
+            at=self.clock(),
+            prenom=item.agent.prenom,
+            nom=item.agent.nom,
+            organisation=item.agent.organisation,
+        )
 
     def _reconcile_in_flight(self) -> None:
         assert self.store is not None
