@@ -159,7 +159,14 @@ def test_expires_soon_boundary(
         return
     [soon] = found
     assert soon.code is Code.CERT_EXPIRES_SOON
-    assert soon.params == {"not_after": f"{cert.not_valid_after_utc:%d/%m/%Y}", "days": left.days}
+    days = left.days
+    when = "aujourd'hui" if days <= 0 else "demain" if days == 1 else f"dans {days} jours"
+    assert soon.params == {
+        "not_after": f"{cert.not_valid_after_utc:%d/%m/%Y}",
+        "days": days,
+        "when": when,
+    }
+    assert "dans 0 jours" not in soon.message()
     assert soon.severity is Severity.WARNING
 
 
@@ -250,14 +257,17 @@ def test_verifier_messages_are_translated(message: str, expected: str) -> None:
 def test_rsa_1024_leaf_is_weak_key_only(pki: SamplePKI, validator: Validator) -> None:
     [found] = validator.check(info_of(leaf(pki, key=rsa_key(1024))))
     assert found.code is Code.CERT_WEAK_KEY
-    assert found.params == {"key": "RSA 1024 bits"}
+    assert found.params == {"key": "RSA 1024 bits", "minimum": "RSA 2048 bits, EC 256 bits"}
 
 
 def test_ec_p192_leaf_is_weak_key_only(pki: SamplePKI, validator: Validator) -> None:
     cert = make_leaf(pki.certigna_ca, SUBJECT, key=ec_key("secp192r1")).cert
     [found] = validator.check(info_of(cert))
     assert found.code is Code.CERT_WEAK_KEY
-    assert found.params == {"key": "EC secp192r1 (192 bits)"}
+    assert found.params == {
+        "key": "EC secp192r1 (192 bits)",
+        "minimum": "RSA 2048 bits, EC 256 bits",
+    }
 
 
 def test_dsa_leaf_is_weak_key(pki: SamplePKI, validator: Validator) -> None:

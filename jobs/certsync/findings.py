@@ -244,7 +244,7 @@ CATALOGUE: Mapping[Code, Spec] = {
     Code.CERT_EXPIRES_SOON: Spec(
         _W,
         "Expiration proche",
-        "Le certificat expire le {not_after} (dans {days} jours). Il est tout de même déposé.",
+        "Le certificat expire le {not_after} ({when}). Il est tout de même déposé.",
         "Prévenez l'agent qu'il doit commander son renouvellement.",
     ),
     Code.CERT_UNTRUSTED: Spec(
@@ -265,7 +265,7 @@ CATALOGUE: Mapping[Code, Spec] = {
     Code.CERT_WEAK_KEY: Spec(
         _B,
         "Clé trop faible",
-        "La clé du certificat ({key}) est trop faible (minimum RSA 2048 bits ou EC P-256).",
+        "La clé du certificat ({key}) est trop faible (minimum : {minimum}).",
         "Demandez à l'agent un certificat conforme au RGS.",
     ),
     Code.CERT_WEAK_SIGNATURE: Spec(

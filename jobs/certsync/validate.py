@@ -257,7 +257,8 @@ class Validator:
             found.append(finding(Code.CERT_WEAK_SIGNATURE, algorithm=weak_sig))
         key = weak_key(cert, self.policy)
         if key:
-            found.append(finding(Code.CERT_WEAK_KEY, key=key))
+            minimum = f"RSA {self.policy.min_rsa_bits} bits, EC {self.policy.min_ec_bits} bits"
+            found.append(finding(Code.CERT_WEAK_KEY, key=key, minimum=minimum))
         is_ca = info.is_ca or "key_cert_sign" in info.key_usage
         if is_ca:
             # The wrong file altogether: usage and policy findings would only add noise.
@@ -310,7 +311,12 @@ class Validator:
             return [finding(Code.CERT_NOT_YET_VALID, not_before=_date(info.not_before))]
         days = (info.not_after - self.as_of).days
         if days <= self.policy.expires_soon_days:
-            return [finding(Code.CERT_EXPIRES_SOON, not_after=_date(info.not_after), days=days)]
+            when = "aujourd'hui" if days <= 0 else "demain" if days == 1 else f"dans {days} jours"
+            return [
+                finding(
+                    Code.CERT_EXPIRES_SOON, not_after=_date(info.not_after), days=days, when=when
+                )
+            ]
         return []
 
     def _policies(self, info: CertInfo) -> list[Finding]:
