@@ -1,174 +1,38 @@
-"""The SQLite state file: runs, pushed certificates, audit, pending writes, cache, reminders."""
+"""The SQLite state: runs, pushed certificates, audit, pending writes, reminders, file cache."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from cryptography import x509
-from cryptography.x509.oid import NameOID
-
-from certsync.errors import StateError
 from certsync.filecache import CacheDecodeError, decode_certfile, encode_certfile
-from certsync.records import CertFile, CertInfo
-
-#: Written into the SQLite header so that a foreign database is recognised ("cert" in ASCII).
-APPLICATION_ID = 0x63657274
-
-#: Bump when the JSON layout of cached CertFile records changes; older entries are then ignored.
-FILE_CACHE_CODEC = 2
-
-#: Ordered migrations: MIGRATIONS[i] brings the schema from version i to i + 1.
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE runs (
-        run_id TEXT PRIMARY KEY,
-        command TEXT NOT NULL,
-        started TEXT NOT NULL,
-        ended TEXT,
-        parameters TEXT NOT NULL,
-        counts TEXT,
-        exit_code INTEGER,
-        report_path TEXT
-    );
-    -- Public certificates only, content-addressed: rollback needs the old DER, not the files.
-    CREATE TABLE certificates (
-        sha256 TEXT PRIMARY KEY,
-        der BLOB NOT NULL
-    );
-    CREATE TABLE accounts (
-        email_key TEXT NOT NULL,
-        platform TEXT NOT NULL,
-        account_id TEXT NOT NULL,
-        email TEXT NOT NULL,
-        prenom TEXT NOT NULL,
-        nom TEXT NOT NULL,
-        organisation TEXT NOT NULL,
-        sha256 TEXT NOT NULL REFERENCES certificates (sha256),
-        subject TEXT NOT NULL,
-        common_name TEXT NOT NULL,
-        not_after TEXT NOT NULL,
-        pushed_at TEXT NOT NULL,
-        run_id TEXT NOT NULL,
-        PRIMARY KEY (email_key, platform)
-    );
-    CREATE INDEX accounts_not_after ON accounts (not_after);
-    CREATE TABLE audit (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        at TEXT NOT NULL,
-        run_id TEXT NOT NULL,
-        action TEXT NOT NULL CHECK (action IN ('push', 'rollback')),
-        platform TEXT NOT NULL,
-        email_key TEXT NOT NULL,
-        email TEXT NOT NULL,
-        account_id TEXT NOT NULL,
-        old_sha256 TEXT,
-        new_sha256 TEXT NOT NULL
-    );
-    CREATE INDEX audit_run ON audit (run_id);
-    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
-        BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
-    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
-        BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
-    CREATE TABLE in_flight (
-        email_key TEXT NOT NULL,
-        platform TEXT NOT NULL,
-        account_id TEXT NOT NULL,
-        email TEXT NOT NULL,
-        new_sha256 TEXT NOT NULL,
-        run_id TEXT NOT NULL,
-        started_at TEXT NOT NULL,
-        PRIMARY KEY (email_key, platform)
-    );
-    CREATE TABLE file_cache (
-        folder TEXT NOT NULL,
-        path TEXT NOT NULL,
-        size INTEGER NOT NULL,
-        mtime_ns INTEGER NOT NULL,
-        sha256 TEXT,
-        codec INTEGER NOT NULL,
-        outcome TEXT NOT NULL,
-        PRIMARY KEY (folder, path)
-    );
-    CREATE TABLE notifications (
-        email_key TEXT NOT NULL,
-        sha256 TEXT NOT NULL,
-        threshold_days INTEGER NOT NULL,
-        sent_at TEXT NOT NULL,
-        run_id TEXT NOT NULL,
-        PRIMARY KEY (email_key, sha256, threshold_days)
-    );
-    """,
-    # 2: what a run's inputs were, so that an unchanged nightly run can reuse its result.
-    """
-    CREATE TABLE run_inputs (
-        run_id TEXT PRIMARY KEY REFERENCES runs(run_id),
-        fingerprint TEXT NOT NULL,
-        as_of TEXT NOT NULL,
-        valid_until TEXT,
-        settled INTEGER NOT NULL
-    );
-    CREATE INDEX run_inputs_fingerprint ON run_inputs (fingerprint);
-    """,
-    # 3: the file cache moves to its own file (see cache_path): it is large and disposable,
-    # and the state's integrity check at every start must stay quick.
-    """
-    DROP TABLE file_cache;
-    """,
+from certsync.records import CertFile
+from certsync.state.models import (
+    AccountRecord,
+    Action,
+    AuditEntry,
+    InFlight,
+    RunSummary,
+    StoredCert,
+    _from_row,
+    _ts,
+    _utc,
+    clean_parameters,
 )
-
-#: The file cache's table, in the attached database `cache`.
-_CACHE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS cache.file_cache (
-    folder TEXT NOT NULL,
-    path TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    sha256 TEXT,
-    codec INTEGER NOT NULL,
-    outcome BLOB NOT NULL,
-    PRIMARY KEY (folder, path)
+from certsync.state.schema import (
+    FILE_CACHE_CODEC,
+    _attach_cache,
+    _check_and_migrate,
+    _state_error,
+    cache_path,
 )
-"""
-
-
-def cache_path(state: Path) -> Path:
-    """The file cache that goes with a state file (`certsync.sqlite` → `certsync.cache.sqlite`)."""
-    return state.with_name(f"{state.stem}.cache{state.suffix or '.sqlite'}")
-
-
-def _attach_cache(db: sqlite3.Connection, state: Path) -> None:
-    """Attach the file cache; a damaged cache is deleted and rebuilt (it only saves time)."""
-    path = cache_path(state)
-    for attempt in (1, 2):
-        try:
-            db.execute("ATTACH DATABASE ? AS cache", (str(path),))
-            db.execute("PRAGMA cache.journal_mode = WAL")
-            db.execute(_CACHE_SCHEMA)
-            db.execute("SELECT count(*) FROM cache.file_cache LIMIT 1").fetchone()
-            return
-        except sqlite3.DatabaseError:
-            with contextlib.suppress(sqlite3.Error):
-                db.execute("DETACH DATABASE cache")
-            if attempt == 2:
-                raise
-            for extra in ("", "-wal", "-shm"):
-                Path(f"{path}{extra}").unlink(missing_ok=True)
-
-
-SCHEMA_VERSION = len(MIGRATIONS)
-
-_R = TypeVar("_R")
 
 _INSERT_AUDIT = """
     INSERT INTO audit (at, run_id, action, platform, email_key, email, account_id, old_sha256,
@@ -195,148 +59,6 @@ _UPSERT_ACCOUNT = """
         pushed_at = excluded.pushed_at,
         run_id = excluded.run_id
 """
-
-#: Parameter names whose values never reach the state file.
-_SECRET_WORDS = ("password", "passwd", "token", "secret", "credential", "user")
-
-
-class Action(StrEnum):
-    """What an audit entry records."""
-
-    PUSH = "push"
-    ROLLBACK = "rollback"
-
-
-@dataclass(frozen=True, slots=True)
-class StoredCert:
-    """The public facts about a certificate that the state keeps."""
-
-    der: bytes
-    """DER encoding (public data)."""
-    sha256: str
-    """Lowercase hex SHA-256 of the DER."""
-    subject: str
-    """RFC 4514 subject."""
-    common_name: str
-    """Subject CN, or empty."""
-    not_after: datetime
-    """End of validity (UTC)."""
-
-    @classmethod
-    def from_info(cls, info: CertInfo) -> StoredCert:
-        """From a parsed certificate record."""
-        return cls(info.der, info.sha256, info.subject, info.common_name, info.not_after)
-
-    @classmethod
-    def from_der(cls, der: bytes) -> StoredCert:
-        """Parse a DER certificate (rollback reads certificates back from the platform)."""
-        cert = x509.load_der_x509_certificate(der)
-        cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-        cn = cns[0].value if cns else ""
-        return cls(
-            der,
-            hashlib.sha256(der).hexdigest(),
-            cert.subject.rfc4514_string(),
-            cn if isinstance(cn, str) else cn.decode("utf-8", "replace"),
-            cert.not_valid_after_utc,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class AccountRecord:
-    """The certificate certsync last put on one platform account."""
-
-    email_key: str
-    platform: str
-    account_id: str
-    email: str
-    """E-mail as written in the roster."""
-    prenom: str
-    nom: str
-    organisation: str
-    sha256: str
-    subject: str
-    common_name: str
-    not_after: datetime
-    pushed_at: datetime
-    run_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One write certsync made to an account; the table is append-only."""
-
-    seq: int
-    at: datetime
-    run_id: str
-    action: Action
-    platform: str
-    email_key: str
-    email: str
-    account_id: str
-    old_sha256: str | None
-    """Certificate on the account before the write; None when it was empty."""
-    new_sha256: str
-
-
-@dataclass(frozen=True, slots=True)
-class InFlight:
-    """A write that started and was not confirmed: reconcile by reading the account first."""
-
-    email_key: str
-    platform: str
-    account_id: str
-    email: str
-    new_sha256: str
-    run_id: str
-    started_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class RunSummary:
-    """One row of `certsync history`."""
-
-    run_id: str
-    command: str
-    started: datetime
-    ended: datetime | None
-    """None while running, or when the run was killed."""
-    exit_code: int | None
-    parameters: Mapping[str, Any]
-    counts: Mapping[str, int]
-    report_path: str | None
-
-
-def _utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime: the state stores UTC instants only")
-    return moment.astimezone(UTC)
-
-
-def _ts(moment: datetime) -> str:
-    # One fixed format, so that text comparison in SQL orders instants correctly.
-    return _utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse_ts(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
-def clean_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
-    """Parameters safe to store: credential-looking keys dropped, values made JSON-friendly."""
-    safe: dict[str, Any] = {}
-    for key, value in parameters.items():
-        if any(word in key.lower() for word in _SECRET_WORDS):
-            continue
-        if isinstance(value, Mapping):
-            safe[key] = clean_parameters(value)
-        elif isinstance(value, str | int | float | bool) or value is None:
-            safe[key] = value
-        elif isinstance(value, list | tuple):
-            safe[key] = [v if isinstance(v, str | int | float | bool) else str(v) for v in value]
-        else:
-            safe[key] = str(value)
-    return safe
 
 
 class StateStore:
@@ -760,110 +482,3 @@ class StateStore:
 def history(store: StateStore, last: int = 10) -> list[RunSummary]:
     """The last runs, newest first, for `certsync history`."""
     return store.last_runs(last)
-
-
-# -- opening checks ----------------------------------------------------------------------------
-
-
-def _state_error(path: Path, exc: sqlite3.Error) -> StateError:
-    text = str(exc).lower()
-    if "locked" in text or "busy" in text:
-        return StateError(
-            f"Le fichier d'état {path} est verrouillé par un autre programme.",
-            hint="Attendez la fin de l'autre programme (sauvegarde, outil SQLite ouvert…) puis "
-            "relancez ; ne supprimez pas le fichier.",
-        )
-    if "readonly" in text or "unable to open" in text:
-        return StateError(
-            f"Le fichier d'état {path} ne peut pas être ouvert en écriture ({exc}).",
-            hint="Vérifiez les droits sur le fichier et sur son dossier (l'utilisateur qui lance "
-            "certsync doit pouvoir y écrire).",
-        )
-    return StateError(
-        f"Le fichier d'état {path} est illisible ou endommagé ({exc}).",
-        hint="Le fichier n'a pas été modifié. Restaurez-le depuis une sauvegarde, ou déplacez-le "
-        "ailleurs pour repartir d'un état vide (certsync relira alors les comptes sur la "
-        "plateforme avant tout dépôt).",
-    )
-
-
-def _check_and_migrate(db: sqlite3.Connection, path: Path) -> None:
-    # Read-only checks first: nothing may be written to a file that is not ours or is damaged.
-    try:
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        app_id = db.execute("PRAGMA application_id").fetchone()[0]
-        tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-        check = db.execute("PRAGMA quick_check").fetchall()
-    except sqlite3.Error as exc:
-        raise _state_error(path, exc) from exc
-    if [tuple(r) for r in check] != [("ok",)]:
-        problems = "; ".join(str(r[0]) for r in check[:3])
-        raise _state_error(path, sqlite3.DatabaseError(f"quick_check: {problems}"))
-    if app_id not in (0, APPLICATION_ID) or (app_id == 0 and tables > 0):
-        raise StateError(
-            f"Le fichier {path} est une base SQLite qui n'est pas un fichier d'état certsync.",
-            hint="Vérifiez le réglage « state » de la configuration ; le fichier n'a pas été "
-            "modifié.",
-        )
-    if version > SCHEMA_VERSION:
-        raise StateError(
-            f"Le fichier d'état {path} a été écrit par une version plus récente de certsync "
-            f"(schéma {version}, cette version connaît le schéma {SCHEMA_VERSION}).",
-            hint="Utilisez la version de certsync la plus récente ; le fichier n'a pas été "
-            "modifié.",
-        )
-    try:
-        db.execute("PRAGMA journal_mode = WAL")
-        # NORMAL is durable in WAL mode except for the last commits on power loss; never corrupt.
-        db.execute("PRAGMA synchronous = NORMAL")
-        db.execute("PRAGMA foreign_keys = ON")
-        # The version is re-read under the write lock: two processes may open a new file at once.
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            current = db.execute("PRAGMA user_version").fetchone()[0]
-            for step in range(current, SCHEMA_VERSION):
-                for statement in _statements(MIGRATIONS[step]):
-                    db.execute(statement)
-                db.execute(f"PRAGMA user_version = {step + 1}")
-            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-    except sqlite3.Error as exc:
-        raise _state_error(path, exc) from exc
-
-
-def _statements(script: str) -> list[str]:
-    # executescript() would COMMIT our transaction; split on complete statements instead.
-    statements, buffer = [], ""
-    for line in script.splitlines(keepends=True):
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            statements.append(buffer.strip())
-            buffer = ""
-    return [s for s in statements if s]
-
-
-# -- row mapping -------------------------------------------------------------------------------
-
-
-_TIMESTAMPS = frozenset({"started", "ended", "not_after", "pushed_at", "at", "started_at"})
-
-
-def _from_row(cls: type[_R], row: sqlite3.Row) -> _R:
-    # Column names equal field names; only timestamps, JSON and the action need converting.
-    values: dict[str, Any] = {}
-    for name in (f.name for f in fields(cls)):  # type: ignore[arg-type]
-        value = row[name]
-        if name in _TIMESTAMPS and value is not None:
-            value = _parse_ts(value)
-        elif name in ("parameters", "counts"):
-            value = json.loads(value) if value else {}
-        elif name == "action":
-            value = Action(value)
-        values[name] = value
-    return cls(**values)
-
-
-# -- CertFile <-> JSON (the cache never re-parses an unchanged file) ---------------------------
