@@ -15,32 +15,32 @@ import requests
 from certsync.sandbox import fetch_accounts, start_sandbox
 from certsync.sandbox.cli import add_parser, run
 from certsync.sandbox.server import DEMO_TOKEN, SandboxCredentials
-from certsync.sandbox.store import read_accounts_csv
+from certsync.sandbox.store import read_accounts
 from tests.connectors.kit import PLATFORMS, connect, people
 
 
 def test_accounts_csv_variants(tmp_path: Path) -> None:
     roster = tmp_path / "roster.csv"
     roster.write_bytes("\ufeffCourriel;Nom;Prénom\nh.lebihan@plouha.bzh;Le Bihan;Hélène\n".encode())
-    assert read_accounts_csv(roster) == [
+    assert read_accounts(roster) == [
         {"email": "h.lebihan@plouha.bzh", "nom": "Le Bihan", "prenom": "Hélène"}
     ]
     plain = tmp_path / "plain.csv"
     plain.write_text("e-mail,nom,prenom\ny.kergoat@brest.bzh,Kergoat,Yann\n", encoding="utf-8")
-    assert read_accounts_csv(plain)[0]["email"] == "y.kergoat@brest.bzh"
+    assert read_accounts(plain)[0]["email"] == "y.kergoat@brest.bzh"
     export = tmp_path / "export_agent.csv"
     export.write_bytes(
         '\ufeff"user_id";"user_firstname";"user_lastname";"profil_id";"profil_email"\n'
         '"7";"Loïc";"Riou";"4242";"l.riou@quimper.bzh"\n'.encode()
     )
-    rows = read_accounts_csv(export)
+    rows = read_accounts(export)
     assert rows == [{"prenom": "Loïc", "nom": "Riou", "id": "4242", "email": "l.riou@quimper.bzh"}]
     with start_sandbox("socle", accounts=export, credentials=SandboxCredentials()) as sandbox:
         assert [a["id"] for a in sandbox.accounts()] == ["4242"]
     bad = tmp_path / "bad.csv"
     bad.write_text("nom;prenom\nRiou;Loïc\n", encoding="utf-8")
     with pytest.raises(ValueError):
-        read_accounts_csv(bad)
+        read_accounts(bad)
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
@@ -147,3 +147,16 @@ def test_cli_serves_until_stopped(tmp_path: Path) -> None:
     assert result == [0]
     with pytest.raises(SystemExit):
         parser.parse_args(["sandbox", "--platform", "socle", "--fail-rate", "1.5"])
+
+
+def test_accounts_from_an_xlsx_roster_with_a_title_row(tmp_path: Path) -> None:
+    from certsync.testkit.rosters import write_xlsx
+
+    roster = write_xlsx(
+        tmp_path / "agents.xlsx",
+        [{"Nom": "Cœur", "Prénom": "Ærin", "Courriel": "aerin.coeur@plœmeur.bzh"}],
+        title="Liste des agents",
+    )
+    assert read_accounts(roster) == [
+        {"email": "aerin.coeur@plœmeur.bzh", "nom": "Cœur", "prenom": "Ærin"}
+    ]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from certsync.sandbox.server import App, Faults, SandboxCredentials, _Server
-from certsync.sandbox.store import Store, read_accounts_csv
+from certsync.sandbox.store import Store, read_accounts
 
 PLATFORMS = ("socle", "s2low", "pastell")
 
@@ -103,7 +103,7 @@ def start_sandbox(
     """
     store = Store(platform, state)
     app = _make_app(platform, store, credentials or SandboxCredentials.from_env())
-    rows = read_accounts_csv(accounts) if isinstance(accounts, Path) else list(accounts or [])
+    rows = read_accounts(accounts) if isinstance(accounts, Path) else list(accounts or [])
     for row in rows:
         app.seed(row["email"], row.get("nom", ""), row.get("prenom", ""), row.get("id", ""))
     faults = Faults(latency_ms, fail_rate, throttle_every, slow_every, slow_ms, seed)

@@ -2,38 +2,21 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import os
 import tempfile
 import threading
-import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from certsync.connectors.pem import der_of_text
+from certsync.errors import CertsyncError
 
 #: First id handed out per platform, so that ids look like each platform's.
 FIRST_ID = {"socle": 1001, "s2low": 1, "pastell": 2}
-
-_HEADER_ALIASES = {
-    "email": {
-        "email",
-        "e-mail",
-        "courriel",
-        "mail",
-        "adresse e-mail",
-        "adresse mail",
-        "profil_email",
-    },
-    "nom": {"nom", "nom de famille", "user_lastname", "lastname"},
-    "prenom": {"prenom", "prénom", "user_firstname", "firstname"},
-    "id": {"profil_id"},
-}
 
 
 @dataclass(slots=True)
@@ -149,30 +132,23 @@ class Store:
             return [a.public() for a in self.accounts.values()]
 
 
-def _key(header: str) -> str:
-    text = unicodedata.normalize("NFC", header.strip().strip('"').casefold())
-    for name, aliases in _HEADER_ALIASES.items():
-        if text in aliases:
-            return name
-    return ""
+def read_accounts(path: Path) -> list[dict[str, str]]:
+    """Rows (email, nom, prenom, id) from any roster `certsync run` reads, or the socle's export.
 
-
-def read_accounts_csv(path: Path) -> list[dict[str, str]]:
-    """Rows (email, nom, prenom, id) of a roster-like CSV or of the socle's export_agent.csv.
-
-    A small reader of our own: the project's roster reader (certsync.roster) reads richer
-    formats, but the sandbox only needs these columns and must not depend on it.
+    The job's own roster reader, so that a sandbox can be filled from exactly the files an
+    administrator has (xlsx, cp1252 CSV, title rows, export_agent.csv).
     """
-    text = path.read_bytes().decode("utf-8-sig", errors="replace")
-    first = text.splitlines()[0] if text else ""
-    delimiter = max(";,\t", key=first.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = [_key(h) for h in next(reader, [])]
-    if "email" not in header:
-        raise ValueError(f"{path}: aucune colonne e-mail (email, e-mail, courriel, profil_email)")
+    from certsync.roster import read_roster
+
+    try:
+        roster = read_roster(path)
+    except CertsyncError as exc:
+        raise ValueError(f"{path} : {exc.message}") from exc
     rows = []
-    for cells in reader:
-        row = {name: cells[i].strip() for i, name in enumerate(header) if name and i < len(cells)}
-        if row.get("email"):
+    for agent in roster.agents:
+        if agent.email:
+            row = {"email": agent.email, "nom": agent.nom, "prenom": agent.prenom}
+            if agent.profil_id:
+                row["id"] = agent.profil_id
             rows.append(row)
     return rows
