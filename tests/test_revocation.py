@@ -361,3 +361,13 @@ def test_validator_revocation_on_ec_chain(
     [found] = validator_other.check(info_of(unknown))
     assert found.code is Code.CERT_REVOCATION_UNKNOWN
     assert not found.blocking
+
+
+def test_no_download_without_a_trust_store(pki: SamplePKI) -> None:
+    from certsync.ingest import CheckSetup, make_validator
+
+    policy = Policy(crl_fetch=True, skip_chain_check=True)
+    untrusted = make_validator(CheckSetup(None, policy, EPOCH))
+    assert untrusted.revocation is not None and not untrusted.revocation.fetches
+    checker = RevocationChecker((), True, EPOCH, trust_of(pki.chambersign_root))
+    assert checker.fetches

@@ -109,10 +109,12 @@ class RevocationChecker:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._as_of = as_of
-        self._fetch = fetch
+        # Without a trust store nothing vouches for the certificates, so the URLs they name are
+        # never fetched (an untrusted file must not make the job call arbitrary addresses).
+        self._fetch = fetch and trust is not None
         self._attempts = attempts
         self._sleep = sleep
-        self._session = session if session is not None or not fetch else requests.Session()
+        self._session = session if session is not None or not self._fetch else requests.Session()
         self._files: dict[bytes, list[_Crl]] = {}
         for path in crl_files:
             for crl in self._load_file(path):
@@ -126,6 +128,11 @@ class RevocationChecker:
             for cert in (*trust.anchors, *trust.intermediates):
                 self._issuers.setdefault(cert.subject.public_bytes(), []).append(cert)
         self._downloads: dict[str, _Crl | str] = {}
+
+    @property
+    def fetches(self) -> bool:
+        """Whether CRLs named by certificates are downloaded."""
+        return self._fetch
 
     @staticmethod
     def _load_file(path: Path) -> list[x509.CertificateRevocationList]:
