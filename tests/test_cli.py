@@ -245,3 +245,19 @@ def test_inspect_missing_file_exit_66(tmp_path):
     proc = run_cli("inspect", tmp_path / "absent.cer")
     assert proc.returncode == ExitCode.INPUT
     assert "introuvable" in proc.stderr
+
+
+def test_every_command_and_option_is_documented_in_the_readme():
+    import argparse
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, command in sub.choices.items():
+        assert f"certsync {name}" in readme, name
+        if name == "run":
+            for action in command._actions:
+                for flag in action.option_strings:
+                    if flag.startswith("--") and flag != "--help":
+                        assert f"`{flag}" in readme, flag
