@@ -161,6 +161,7 @@ def test_held_file_points_its_candidates_to_it(tmp_path, pki):
         assert a.status is AgentStatus.NO_CERTIFICATE
         (nocert,) = [f for f in a.findings if f.code is Code.MATCH_NO_CERTIFICATE]
         assert "n.cer" in nocert.message()
+        assert "fichier de décisions" in nocert.action() and "n.cer" in nocert.action()
 
 
 def test_decisions_file_settles_a_held_case(tmp_path, pki):

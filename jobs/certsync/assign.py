@@ -125,7 +125,18 @@ def decide(
                 if refused
                 else ""
             )
-            own.append(finding(Code.MATCH_NO_CERTIFICATE, row=agent.row, reason=reason))
+            extra: dict[str, object] = {"reason": reason}
+            if held:
+                extra["action"] = (
+                    f"Tranchez le cas du fichier « {held} » (voir son constat) : indiquez l'agent "
+                    "dans le fichier de décisions ou dans la colonne Fichier de la liste."
+                )
+            elif refused:
+                extra["action"] = (
+                    f"Lisez le constat du fichier « {refused} » et demandez à l'agent un nouvel "
+                    "export de la seule partie publique de son certificat (.cer)."
+                )
+            own.append(finding(Code.MATCH_NO_CERTIFICATE, row=agent.row, reason=reason, **extra))
             status = (
                 AgentStatus.BLOCKED if any(f.blocking for f in own) else AgentStatus.NO_CERTIFICATE
             )

@@ -394,7 +394,10 @@ class Finding:
         return self.spec.message.format_map(_SafeDict(self.params))
 
     def action(self) -> str:
-        """The French action with its parameters filled in."""
+        """The French action with its parameters filled in (a stage may give a sharper one)."""
+        override = self.params.get("action")
+        if isinstance(override, str):
+            return override
         return self.spec.action.format_map(_SafeDict(self.params))
 
     def at(self, *, row: int | None = None, file: str | None = None) -> Finding:
