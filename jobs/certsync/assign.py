@@ -136,7 +136,7 @@ def decide(
                     f"Lisez le constat du fichier « {refused} » et demandez à l'agent un nouvel "
                     "export de la seule partie publique de son certificat (.cer)."
                 )
-            own.append(finding(Code.MATCH_NO_CERTIFICATE, row=agent.row, reason=reason, **extra))
+            own.append(Finding(Code.MATCH_NO_CERTIFICATE, row=agent.row, params=extra))
             status = (
                 AgentStatus.BLOCKED if any(f.blocking for f in own) else AgentStatus.NO_CERTIFICATE
             )
