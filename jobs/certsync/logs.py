@@ -122,7 +122,8 @@ def logging_config(
                 "filename": str(log_file),
                 "encoding": "utf-8",
                 "formatter": "json",
-                "level": "DEBUG" if verbose else "INFO",
+                # The file is the developer's log: stage timings (DEBUG) always go there.
+                "level": "DEBUG",
                 "filters": ["redact"],
             },
         },

@@ -88,7 +88,7 @@ def stage(name: str) -> Iterator[None]:
     started = time.perf_counter()
     yield
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    log.info(
+    log.debug(
         "stage %s took %.3f s (peak RSS so far %.0f MB)",
         name,
         time.perf_counter() - started,
