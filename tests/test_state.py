@@ -440,3 +440,16 @@ def test_file_cache_lives_in_its_own_file_and_a_damaged_one_is_rebuilt(tmp_path:
         assert store.get_cached("a.cer", 1, 1) is None
         store.put_cached(CertFile("b.cer", 2, 2, FileFormat.UNKNOWN, None))
         assert store.get_cached("b.cer", 2, 2) is not None
+
+
+def test_cache_index_and_get_cached_many(store: StateStore) -> None:
+    a = CertFile("a.cer", 10, 100, FileFormat.UNKNOWN, None)
+    b = CertFile("sous/b.cer", 20, 200, FileFormat.UNKNOWN, None)
+    store.put_cached_many([a, b], folder="/certs")
+    assert store.cache_index(folder="/certs") == {"a.cer": (10, 100), "sous/b.cer": (20, 200)}
+    assert store.cache_index(folder="/ailleurs") == {}
+    found = store.get_cached_many(
+        [("a.cer", 10, 100), ("sous/b.cer", 21, 200), ("absent.cer", 1, 1)], folder="/certs"
+    )
+    assert found == {"a.cer": a}  # b changed size: not served from the cache
+    assert store.get_cached_many([], folder="/certs") == {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -98,14 +98,42 @@ def load_der(root: Path, rel: str, sha256: str, limits: Limits) -> bytes | None:
     return cert.der if cert is not None and cert.sha256 == sha256 else None
 
 
-def _read_chunk(root: Path, rels: Sequence[str], limits: Limits) -> list[Checked]:
+#: One unit of work: a file's relative path, and its size and date when the cache has it.
+Job = tuple[str, int | None, int | None]
+
+
+def _process(
+    root: Path,
+    jobs: Sequence[Job],
+    limits: Limits,
+    validator: Validator,
+    store: StateStore | None,
+    folder: str,
+) -> list[Checked]:
+    """Outcomes from the cache for unchanged files, read now for the others; all validated."""
+    known = [
+        (rel, size, mtime) for rel, size, mtime in jobs if size is not None and mtime is not None
+    ]
+    cached = store.get_cached_many(known, folder=folder) if store is not None and known else {}
+    out: list[Checked] = []
+    fresh: list[CertFile] = []
+    for rel, _size, _mtime in jobs:
+        cf = cached.get(rel)
+        if cf is None:
+            cf = read_file(root, rel, limits)
+            fresh.append(cf)
+        # Cached outcomes are validated again: the date, the trust store or a CRL may differ.
+        out.append(light(check_file(cf, validator)))
+    if store is not None and fresh:
+        store.put_cached_many(fresh, folder=folder)
+    return out
+
+
+def _read_chunk(root: Path, jobs: Sequence[Job], limits: Limits) -> list[Checked]:
     validator = _Worker.validator
     assert validator is not None, "worker not initialised"
-    out = [check_file(read_file(root, rel, limits), validator) for rel in rels]
-    if _Worker.store is not None:
-        # Written here, in parallel, so the main process neither encodes nor inserts.
-        _Worker.store.put_cached_many((c.file for c in out), folder=_Worker.folder)
-    return [light(c) for c in out]
+    # The cache is read and written here, in parallel: the main process never holds the DERs.
+    return _process(root, jobs, limits, validator, _Worker.store, _Worker.folder)
 
 
 def _outside(entry: Entry) -> CertFile:
@@ -119,7 +147,7 @@ def _outside(entry: Entry) -> CertFile:
     )
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+def _chunks(items: Sequence[Job], size: int) -> Iterator[Sequence[Job]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -131,7 +159,7 @@ def read_and_check(
     setup: CheckSetup,
     trust: TrustStore | None,
     workers: int = 0,
-    cached: Callable[[Entry], Checked | None] | None = None,
+    known: Mapping[str, tuple[int, int]] | None = None,
     tick: Callable[[int], None] | None = None,
     entries: Sequence[Entry] | None = None,
     store: StateStore | None = None,
@@ -139,24 +167,23 @@ def read_and_check(
 ) -> list[Checked]:
     """Every file under `root`, read and validated, in path order.
 
-    `cached` may return a previous result for an unchanged file (same size and mtime), so that
-    a nightly run over an unchanged folder parses nothing; newly read files go to the
-    state's file cache when `setup.cache` is set (by the workers themselves); `on_chunk` sees
-    each batch of newly read files in this process while the workers read the next ones.
+    `known` lists the files the state's cache holds, with their size and date: an unchanged
+    file is taken from the cache instead of being parsed again. Newly read files go to the
+    cache when `setup.cache` is set (by the workers themselves); `on_chunk` sees each batch in
+    this process while the workers prepare the next ones.
     """
     if entries is None:
         entries = list_files(root)
     results: dict[str, Checked] = {}
-    to_read: list[str] = []
+    to_read: list[Job] = []
+    known = known or {}
     for entry in entries:
         if entry.outside:
             results[entry.rel] = Checked(_outside(entry), ())
-            continue
-        hit = cached(entry) if cached is not None else None
-        if hit is not None:
-            results[entry.rel] = light(hit)
+        elif known.get(entry.rel) == (entry.size, entry.mtime_ns):
+            to_read.append((entry.rel, entry.size, entry.mtime_ns))
         else:
-            to_read.append(entry.rel)
+            to_read.append((entry.rel, None, None))
     if tick is not None:
         tick(len(results))
     workers = workers or os.cpu_count() or 1
@@ -182,15 +209,10 @@ def read_and_check(
                 raise
     else:
         validator = make_validator(setup, trust)
-        fresh: list[CertFile] = []
-        for rel in to_read:
-            item = check_file(read_file(root, rel, limits), validator)
-            results[rel] = light(item)
-            fresh.append(item.file)
-            if tick is not None:
-                tick(1)
-        if store is not None and fresh:
-            store.put_cached_many(fresh, folder=setup.cache_folder)
+        for item in _process(root, to_read, limits, validator, store, setup.cache_folder):
+            results[item.file.path] = item
+        if tick is not None:
+            tick(len(to_read))
     return [results[e.rel] for e in entries]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import resource
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -53,7 +53,8 @@ class Hooks:
 
     entries: Sequence[Entry] | None = None
     """The certificate folder's listing, when the caller already made it."""
-    cached: Callable[..., Checked | None] | None = None
+    known: Mapping[str, tuple[int, int]] | None = None
+    """Files the state's cache holds, with their size and date."""
     store: StateStore | None = None
     """The state, whose file cache receives newly read files."""
     cache_folder: str = ""
@@ -165,7 +166,7 @@ def run(request: RunRequest, hooks: Hooks | None = None) -> RunResult:
                 setup=setup,
                 trust=trust,
                 workers=config.read_workers,
-                cached=hooks.cached,
+                known=hooks.known,
                 tick=hooks.tick,
                 entries=hooks.entries,
                 store=hooks.store,

@@ -17,10 +17,9 @@ from certsync.commands.common import config_from_args, new_run_id, now_utc, setu
 from certsync.config import Config
 from certsync.errors import CertsyncError, ExitCode, UsageError
 from certsync.fsutil import atomic_path
-from certsync.ingest import Checked, CheckSetup, check_file, make_validator
 from certsync.lock import RunLock
 from certsync.logs import progress, summary_line, write_status
-from certsync.pipeline import Hooks, RunRequest, check_inputs, load_trust_store, run, stage
+from certsync.pipeline import Hooks, RunRequest, check_inputs, run, stage
 from certsync.records import RunResult
 from certsync.report import write_reports
 from certsync.report.rows import AGENT_STATUS_FR, FILE_STATUS_FR
@@ -42,22 +41,6 @@ def counts_of(result: RunResult) -> dict[str, int]:
     counts["files"] = len(result.files)
     counts["blocking"] = sum(1 for f in result.all_findings if f.blocking)
     return dict(sorted(counts.items()))
-
-
-class _Cache:
-    """The state's file cache, seen by the ingest stage: unchanged files are not parsed again."""
-
-    def __init__(self, store: StateStore, setup: CheckSetup, config: Config, folder: str) -> None:
-        self.store = store
-        self.folder = folder
-        self._validator = make_validator(setup, load_trust_store(config))
-        self._known = store.cached_files(folder=folder)
-
-    def get(self, entry: Entry) -> Checked | None:
-        hit = self._known.get(entry.rel)
-        if hit is None or (hit.size, hit.mtime_ns) != (entry.size, entry.mtime_ns):
-            return None
-        return check_file(hit, self._validator)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -160,8 +143,7 @@ def _full_run(
     entries: list[Entry],
     url: str,
 ) -> RunResult:
-    setup = CheckSetup(config.trust, config.policy, as_of)
-    cache = _Cache(store, setup, config, str(args.certs.resolve()))
+    folder = str(args.certs.resolve())
     pusher = None
     if url:
         from certsync.pushing import make_pusher
@@ -184,9 +166,9 @@ def _full_run(
     with progress(len(entries), "Lecture et vérification des fichiers") as bar:
         hooks = Hooks(
             entries=entries,
-            cached=cache.get,
+            known=store.cache_index(folder=folder),
             store=store,
-            cache_folder=cache.folder,
+            cache_folder=folder,
             tick=bar.advance,
             pusher=pusher,
         )

@@ -6,7 +6,7 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -422,6 +422,37 @@ class StateStore:
                     outcome,
                 ),
             )
+
+    def get_cached_many(
+        self, keys: Sequence[tuple[str, int, int]], *, folder: str = ""
+    ) -> dict[str, CertFile]:
+        """Cached outcomes of many unchanged files (path, size, mtime_ns), in one query."""
+        if not keys:
+            return {}
+        wanted = {path: (size, mtime) for path, size, mtime in keys}
+        marks = ",".join("?" * len(wanted))
+        rows = self._query(
+            f"SELECT path, size, mtime_ns, outcome FROM cache.file_cache "  # noqa: S608
+            f"WHERE folder = ? AND codec = ? AND path IN ({marks})",
+            (folder, FILE_CACHE_CODEC, *wanted),
+        )
+        out: dict[str, CertFile] = {}
+        for row in rows:
+            if wanted.get(row["path"]) != (row["size"], row["mtime_ns"]):
+                continue
+            try:
+                out[row["path"]] = decode_certfile(row["outcome"])
+            except CacheDecodeError:
+                continue  # read again
+        return out
+
+    def cache_index(self, *, folder: str = "") -> dict[str, tuple[int, int]]:
+        """Path → (size, mtime_ns) of every cached outcome for a folder (no decoding)."""
+        rows = self._query(
+            "SELECT path, size, mtime_ns FROM cache.file_cache WHERE folder = ? AND codec = ?",
+            (folder, FILE_CACHE_CODEC),
+        )
+        return {row["path"]: (row["size"], row["mtime_ns"]) for row in rows}
 
     def cached_files(self, *, folder: str = "") -> dict[str, CertFile]:
         """Every cached outcome for one certificate folder, by path (one query for a run)."""
