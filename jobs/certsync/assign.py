@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from certsync.findings import Code, Finding, finding
 from certsync.ingest import Checked
 from certsync.match import Match, MatchResult
 from certsync.records import (
-    Agent,
     AgentResult,
     AgentStatus,
-    CertFile,
     FileResult,
     FileStatus,
     Roster,
@@ -46,19 +44,9 @@ def deduplicate_files(
     for item in checked:
         kept = kept_of.get(item.file.path)
         if kept is not None:
-            cf = item.file
-            dup_finding = finding(Code.FILE_DUPLICATE, file=cf.path, kept=kept)
-            item = Checked(
-                CertFile(
-                    cf.path,
-                    cf.size,
-                    cf.mtime_ns,
-                    cf.format,
-                    cf.cert,
-                    cf.chain,
-                    (*cf.findings, dup_finding),
-                ),
-                item.checks,
+            dup_finding = finding(Code.FILE_DUPLICATE, file=item.file.path, kept=kept)
+            item = replace(
+                item, file=replace(item.file, findings=(*item.file.findings, dup_finding))
             )
         out.append(item)
     return out, kept_of
@@ -107,6 +95,7 @@ def decide(
             file_findings[f.file].append(f)
     used: dict[str, list[int]] = defaultdict(list)
     superseded: dict[str, str] = {}
+    email_of = {a.row: a.email for a in roster.agents}
 
     result = Decisions()
     for agent in roster.agents:
@@ -154,7 +143,7 @@ def decide(
         if org is not None:
             own.append(org.at(row=agent.row, file=chosen.file.path))
         if len(chosen_match.rows) > 1:
-            emails = ", ".join(roster_email(roster, r) for r in chosen_match.rows)
+            emails = ", ".join(email_of[r] for r in chosen_match.rows)
             own.append(
                 finding(
                     Code.MATCH_SHARED_CERTIFICATE,
@@ -184,14 +173,6 @@ def decide(
             _file_result(item, matched, used, superseded, file_findings.get(item.file.path, []))
         )
     return result
-
-
-def roster_email(roster: Roster, row: int) -> str:
-    """The e-mail written on a roster row."""
-    for agent in roster.agents:
-        if agent.row == row:
-            return agent.email
-    return "?"
 
 
 def _file_result(
@@ -225,8 +206,3 @@ def _file_result(
         status = FileStatus.ORPHAN
         findings.extend(checks)
     return FileResult(path, status, cf.format, sha, cn, tuple(used.get(path, ())), tuple(findings))
-
-
-def agent_index(agents: Sequence[Agent]) -> dict[int, Agent]:
-    """Rows by number."""
-    return {a.row: a for a in agents}

@@ -214,8 +214,3 @@ def read_and_check(
         if tick is not None:
             tick(len(to_read))
     return [results[e.rel] for e in entries]
-
-
-def with_findings(cf: CertFile, extra: Sequence[Finding]) -> CertFile:
-    """The file record with more file-level findings."""
-    return replace(cf, findings=(*cf.findings, *extra))

@@ -166,11 +166,6 @@ def _who(agents: Sequence[Agent]) -> str:
     return ", ".join(f"{a.display_name} <{a.email}> (ligne {a.row})" for a in agents)
 
 
-def _cert_name_keys(info: CertInfo) -> tuple[str, ...]:
-    keys = [compact(info.common_name)] if info.common_name else []
-    return tuple(k for k in dict.fromkeys(keys) if k)
-
-
 def agrees(info: CertInfo, agent: Agent, keys: Iterable[str]) -> bool:
     """Whether the certificate's content is compatible with a row chosen by another signal."""
     if agent.email_key in {e.casefold() for e in info.emails}:
@@ -201,7 +196,6 @@ class Matcher:
         file_refs: Mapping[int, str],
         decisions: Mapping[str, Decision] | None = None,
     ) -> None:
-        self.agents = {a.row: a for a in agents}
         self.by_email_key = {a.email_key: a for a in agents if a.email}
         self.index = _index(agents, file_refs)
         self.decisions = decisions or {}
@@ -217,11 +211,8 @@ class Matcher:
         return list(found.values())
 
     def _by_name(self, info: CertInfo) -> list[Agent]:
-        found: dict[int, Agent] = {}
-        for key in _cert_name_keys(info):
-            for agent in self.index.by_name.get(key, ()):
-                found[agent.row] = agent
-        return list(found.values())
+        key = compact(info.common_name)
+        return list(self.index.by_name.get(key, ())) if key else []
 
     def _block(self, info: CertInfo) -> _Block | None:
         """Rows of the certificate's organisation: by SIREN, else by organisation name."""

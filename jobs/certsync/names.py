@@ -76,11 +76,6 @@ def person_keys(prenom: str, nom: str, full_name: str = "") -> frozenset[str]:
     return frozenset(keys)
 
 
-def name_key(text: str) -> str:
-    """Compact key of a name written as one string (a certificate CN, a file name)."""
-    return compact(text)
-
-
 _CAMEL = re.compile(r"(?<=[a-zà-ÿ])(?=[A-ZÀ-Þ])")
 _FILE_NOISE = re.compile(
     r"(?i)\b(format|pem|der|cer|crt|cert|certificat|certificate|base64|x509|export|public|cle|"

@@ -8,11 +8,11 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from certsync.assign import EXCLUDED_ROW_CODES, Decisions, decide, deduplicate_files
+from certsync.assign import EXCLUDED_ROW_CODES, decide, deduplicate_files
 from certsync.certfiles.scan import Entry
 from certsync.config import Config
 from certsync.decisions import read_decisions
@@ -210,7 +210,7 @@ def run(request: RunRequest, hooks: Hooks | None = None) -> RunResult:
         agents=tuple(agents),
         files=tuple(decided.files),
         parameters=_parameters(request, roster, trust),
-        notices=_notices(config, trust, decided),
+        notices=_notices(config, trust),
         general=tuple(general),
         stop_code=stop_code,
         valid_until=valid_until(checked, request.as_of, config, trust),
@@ -259,7 +259,7 @@ def _parameters(request: RunRequest, roster: Roster, trust: TrustStore | None) -
     return params
 
 
-def _notices(config: Config, trust: TrustStore | None, decided: Decisions) -> tuple[str, ...]:
+def _notices(config: Config, trust: TrustStore | None) -> tuple[str, ...]:
     notices = []
     if trust is None:
         notices.append(
@@ -271,11 +271,3 @@ def _notices(config: Config, trust: TrustStore | None, decided: Decisions) -> tu
             )
         )
     return tuple(notices)
-
-
-def with_status(results: list[AgentResult], row: int, **changes: object) -> None:
-    """Replace one agent result in place (used by the push stage)."""
-    for i, r in enumerate(results):
-        if r.agent.row == row:
-            results[i] = replace(r, **changes)  # type: ignore[arg-type]
-            return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -66,21 +65,6 @@ def write_stream(out: IO[str], sections: Iterable[tuple[str, object]]) -> None:
         else:
             out.write(_ENCODE(value))
     out.write("\n}\n")
-
-
-def as_dict(result: RunResult) -> dict[str, Any]:
-    """The documented report.json structure, as one dictionary (for tests and tools)."""
-    return {
-        key: list(value) if isinstance(value, Iterator) else value
-        for key, value in sections(result)
-    }
-
-
-def dumps(data: dict[str, Any]) -> str:
-    """The report.json text of a dictionary like as_dict()'s."""
-    buffer = io.StringIO()
-    write_stream(buffer, data.items())
-    return buffer.getvalue()
 
 
 def write_json(path: Path, result: RunResult) -> None:

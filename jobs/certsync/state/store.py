@@ -392,36 +392,11 @@ class StateStore:
         self, path: str, size: int, mtime_ns: int, *, folder: str = ""
     ) -> CertFile | None:
         """The outcome of reading this file last time, if its size and mtime are unchanged."""
-        rows = self._query(
-            "SELECT * FROM cache.file_cache WHERE folder = ? AND path = ? AND size = ? "
-            "AND mtime_ns = ? AND codec = ?",
-            (folder, path, size, mtime_ns, FILE_CACHE_CODEC),
-        )
-        if not rows:
-            return None
-        try:
-            return decode_certfile(rows[0]["outcome"])
-        except CacheDecodeError:
-            # A record written by an older layout: read the file again rather than fail.
-            return None
+        return self.get_cached_many([(path, size, mtime_ns)], folder=folder).get(path)
 
     def put_cached(self, certfile: CertFile, *, folder: str = "") -> None:
         """Remember the outcome of reading a file, keyed by path, size and mtime."""
-        sha = certfile.cert.sha256 if certfile.cert else None
-        outcome = encode_certfile(certfile)
-        with self._tx() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO cache.file_cache VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    folder,
-                    certfile.path,
-                    certfile.size,
-                    certfile.mtime_ns,
-                    sha,
-                    FILE_CACHE_CODEC,
-                    outcome,
-                ),
-            )
+        self.put_cached_many([certfile], folder=folder)
 
     def get_cached_many(
         self, keys: Sequence[tuple[str, int, int]], *, folder: str = ""
@@ -453,21 +428,6 @@ class StateStore:
             (folder, FILE_CACHE_CODEC),
         )
         return {row["path"]: (row["size"], row["mtime_ns"]) for row in rows}
-
-    def cached_files(self, *, folder: str = "") -> dict[str, CertFile]:
-        """Every cached outcome for one certificate folder, by path (one query for a run)."""
-        rows = self._query(
-            "SELECT outcome FROM cache.file_cache WHERE folder = ? AND codec = ?",
-            (folder, FILE_CACHE_CODEC),
-        )
-        out: dict[str, CertFile] = {}
-        for row in rows:
-            try:
-                cf = decode_certfile(row["outcome"])
-            except CacheDecodeError:
-                continue  # an older layout: the file is read again
-            out[cf.path] = cf
-        return out
 
     def put_cached_many(self, certfiles: Iterable[CertFile], *, folder: str = "") -> None:
         """Remember many outcomes in one transaction (a first run over 100,000 files)."""
