@@ -10,6 +10,7 @@ from pathlib import Path
 from certsync.errors import InputError
 from certsync.findings import Code, Finding, finding
 from certsync.match import Decision
+from certsync.roster.csvfile import decode
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _IGNORE = {"ignorer", "ignore", "rejet", "rejeter"}
@@ -24,16 +25,8 @@ def read_decisions(path: Path) -> tuple[dict[str, Decision], list[Finding]]:
             f"Fichier de décisions illisible : {path} ({exc.strerror or exc}).",
             hint="Vérifiez le chemin donné à --decisions ou « decisions » dans la configuration.",
         ) from exc
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = raw.decode("cp1252")
-        except UnicodeDecodeError as exc:
-            raise InputError(
-                f"Fichier de décisions dans un encodage inconnu : {path}.",
-                hint="Enregistrez-le en CSV UTF-8.",
-            ) from exc
+    # The same rules as the roster: UTF-8 or cp1252, never a silent latin-1 misreading.
+    text, _encoding = decode(raw, str(path), "Le fichier de décisions")
     first = text.split("\n", 1)[0]
     sep = ";" if first.count(";") >= first.count(",") else ","
     decisions: dict[str, Decision] = {}

@@ -27,11 +27,14 @@ _SEPARATOR_NAMES = {";": "point-virgule", ",": "virgule", "\t": "tabulation"}
 _SNIFF_RECORDS = 40
 
 
-def decode(data: bytes, name: str) -> tuple[str, str]:
-    """The roster's text and the encoding used: UTF-8 (with or without BOM) or cp1252 only."""
+def decode(data: bytes, name: str, what: str = "La liste des agents") -> tuple[str, str]:
+    """A CSV's text and the encoding used: UTF-8 (with or without BOM) or cp1252 only.
+
+    `what` names the file in messages ("La liste des agents", "Le fichier de décisions").
+    """
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise InputError(
-            f"La liste des agents « {name} » est encodée en UTF-16 (Texte Unicode) ; "
+            f"{what} « {name} » est en UTF-16 (Texte Unicode) ; "
             "certsync lit l'UTF-8 et le Windows-1252.",
             hint=_ENCODING_HINT,
         )
@@ -41,7 +44,7 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
     except UnicodeDecodeError as utf8_error:
         if _UTF8_IN_CP1252.search(data):
             raise InputError(
-                f"La liste des agents « {name} » mélange deux encodages (UTF-8 et Windows-1252) : "
+                f"{what} « {name} » mélange deux encodages (UTF-8 et Windows-1252) : "
                 f"octet {data[utf8_error.start]:#04x} "
                 f"à la ligne {_line_of(data, utf8_error.start)}.",
                 hint=_ENCODING_HINT,
@@ -54,7 +57,7 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
             encoding = "cp1252"
         except UnicodeDecodeError as exc:
             raise InputError(
-                f"La liste des agents « {name} » n'est ni en UTF-8 ni en Windows-1252 : "
+                f"{what} « {name} » n'est ni en UTF-8 ni en Windows-1252 : "
                 f"octet {data[exc.start]:#04x} illisible à la ligne {_line_of(data, exc.start)}.",
                 hint=_ENCODING_HINT,
             ) from None
@@ -62,7 +65,7 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
     if control is not None:
         line = text.count("\n", 0, control.start()) + 1
         raise InputError(
-            f"La liste des agents « {name} » n'est pas un fichier texte lisible "
+            f"{what} « {name} » n'est pas un fichier texte lisible "
             f"(caractère de contrôle {ord(control.group()):#04x} à la ligne {line} ; "
             "fichier binaire ou encodé en UTF-16).",
             hint=_ENCODING_HINT,
