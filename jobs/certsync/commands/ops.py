@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from certsync.commands.common import config_from_args, new_run_id, now_utc, setup_logging
+from certsync.commands.common import (
+    config_from_args,
+    new_run_id,
+    now_utc,
+    recorded_run,
+    setup_logging,
+)
 from certsync.config import Config
 from certsync.errors import ExitCode, UsageError
-from certsync.lock import RunLock
 from certsync.logs import COUNT_LABELS
 from certsync.notify import NotifyStatus, notify_expiring
 from certsync.renewal import PlatformCertificate, expiring, write_expiring
@@ -105,43 +111,36 @@ def cmd_rollback(args: argparse.Namespace) -> int:
             hint="Donnez son adresse avec --url (ou [platform] url dans la configuration).",
         )
     started = now_utc()
-    run_id = new_run_id(started)
-    with (
-        RunLock(config.state, run_id=run_id, started=started),
-        StateStore.open(config.state) as store,
-    ):
-        store.begin_run(
-            run_id=run_id,
-            command="rollback",
-            started=started,
-            parameters={"target": args.run_id, "dry_run": args.dry_run},
-        )
+    with recorded_run(
+        config,
+        command="rollback",
+        run_id=new_run_id(started),
+        started=started,
+        parameters={"target": args.run_id, "dry_run": args.dry_run},
+    ) as record:
         connector = make_connector(config.platform, url=config.platform.url)
-        code = ExitCode.INTERNAL
-        outcomes = []
         try:
             connector.check()
             outcomes = rollback(
-                store,
+                record.store,
                 connector,
                 args.run_id,
-                rollback_run_id=run_id,
+                rollback_run_id=record.run_id,
                 now=started,
                 dry_run=args.dry_run,
             )
-            failed = {RollbackStatus.FAILED, RollbackStatus.VERIFY_FAILED}
-            code = ExitCode.FINDINGS if any(o.status in failed for o in outcomes) else ExitCode.OK
         finally:
             connector.close()
-            counts: dict[str, int] = {}
-            for o in outcomes:
-                counts[str(o.status)] = counts.get(str(o.status), 0) + 1
-            store.end_run(run_id, ended=now_utc(), exit_code=int(code), counts=counts)
+        failed = {RollbackStatus.FAILED, RollbackStatus.VERIFY_FAILED}
+        record.code = (
+            ExitCode.FINDINGS if any(o.status in failed for o in outcomes) else ExitCode.OK
+        )
+        record.counts = dict(Counter(str(o.status) for o in outcomes))
     if not outcomes:
         print(f"L'exécution {args.run_id} n'a modifié aucun compte : rien à remettre.")
     for o in outcomes:
         print(f"{o.email} : {o.message}")
-    return int(code)
+    return int(record.code)
 
 
 def cmd_expiring(args: argparse.Namespace) -> int:
@@ -196,37 +195,29 @@ def cmd_notify(args: argparse.Namespace) -> int:
     setup_logging(config, args)
     now = now_utc()
     as_of = (args.as_of or now).date()
-    run_id = new_run_id(now)
-    with RunLock(config.state, run_id=run_id, started=now), StateStore.open(config.state) as store:
-        store.begin_run(
-            run_id=run_id,
-            command="notify",
-            started=now,
-            parameters={"within": args.within, "dry_run": args.dry_run},
+    with recorded_run(
+        config,
+        command="notify",
+        run_id=new_run_id(now),
+        started=now,
+        parameters={"within": args.within, "dry_run": args.dry_run},
+    ) as record:
+        outcomes = notify_expiring(
+            record.store,
+            config.smtp,
+            within_days=args.within,
+            as_of=as_of,
+            now=now,
+            run_id=record.run_id,
+            dry_run=args.dry_run,
         )
-        code = ExitCode.INTERNAL
-        outcomes = []
-        try:
-            outcomes = notify_expiring(
-                store,
-                config.smtp,
-                within_days=args.within,
-                as_of=as_of,
-                now=now,
-                run_id=run_id,
-                dry_run=args.dry_run,
-            )
-            failed = any(o.status is NotifyStatus.FAILED for o in outcomes)
-            code = ExitCode.FINDINGS if failed else ExitCode.OK
-        finally:
-            counts: dict[str, int] = {}
-            for o in outcomes:
-                counts[str(o.status)] = counts.get(str(o.status), 0) + 1
-            store.end_run(run_id, ended=now_utc(), exit_code=int(code), counts=counts)
+        failed = any(o.status is NotifyStatus.FAILED for o in outcomes)
+        record.code = ExitCode.FINDINGS if failed else ExitCode.OK
+        record.counts = dict(Counter(str(o.status) for o in outcomes))
     for o in outcomes:
         print(f"{o.email} : {o.message}")
         if args.dry_run and o.mail is not None:
             print("  " + o.mail.get_content().replace("\n", "\n  "))
     if not outcomes:
         print(f"Aucun certificat n'expire d'ici {args.within} jours.")
-    return int(code)
+    return int(record.code)

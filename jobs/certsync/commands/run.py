@@ -13,12 +13,17 @@ from pathlib import Path
 
 from certsync import shortcut
 from certsync.certfiles.scan import Entry, list_files
-from certsync.commands.common import config_from_args, new_run_id, now_utc, setup_logging
+from certsync.commands.common import (
+    config_from_args,
+    new_run_id,
+    now_utc,
+    recorded_run,
+    setup_logging,
+)
 from certsync.config import Config
-from certsync.errors import CertsyncError, ExitCode, UsageError
+from certsync.errors import ExitCode, UsageError
 from certsync.fsutil import atomic_path
-from certsync.lock import RunLock
-from certsync.logs import progress, summary_line, write_status
+from certsync.logs import progress
 from certsync.pipeline import Hooks, RunRequest, check_inputs, run, stage
 from certsync.records import RunResult
 from certsync.report import write_reports
@@ -73,63 +78,57 @@ def _cmd_run(args: argparse.Namespace) -> int:
             "ou ajoutez --dry-run pour une simulation.",
         )
     check_inputs(args.roster, args.certs)
-    with (
-        RunLock(config.state, run_id=run_id, started=started),
-        StateStore.open(config.state) as store,
-    ):
-        store.begin_run(
-            run_id=run_id,
-            command="run",
-            started=started,
-            parameters={
-                "roster": str(args.roster),
-                "certs": str(args.certs),
-                "dry_run": args.dry_run,
-                "platform": config.platform.name,
-                "url": url,
-                "as_of": as_of.date().isoformat(),
-            },
+    with recorded_run(
+        config,
+        command="run",
+        run_id=run_id,
+        started=started,
+        parameters={
+            "roster": str(args.roster),
+            "certs": str(args.certs),
+            "dry_run": args.dry_run,
+            "platform": config.platform.name,
+            "url": url,
+            "as_of": as_of.date().isoformat(),
+        },
+        status_file=True,
+    ) as record:
+        store = record.store
+        entries = list_files(args.certs)
+        fingerprint = shortcut.fingerprint(
+            roster=args.roster,
+            sheet=args.sheet,
+            certs=args.certs,
+            entries=entries,
+            config=config,
+            dry_run=args.dry_run,
+            create_missing=args.create_missing,
         )
-        code = ExitCode.INTERNAL
-        counts: dict[str, int] = {}
-        try:
-            entries = list_files(args.certs)
-            fingerprint = shortcut.fingerprint(
-                roster=args.roster,
-                sheet=args.sheet,
-                certs=args.certs,
-                entries=entries,
-                config=config,
-                dry_run=args.dry_run,
-                create_missing=args.create_missing,
+        previous = None if args.full else store.reusable_run(fingerprint, as_of)
+        if previous is not None and _reuse(previous, run_id, report_dir):
+            record.code = ExitCode(previous.exit_code or 0)
+            record.counts = dict(previous.counts)
+            record.report = report_dir.resolve()
+            print(
+                f"certsync — exécution {run_id} : rien n'a changé depuis l'exécution "
+                f"{previous.run_id} (liste, fichiers, réglages) ; son résultat est repris.\n"
+                f"  Rapport : {report_dir / 'exceptions.xlsx'}"
             )
-            previous = None if args.full else store.reusable_run(fingerprint, as_of)
-            if previous is not None and _reuse(previous, run_id, report_dir):
-                code = ExitCode(previous.exit_code or 0)
-                counts = dict(previous.counts)
-                print(
-                    f"certsync — exécution {run_id} : rien n'a changé depuis l'exécution "
-                    f"{previous.run_id} (liste, fichiers, réglages) ; son résultat est repris.\n"
-                    f"  Rapport : {report_dir / 'exceptions.xlsx'}"
-                )
-                return int(code)
-            result = _full_run(args, config, store, run_id, as_of, entries, url)
-            with stage("report"):
-                paths = write_reports(result, report_dir)
-            code = exit_code_for(result)
-            counts = counts_of(result)
-            store.record_inputs(
-                run_id,
-                fingerprint=fingerprint,
-                as_of=as_of,
-                valid_until=result.valid_until,
-                settled=shortcut.settled(result, config),
-            )
-        except CertsyncError as exc:
-            code = exc.exit_code
-            raise
-        finally:
-            _finish(config, store, run_id, code, counts, report_dir, started)
+            return int(record.code)
+        result = _full_run(args, config, store, run_id, as_of, entries, url)
+        with stage("report"):
+            paths = write_reports(result, report_dir)
+        record.code = exit_code_for(result)
+        record.counts = counts_of(result)
+        record.report = report_dir.resolve()
+        store.record_inputs(
+            run_id,
+            fingerprint=fingerprint,
+            as_of=as_of,
+            valid_until=result.valid_until,
+            settled=shortcut.settled(result, config),
+        )
+    code = record.code
     print_summary(result, paths["xlsx"].parent, code, quiet=args.quiet)
     return int(code)
 
@@ -205,38 +204,6 @@ def _reuse(previous: RunSummary, run_id: str, report_dir: Path) -> bool:
             out.write(first + line.encode())
             shutil.copyfileobj(src, out)
     return True
-
-
-def _finish(
-    config: Config,
-    store: StateStore,
-    run_id: str,
-    code: ExitCode,
-    counts: dict[str, int],
-    report_dir: Path,
-    started: dt.datetime,
-) -> None:
-    """Record the end of the run in the state, the status file and the log."""
-    ended = now_utc()
-    report = report_dir.resolve() if counts else None
-    store.end_run(run_id, ended=ended, exit_code=int(code), counts=counts, report_path=report)
-    write_status(
-        config.status_file,
-        run_id=run_id,
-        exit_code=int(code),
-        counts=counts,
-        report_path=report,
-        started=started,
-        ended=ended,
-    )
-    summary_line(
-        run_id=run_id,
-        command="run",
-        exit_code=int(code),
-        counts=counts,
-        started=started,
-        ended=ended,
-    )
 
 
 def print_summary(result: RunResult, report_dir: Path, code: ExitCode, *, quiet: bool) -> None:
