@@ -56,22 +56,20 @@ class StatePusher:
         items, vanished = self._items(todo, {c.file.path: c.file for c in checked})
         by_row = {i.row: i for i in items}
         # What each account held according to the state, before this run changes it.
-        self._previous = (
-            {a.agent.row: self.store.account(a.agent.email, self.platform) for a in todo}
+        known = (
+            {r.email_key: r for r in self.store.accounts(self.platform)}
             if self.store is not None
             else {}
         )
+        self._previous = {a.agent.row: known.get(a.agent.email_key) for a in todo}
         if self.store is not None and not self.dry_run:
-            self._reconcile_in_flight()
-            for item in items:
-                self.store.mark_in_flight(
-                    run_id=self.run_id,
-                    platform=self.platform,
-                    email=item.agent.email,
-                    account_id="",
-                    new_sha256=item.sha256,
-                    at=self.clock(),
-                )
+            self._log_left_in_flight()
+            self.store.mark_in_flight_many(
+                run_id=self.run_id,
+                platform=self.platform,
+                writes=[(item.agent.email, "", item.sha256) for item in items],
+                at=self.clock(),
+            )
 
         def on_written(
             row: int, account_id: str, old_sha: str | None, new_sha: str, old_der: bytes | None
@@ -196,7 +194,9 @@ class StatePusher:
             organisation=item.agent.organisation,
         )
 
-    def _reconcile_in_flight(self) -> None:
+    def _log_left_in_flight(self) -> None:
+        """Say which writes a killed run left unconfirmed; the plan reads those accounts anyway
+        (every account is read before any write), so nothing is written twice."""
         assert self.store is not None
         for pending in self.store.in_flight(self.platform):
             log.info(

@@ -246,11 +246,25 @@ class StateStore:
         at: datetime,
     ) -> None:
         """Record, before writing to the platform, that a write to this account is starting."""
+        self.mark_in_flight_many(
+            run_id=run_id, platform=platform, writes=[(email, account_id, new_sha256)], at=at
+        )
+
+    def mark_in_flight_many(
+        self,
+        *,
+        run_id: str,
+        platform: str,
+        writes: Iterable[tuple[str, str, str]],
+        at: datetime,
+    ) -> None:
+        """mark_in_flight for many (e-mail, account id, new SHA-256) at once, one transaction."""
+        rows = (
+            (email.casefold(), platform, account_id, email, new_sha256, run_id, _ts(at))
+            for email, account_id, new_sha256 in writes
+        )
         with self._tx() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO in_flight VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (email.casefold(), platform, account_id, email, new_sha256, run_id, _ts(at)),
-            )
+            db.executemany("INSERT OR REPLACE INTO in_flight VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
     def clear_in_flight(self, email: str, platform: str) -> None:
         """Forget a pending write (it failed cleanly, or reconciliation settled it)."""
