@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from certsync.config import Config
+from certsync.config import Config, Policy
 from certsync.errors import InputError
 from certsync.pipeline import Hooks, RunRequest, run
 from certsync.state import StateStore
@@ -57,6 +57,35 @@ def test_early_matching_equals_matching_at_the_end(tmp_path, pki):
     assert _summary(parallel) == _summary(sequential)
     shared = [a for a in parallel.agents if a.agent.email in ("m1@x.fr", "m2@x.fr")]
     assert {a.file for a in shared} == {"zz/marc-a.cer"}
+
+
+def test_results_matched_during_the_read_are_the_ones_kept(tmp_path, pki, monkeypatch):
+    """Without renamed copies the batches matched while reading are used as they are."""
+    import certsync.pipeline as pipeline
+
+    truth = generate(900, seed=6, organisations=6)
+    certs = tmp_path / "certs"
+    truth.write(certs)
+    roster = write_csv(tmp_path / "agents.csv", truth.roster)
+    combined: list[int] = []
+    real_combine = pipeline.combine
+
+    def spy(parts, **kwargs):
+        parts = list(parts)
+        combined.append(sum(len(p.matches) for p in parts[:-1]))  # all but the final batch
+        return real_combine(parts, **kwargs)
+
+    monkeypatch.setattr(pipeline, "combine", spy)
+
+    def dry(workers: int):
+        config = Config(read_workers=workers, policy=Policy(skip_chain_check=True))
+        return run(RunRequest(roster, certs, config, dt.datetime(2026, 3, 1, tzinfo=dt.UTC), "t"))
+
+    parallel = dry(2)
+    early = combined[-1]
+    sequential = dry(1)
+    assert early > 0  # matches made while the workers read were combined into the result
+    assert _summary(parallel) == _summary(sequential)
 
 
 def test_a_roster_error_stops_reading_the_folder_early(tmp_path, pki):
