@@ -52,7 +52,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """`certsync run`, with the cyclic garbage collector paused.
 
     A run allocates millions of long-lived, acyclic objects; the collector would rescan them
-    over and over (measured: a third of the run's time at 100,000 agents).
+    over and over (measured at 100,000 agents: 21 s with it running, 17 s without).
     """
     gc.disable()
     try:
