@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from certsync.connectors.interface import Account, AmbiguousWrite
+from certsync.connectors.interface import Account, AmbiguousWrite, Connector
 from certsync.connectors.pem import to_pem
 from certsync.errors import PlatformAuthError, PlatformUnavailable
 from certsync.findings import Code
@@ -219,7 +219,7 @@ def test_stored_text_compared_by_certificate_not_text(platform: str) -> None:
         assert the_plan.entries[1].old_sha256 is None
 
 
-class _LyingConnector:
+class _LyingConnector(Connector):
     """Accepts writes but reads back another certificate."""
 
     name = "fake"

@@ -26,7 +26,7 @@ NOW = dt.datetime(2026, 11, 27, 6, 0, tzinfo=dt.UTC)
 
 
 @dataclass
-class FakeConnector:
+class FakeConnector(Connector):
     """Accounts in memory; certificates stored as the text written."""
 
     name: str = "socle"

@@ -21,7 +21,7 @@ from certsync.connectors.http import (
     protocol_error,
     unavailable,
 )
-from certsync.connectors.interface import Account, Rejected, Unavailable
+from certsync.connectors.interface import Account, Connector, Rejected, Unavailable
 from certsync.errors import PlatformAuthError
 from certsync.records import Agent
 
@@ -40,7 +40,7 @@ def _message(response: requests.Response) -> str:
     return f"HTTP {response.status_code}"
 
 
-class PastellConnector:
+class PastellConnector(Connector):
     """Pastell users through its HTTP API (Bearer token, or Basic login)."""
 
     name = _NAME

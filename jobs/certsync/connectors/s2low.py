@@ -22,7 +22,7 @@ from certsync.connectors.http import (
     protocol_error,
     unavailable,
 )
-from certsync.connectors.interface import Account, Rejected, Unavailable
+from certsync.connectors.interface import Account, Connector, Rejected, Unavailable
 from certsync.errors import PlatformAuthError, PlatformProtocolError
 from certsync.records import Agent
 
@@ -70,7 +70,7 @@ def parse_answer(response: requests.Response) -> Any:
     return data
 
 
-class S2lowConnector:
+class S2lowConnector(Connector):
     """S²LOW users through the admin pages."""
 
     name = _NAME

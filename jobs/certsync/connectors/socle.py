@@ -27,7 +27,7 @@ from certsync.connectors.http import (
     protocol_error,
     unavailable,
 )
-from certsync.connectors.interface import Account, Rejected, Unavailable
+from certsync.connectors.interface import Account, Connector, Rejected, Unavailable
 from certsync.errors import PlatformAuthError
 from certsync.records import Agent
 
@@ -40,7 +40,7 @@ CREATE_PATH = "/organism/agent/create"
 _NAME = "socle"
 
 
-class SocleConnector:
+class SocleConnector(Connector):
     """Reads and writes the `certificate` field of agent forms, as an administrator would."""
 
     name = _NAME
