@@ -214,7 +214,7 @@ def test_xlsx_summary_and_findings_sheet(inputs):
         "--as-of", "2026-03-01", "--report-dir", out,
     )  # fmt: skip
     book = openpyxl.load_workbook(out / "exceptions.xlsx")
-    assert book.sheetnames == ["Résumé", "Constats"]
+    assert book.sheetnames == ["Résumé", "Constats", "Plan"]
     summary = {r[0].value: r[1].value for r in book["Résumé"].iter_rows(min_row=3) if r[0].value}
     assert summary["Date de référence"] == "01/03/2026"
     assert summary["Agents dans la liste"] == 1
@@ -225,6 +225,11 @@ def test_xlsx_summary_and_findings_sheet(inputs):
     assert header[:6] == ["Ligne", "Fichier", "Agent", "E-mail", "Code", "Gravité"]
     codes = [row[4].value for row in findings.iter_rows(min_row=2)]
     assert "FILE_NOT_A_CERTIFICATE" in codes
+    plan = [[c.value for c in row] for row in book["Plan"].iter_rows()]
+    assert plan[0][:5] == ["Ligne", "Agent", "E-mail", "Action", "Raison"]
+    assert plan[1][:4] == [2, "Thomas DUBOIS", "t@x.fr", "à déposer (compte non lu)"]
+    assert "--url" in plan[1][4]
+    assert book["Plan"].freeze_panes == "A2"
 
 
 def test_inspect_text_and_json(inputs):

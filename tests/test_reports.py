@@ -40,7 +40,7 @@ def test_workbook_reads_back_in_two_readers_with_hostile_text(tmp_path):
     write_xlsx(path, [("Agents dans la liste", 7), ("Mode", "=1+1")], rows)
     assert zipfile.is_zipfile(path)
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["Résumé", "Constats"]
+    assert book.sheetnames == ["Résumé", "Constats", "Plan"]
     sheet = book["Constats"]
     assert [c.value for c in sheet[1]] == list(COLUMNS)
     texts = [sheet.cell(row=r, column=3).value for r in range(2, len(hostile) + 2)]

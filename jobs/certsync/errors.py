@@ -30,6 +30,8 @@ class ExitCode(IntEnum):
     """The platform refused the credentials."""
     CONFIG = 78
     """Bad configuration."""
+    INTERRUPTED = 130
+    """Stopped by the administrator (Ctrl-C), as a shell reports SIGINT."""
 
 
 class CertsyncError(Exception):
@@ -70,6 +72,18 @@ class StateError(CertsyncError):
     """The state file cannot be used."""
 
     exit_code = ExitCode.STATE
+
+
+class OutputError(CertsyncError):
+    """A folder or file the run must write (report, state, log, status) cannot be written."""
+
+    exit_code = ExitCode.STATE
+
+
+class Interrupted(CertsyncError):
+    """The administrator stopped the command (Ctrl-C)."""
+
+    exit_code = ExitCode.INTERRUPTED
 
 
 class LockedError(CertsyncError):

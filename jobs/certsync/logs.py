@@ -96,7 +96,14 @@ class JsonFormatter(logging.Formatter):
 
 
 def _rich_handler() -> logging.Handler:
-    return RichHandler(console=_console, show_path=False, markup=False, rich_tracebacks=False)
+    # French date form (rich's default, the locale's %x, prints 12/01/26 for 1 December 2026).
+    return RichHandler(
+        console=_console,
+        show_path=False,
+        markup=False,
+        rich_tracebacks=False,
+        log_time_format="[%d/%m/%Y %H:%M:%S]",
+    )
 
 
 def logging_config(
@@ -225,9 +232,11 @@ COUNT_LABELS = {
     "blocked": "bloqués",
     "no_certificate": "sans certificat",
     "failed": "en échec",
+    "no_account": "comptes absents",
     "pending": "en attente",
     "restored": "restaurés",
     "sent": "envoyés",
+    "interrupted": "interrompu",
 }
 
 
@@ -240,14 +249,16 @@ def summary_line(
     started: datetime,
     ended: datetime,
 ) -> str:
-    """Log (and return) the one line that sums up a run; a warning unless it ended with 0."""
+    """Log (and return) the one line that sums up a run; a warning if it stopped on an error."""
     seconds = (ended - started).total_seconds()
     parts = ", ".join(f"{COUNT_LABELS.get(k, k)} : {v}" for k, v in counts.items())
     duration = f"{seconds:.1f}".replace(".", ",")
     text = f"certsync {command} {run_id} terminé (code {exit_code}) en {duration} s"
     if parts:
         text += f" — {parts}"
-    level = logging.INFO if exit_code == 0 else logging.WARNING
+    # A run that went to its end (0, or 1 with findings) already printed its French summary:
+    # its line goes to the log file only. Any other end is worth a warning on the console.
+    level = logging.DEBUG if exit_code in (ExitCode.OK, ExitCode.FINDINGS) else logging.WARNING
     logging.getLogger(LOGGER).log(
         level,
         text,
@@ -270,8 +281,13 @@ def write_status(
     report_path: Path | str | None,
     started: datetime,
     ended: datetime,
+    findings: Mapping[str, int] | None = None,
 ) -> None:
-    """Write the monitoring status file (a check alerts when it is too old or not ok)."""
+    """Write the monitoring status file (a check alerts when it is too old or not ok).
+
+    `ok` says the run worked (it went to its end, with or without findings); `findings` says
+    what it found, and how much of it is new since the previous run.
+    """
     try:
         exit_name = ExitCode(exit_code).name
     except ValueError:
@@ -280,7 +296,9 @@ def write_status(
         "run_id": run_id,
         "exit_code": exit_code,
         "exit_name": exit_name,
-        "ok": exit_code == ExitCode.OK,
+        "ok": exit_code in (ExitCode.OK, ExitCode.FINDINGS),
+        "has_findings": exit_code == ExitCode.FINDINGS,
+        "findings": dict(findings) if findings is not None else None,
         "counts": dict(counts),
         "report_path": str(report_path) if report_path is not None else None,
         "started": started.isoformat(),

@@ -353,8 +353,12 @@ def push(
     create_missing: bool = False,
     dry_run: bool = False,
     on_written: OnWritten | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
 ) -> PushRun:
-    """check() then plan() then apply() (or the plan's view in a dry run); check() may raise."""
+    """check() then plan() then apply() (or the plan's view in a dry run); check() may raise.
+
+    `on_plan` receives the plan before anything is written (the report shows it).
+    """
     connector.check()
     the_plan = plan(
         list(items),
@@ -363,6 +367,8 @@ def push(
         workers=config.workers,
         breaker_threshold=config.breaker_threshold,
     )
+    if on_plan is not None:
+        on_plan(the_plan)
     if dry_run:
         return PushRun(tuple(the_plan.outcomes()), the_plan.breaker_open, the_plan.error)
     return apply(the_plan, connector, config, create_missing=create_missing, on_written=on_written)

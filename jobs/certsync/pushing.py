@@ -14,8 +14,9 @@ from certsync.connectors.interface import Connector
 from certsync.errors import ExitCode
 from certsync.findings import Code, Finding, finding
 from certsync.ingest import Checked, load_der
-from certsync.push import PushItem, PushOutcome, push
-from certsync.records import AgentResult, AgentStatus, CertFile
+from certsync.plan import step_of
+from certsync.push import Plan, PlanEntry, PushItem, PushOutcome, push
+from certsync.records import AgentResult, AgentStatus, CertFile, Step
 from certsync.state import AccountRecord, StateStore, StoredCert
 
 log = logging.getLogger("certsync.push")
@@ -48,6 +49,8 @@ class StatePusher:
         self.clock = clock
         self.platform = config.platform.name
         self._previous: dict[int, AccountRecord | None] = {}
+        self._planned: dict[int, PlanEntry] = {}
+        """The engine's plan by roster row, kept for the report."""
 
     def __call__(
         self, agents: list[AgentResult], checked: Sequence[Checked]
@@ -87,6 +90,7 @@ class StatePusher:
             create_missing=self.create_missing,
             dry_run=self.dry_run,
             on_written=on_written,
+            on_plan=self._keep_plan,
         )
         outcomes = {o.row: o for o in run.outcomes}
         outcomes.update(vanished)
@@ -141,6 +145,9 @@ class StatePusher:
                 items.append(PushItem(a.agent.row, a.agent, key[1], der))
         return items, vanished
 
+    def _keep_plan(self, plan: Plan) -> None:
+        self._planned = {e.item.row: e for e in plan.entries}
+
     def _merge(self, result: AgentResult, outcome: PushOutcome | None) -> AgentResult:
         if outcome is None:
             return result
@@ -148,7 +155,14 @@ class StatePusher:
         renewed = self._renewed(result, outcome)
         if renewed is not None:
             findings.append(renewed)
-        return replace(result, status=outcome.status, findings=tuple(findings))
+        entry = self._planned.get(result.agent.row)
+        step = step_of(entry) if entry is not None else None
+        status = outcome.status
+        if step is not None and step.step is Step.NO_ACCOUNT and status is AgentStatus.FAILED:
+            # Nothing was attempted: the account does not exist and --create-missing was not
+            # given. "Échec du dépôt" would send the administrator looking for a platform fault.
+            status = AgentStatus.NO_ACCOUNT
+        return replace(result, status=status, findings=tuple(findings), plan=step)
 
     def _renewed(self, result: AgentResult, outcome: PushOutcome) -> Finding | None:
         """CERT_RENEWED when the new certificate replaces one that was expiring or expired."""

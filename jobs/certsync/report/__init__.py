@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from certsync.plan import plan_cells, plan_rows
 from certsync.records import RunResult
 from certsync.report.csvfile import write_agents_csv, write_csv
 from certsync.report.jsonfile import write_json
@@ -24,7 +25,7 @@ def write_reports(result: RunResult, report_dir: Path) -> dict[str, Path]:
         "agents": report_dir / "agents.csv",
         "json": report_dir / "report.json",
     }
-    write_xlsx(paths["xlsx"], summary, rows)
+    write_xlsx(paths["xlsx"], summary, rows, (plan_cells(r) for r in plan_rows(result)))
     write_csv(paths["csv"], rows)
     write_agents_csv(paths["agents"], result)
     write_json(paths["json"], result)

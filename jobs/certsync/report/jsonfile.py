@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from certsync.fsutil import atomic_path
+from certsync.plan import plan_counts, plan_json
 from certsync.records import AgentResult, FileResult, RunResult
 from certsync.report.rows import totals
 
@@ -43,6 +44,8 @@ def sections(result: RunResult) -> Iterator[tuple[str, object]]:
     yield "dry_run", result.dry_run
     yield "agents", (_agent(a) for a in result.agents)
     yield "files", (_file(f) for f in result.files)
+    yield "plan", plan_json(result)
+    yield "plan_totals", {str(k): v for k, v in sorted(plan_counts(result).items())}
     yield "totals", totals(result)
     yield "stopped", result.stop_code
 

@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from certsync.findings import Finding
+from certsync.plan import STEP_FR, plan_counts
 from certsync.records import AgentStatus, FileStatus, RunResult
 
 #: Column titles of the findings table, in order (French, as the administrator reads them).
@@ -29,6 +30,7 @@ AGENT_STATUS_FR = {
     AgentStatus.BLOCKED: "bloqué",
     AgentStatus.NO_CERTIFICATE: "sans certificat",
     AgentStatus.FAILED: "échec du dépôt",
+    AgentStatus.NO_ACCOUNT: "compte absent",
 }
 FILE_STATUS_FR = {
     FileStatus.USED: "utilisé",
@@ -119,6 +121,10 @@ def summary_rows(result: RunResult) -> list[tuple[str, str | int]]:
     for status, label in AGENT_STATUS_FR.items():
         if agent_counts.get(status):
             rows.append((f"Agents : {label}", agent_counts[status]))
+    steps = plan_counts(result)
+    for step, label in STEP_FR.items():
+        if steps.get(step):
+            rows.append((f"Plan : {label}", steps[step]))
     rows.append(("Fichiers lus", len(result.files)))
     file_counts = Counter(f.status for f in result.files)
     for fstatus, label in FILE_STATUS_FR.items():

@@ -1,4 +1,4 @@
-"""exceptions.xlsx: a summary sheet, then the findings; no cell can ever be a formula.
+"""exceptions.xlsx: a summary sheet, the findings, then the plan; no cell can ever be a formula.
 
 Written as SpreadsheetML directly rather than through a library: a run with 100,000 agents has
 tens of thousands of findings, and a general-purpose writer spends about 5 µs per cell where
@@ -15,6 +15,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from certsync.fsutil import atomic_path
+from certsync.plan import PLAN_COLUMNS
 from certsync.report.rows import COLUMNS, Row
 
 _WIDTHS = (7, 34, 26, 30, 26, 13, 30, 70, 70, 66)
@@ -31,6 +32,7 @@ _CONTENT_TYPES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>
 <Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>
 <Override PartName="/xl/worksheets/sheet2.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>
+<Override PartName="/xl/worksheets/sheet3.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>
 <Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>
 </Types>"""  # noqa: E501
 
@@ -41,8 +43,8 @@ _ROOT_RELS = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 
 _WORKBOOK = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">
-<sheets><sheet name="Résumé" sheetId="1" r:id="rId1"/><sheet name="Constats" sheetId="2" r:id="rId2"/></sheets>
-<definedNames><definedName name="_xlnm._FilterDatabase" localSheetId="1" hidden="1">Constats!$A$1:${last_col}${last_row}</definedName></definedNames>
+<sheets><sheet name="Résumé" sheetId="1" r:id="rId1"/><sheet name="Constats" sheetId="2" r:id="rId2"/><sheet name="Plan" sheetId="3" r:id="rId4"/></sheets>
+<definedNames><definedName name="_xlnm._FilterDatabase" localSheetId="1" hidden="1">Constats!$A$1:${last_col}${last_row}</definedName><definedName name="_xlnm._FilterDatabase" localSheetId="2" hidden="1">Plan!$A$1:${plan_col}${plan_row}</definedName></definedNames>
 </workbook>"""  # noqa: E501
 
 _WORKBOOK_RELS = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
@@ -50,6 +52,7 @@ _WORKBOOK_RELS = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>
 <Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet2.xml"/>
 <Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>
+<Relationship Id="rId4" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet3.xml"/>
 </Relationships>"""  # noqa: E501
 
 _STYLES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
@@ -97,7 +100,13 @@ def column_letter(index: int) -> str:
     return letters
 
 
-_LETTERS = [column_letter(i) for i in range(len(COLUMNS))]
+_LETTERS = [column_letter(i) for i in range(max(len(COLUMNS), len(PLAN_COLUMNS)))]
+_PLAN_WIDTHS = (7, 26, 30, 30, 60, 30, 11, 66, 30, 11, 66)
+_FROZEN_HEADER = (
+    '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
+    'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft"/></sheetView>'
+    "</sheetViews>"
+)
 
 
 def _text(value: str) -> str:
@@ -131,11 +140,7 @@ def _summary_sheet(summary: Sequence[tuple[str, str | int]]) -> str:
 
 def _findings_sheet(rows: Sequence[Row]) -> Iterable[str]:
     yield _SHEET_HEAD
-    yield (
-        '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
-        'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft"/></sheetView>'
-        "</sheetViews>"
-    )
+    yield _FROZEN_HEADER
     yield _cols(_WIDTHS)
     yield "<sheetData>"
     head = "".join(_cell(f"{_LETTERS[c]}1", t, _HEAD) for c, t in enumerate(COLUMNS))
@@ -149,14 +154,46 @@ def _findings_sheet(rows: Sequence[Row]) -> Iterable[str]:
             parts.append(_cell(f"{_LETTERS[c]}{r}", value, style))
         yield f'<row r="{r}">{"".join(parts)}</row>'
     yield "</sheetData>"
-    yield f'<autoFilter ref="A1:{_LETTERS[-1]}{max(len(rows), 1) + 1}"/>'
+    yield f'<autoFilter ref="A1:{_LETTERS[len(COLUMNS) - 1]}{max(len(rows), 1) + 1}"/>'
     yield "</worksheet>"
 
 
-def write_xlsx(path: Path, summary: Sequence[tuple[str, str | int]], rows: Sequence[Row]) -> None:
+def _plan_sheet(plan: Sequence[Sequence[int | str]]) -> Iterable[str]:
+    """What the run does (or would do) to each account: one row per agent."""
+    last = _LETTERS[len(PLAN_COLUMNS) - 1]
+    yield _SHEET_HEAD + _FROZEN_HEADER + _cols(_PLAN_WIDTHS) + "<sheetData>"
+    head = "".join(_cell(f"{_LETTERS[c]}1", t, _HEAD) for c, t in enumerate(PLAN_COLUMNS))
+    yield f'<row r="1">{head}</row>'
+    for r, cells in enumerate(plan, start=2):
+        parts = "".join(_cell(f"{_LETTERS[c]}{r}", v) for c, v in enumerate(cells))
+        yield f'<row r="{r}">{parts}</row>'
+    yield f'</sheetData><autoFilter ref="A1:{last}{max(len(plan), 1) + 1}"/></worksheet>'
+
+
+def _write_parts(book: zipfile.ZipFile, name: str, parts: Iterable[str]) -> None:
+    with book.open(name, "w") as sheet:
+        buffer: list[str] = []
+        for part in parts:
+            buffer.append(part)
+            if len(buffer) >= 512:
+                sheet.write("".join(buffer).encode("utf-8"))
+                buffer.clear()
+        sheet.write("".join(buffer).encode("utf-8"))
+
+
+def write_xlsx(
+    path: Path,
+    summary: Sequence[tuple[str, str | int]],
+    rows: Sequence[Row],
+    plan: Iterable[Sequence[int | str]] = (),
+) -> None:
     """Write the workbook atomically."""
-    workbook = _WORKBOOK.replace("{last_col}", _LETTERS[-1]).replace(
-        "{last_row}", str(max(len(rows), 1) + 1)
+    plan_cells = list(plan)
+    workbook = (
+        _WORKBOOK.replace("{last_col}", _LETTERS[len(COLUMNS) - 1])
+        .replace("{last_row}", str(max(len(rows), 1) + 1))
+        .replace("{plan_col}", _LETTERS[len(PLAN_COLUMNS) - 1])
+        .replace("{plan_row}", str(max(len(plan_cells), 1) + 1))
     )
     with (
         atomic_path(path) as tmp,
@@ -168,11 +205,5 @@ def write_xlsx(path: Path, summary: Sequence[tuple[str, str | int]], rows: Seque
         book.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
         book.writestr("xl/styles.xml", _STYLES)
         book.writestr("xl/worksheets/sheet1.xml", _summary_sheet(summary))
-        with book.open("xl/worksheets/sheet2.xml", "w") as sheet:
-            buffer: list[str] = []
-            for part in _findings_sheet(rows):
-                buffer.append(part)
-                if len(buffer) >= 512:
-                    sheet.write("".join(buffer).encode("utf-8"))
-                    buffer.clear()
-            sheet.write("".join(buffer).encode("utf-8"))
+        _write_parts(book, "xl/worksheets/sheet2.xml", _findings_sheet(rows))
+        _write_parts(book, "xl/worksheets/sheet3.xml", _plan_sheet(plan_cells))
