@@ -44,14 +44,13 @@ class Outputs:
 
     def check(self) -> Outputs:
         """Create and probe every folder and file, or raise OutputError (exit 73)."""
-        if self.report_dir is not None:
-            self.created = self._folder(
-                self.report_dir, "du rapport", "--report-dir (ou report_dir)"
-            )
         self._file(self.state, "d'état", "--state (ou state)")
         self._file(self.log_file, "journal", "log_file")
         if self.status_file is not None:
             self._file(self.status_file, "de supervision", "status_file")
+        if self.report_dir is not None:
+            option = "--report-dir (ou report_dir)"
+            self.created = self._folder(self.report_dir, "du rapport", option)
         return self
 
     def forget_empty_report(self) -> None:
