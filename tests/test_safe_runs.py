@@ -34,7 +34,7 @@ def mail(prenom: str, nom: str) -> str:
 class Site:
     """A roster, a certificate folder, a trust store and a sandbox holding the accounts."""
 
-    def __init__(self, tmp: Path, pki, people=PEOPLE) -> None:
+    def __init__(self, tmp: Path, pki, people=PEOPLE, latency_ms: int = 0) -> None:
         self.tmp, self.pki = tmp, pki
         self.certs = tmp / "depot"
         self.trust = tmp / "trust.pem"
@@ -45,7 +45,9 @@ class Site:
             write_pem(self.certs, f"{p} {n}.cer", leaf_for(pki.chambersign_ca, p, n, slot=i % 4))
         self.roster = self.write_roster(self.people)
         accounts = [{"email": mail(p, n), "nom": n, "prenom": p} for p, n in self.people]
-        self.sandbox = start_sandbox("socle", accounts=accounts, credentials=SandboxCredentials())
+        self.sandbox = start_sandbox(
+            "socle", accounts=accounts, credentials=SandboxCredentials(), latency_ms=latency_ms
+        )
 
     def write_roster(self, people) -> Path:
         rows = [
