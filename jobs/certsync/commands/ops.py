@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 from collections import Counter
 from collections.abc import Callable
@@ -13,10 +14,11 @@ from certsync.commands.common import (
     config_from_args,
     new_run_id,
     now_utc,
+    prepare_outputs,
     recorded_run,
     setup_logging,
 )
-from certsync.config import Config
+from certsync.config import Config, reports_root
 from certsync.errors import ExitCode, UsageError
 from certsync.logs import COUNT_LABELS
 from certsync.notify import NotifyStatus, notify_expiring
@@ -104,13 +106,14 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     from certsync.connectors import make_connector
 
     config = config_from_args(args)
-    setup_logging(config, args)
     if not config.platform.url:
         raise UsageError(
             "Aucune plateforme indiquée pour le retour arrière.",
             hint="Donnez son adresse avec --url (ou [platform] url dans la configuration).",
         )
     started = now_utc()
+    prepare_outputs(config, now=started)
+    setup_logging(config, args)
     with recorded_run(
         config,
         command="rollback",
@@ -147,8 +150,16 @@ def cmd_expiring(args: argparse.Namespace) -> int:
     """`certsync expiring --within DAYS`."""
     config = config_from_args(args)
     now = now_utc()
+    report_dir = args.report_dir or reports_root(config) / f"expiration-{now:%Y-%m-%d-%H%M%S}"
+    outputs = prepare_outputs(config, now=now, report_dir=report_dir)
+    try:
+        return _expiring(args, config, report_dir, now)
+    finally:
+        outputs.forget_empty_report()
+
+
+def _expiring(args: argparse.Namespace, config: Config, report_dir: Path, now: dt.datetime) -> int:
     as_of = (args.as_of or now).date()
-    report_dir = args.report_dir or Path("reports") / f"expiration-{now:%Y-%m-%d-%H%M%S}"
     platform = _platform_certificates(config) if config.platform.url else None
     with StateStore.open(config.state) as store:
         entries = expiring(store, args.within, as_of, platform)
@@ -192,8 +203,9 @@ def _platform_certificates(config: Config) -> list[PlatformCertificate]:
 def cmd_notify(args: argparse.Namespace) -> int:
     """`certsync notify --within DAYS`."""
     config = config_from_args(args)
-    setup_logging(config, args)
     now = now_utc()
+    prepare_outputs(config, now=now)
+    setup_logging(config, args)
     as_of = (args.as_of or now).date()
     with recorded_run(
         config,
