@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -236,9 +237,19 @@ def test_inspect_text_and_json(inputs):
     _tmp, _roster, certs, trust = inputs
     proc = run_cli("inspect", certs / "thomas.cer", "--trust", trust, "--as-of", "2026-03-01")
     assert proc.returncode == 0, proc.stderr
-    for label in ("Sujet", "Émetteur", "SHA-256", "SHA-1", "Clé", "RSA 2048", "Valide au"):
+    for label in ("Sujet", "Émetteur", "SHA-256", "SHA-1", "Clé", "RSA 2048", "Valide jusqu'au"):
         assert label in proc.stdout
     assert "aucun — certificat utilisable" in proc.stdout
+    # French labels, not OIDs or library names; dates as 01/06/2025 00:00.
+    for label in (
+        "Prénom          : Thomas",
+        "Nom             : DUBOIS",
+        "Authentification client",
+    ):
+        assert label in proc.stdout
+    for raw in ("2.5.4.42", "2.5.4.4=", "1.3.6.1.5.5.7.3.2", "digital_signature", "UTC"):
+        assert raw not in proc.stdout
+    assert re.search(r"Valide du +: 01/06/2025 \d\d:\d\d\n", proc.stdout)
     proc = run_cli("inspect", certs / "thomas.cer", "--json", "--as-of", "2026-03-01")
     data = json.loads(proc.stdout)
     assert data[0]["format"] == "pem" and len(data[0]["sha256"]) == 64
