@@ -311,3 +311,8 @@ def write_status(
         tmp.write_bytes((json.dumps(status, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
         # mkstemp makes the file 0600; the monitoring agent often runs as another user.
         tmp.chmod(0o644)
+
+
+def progress_console() -> Console | None:
+    """The terminal console progress bars draw on, or None (not a terminal, or --quiet)."""
+    return _console

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
 from certsync.config import Config
 from certsync.connectors import make_connector
@@ -14,12 +16,16 @@ from certsync.connectors.interface import Connector
 from certsync.errors import ExitCode
 from certsync.findings import Code, Finding, finding
 from certsync.ingest import Checked, load_der
+from certsync.meter import Meter, WatchedConnector
 from certsync.plan import step_of
-from certsync.push import Plan, PlanEntry, PushItem, PushOutcome, push
+from certsync.push import Action, Plan, PlanEntry, PushItem, PushOutcome, push
 from certsync.records import AgentResult, AgentStatus, CertFile, Step
 from certsync.state import AccountRecord, StateStore, StoredCert
 
 log = logging.getLogger("certsync.push")
+
+#: Plan decisions that lead to a write (a pending account is read again, then written).
+_WRITING = frozenset({Action.WRITE, Action.CREATE, Action.PENDING})
 
 
 class StatePusher:
@@ -50,6 +56,8 @@ class StatePusher:
         self.platform = config.platform.name
         self._previous: dict[int, AccountRecord | None] = {}
         self._planned: dict[int, PlanEntry] = {}
+        self.meter: Meter | None = None
+        """Where progress goes (the run's own display), else a display of its own."""
         """The engine's plan by roster row, kept for the report."""
 
     def __call__(
@@ -83,15 +91,29 @@ class StatePusher:
                 old_der = self.store.certificate_der(old_sha)
             self._record(by_row[row], account_id, old_der)
 
-        run = push(
-            items,
-            self.connector,
-            self.config.platform,
-            create_missing=self.create_missing,
-            dry_run=self.dry_run,
-            on_written=on_written,
-            on_plan=self._keep_plan,
-        )
+        with nullcontext(self.meter) if self.meter else Meter() as meter:
+            # Progress is watched from outside the engine: the connector's calls are counted.
+            watched = WatchedConnector(self.connector, meter)
+            meter.start("accounts", "Lecture des comptes", len(items))
+
+            def on_plan(plan: Plan) -> None:
+                self._keep_plan(plan)
+                meter.finish("accounts")
+                watched.planned = True
+                if not self.dry_run:
+                    writes = sum(1 for e in plan.entries if e.action in _WRITING)
+                    meter.start("push", "Dépôt", writes)
+                    meter.start("readback", "Relecture", writes)
+
+            run = push(
+                items,
+                cast(Connector, watched),
+                self.config.platform,
+                create_missing=self.create_missing,
+                dry_run=self.dry_run,
+                on_written=on_written,
+                on_plan=on_plan,
+            )
         outcomes = {o.row: o for o in run.outcomes}
         outcomes.update(vanished)
         merged = [self._merge(a, outcomes.get(a.agent.row)) for a in agents]

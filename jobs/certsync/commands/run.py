@@ -26,7 +26,7 @@ from certsync.errors import ExitCode, UsageError
 from certsync.frenchfmt import fr_int
 from certsync.fsutil import atomic_path
 from certsync.housekeeping import prune_reports
-from certsync.logs import progress
+from certsync.meter import Meter
 from certsync.novelty import new_problems
 from certsync.pipeline import Hooks, RunRequest, check_inputs, run, stage
 from certsync.plan import plan_summary
@@ -192,13 +192,20 @@ def _full_run(
         "Plateforme": config.platform.name + (f" ({url})" if url else " (hors ligne)"),
         "Fichier d'état": str(config.state),
     }
-    with progress(len(entries), "Lecture et vérification des fichiers") as bar:
+    with Meter() as meter:
+        meter.start("files", "Lecture et vérification des fichiers", len(entries))
+
+        def tick(n: int) -> None:
+            meter.advance("files", n)
+
+        if pusher is not None:
+            pusher.meter = meter  # one display for the whole run: files, accounts, pushes
         hooks = Hooks(
             entries=entries,
             known=store.cache_index(folder=folder),
             store=store,
             cache_folder=folder,
-            tick=bar.advance,
+            tick=tick,
             pusher=pusher,
         )
         request = RunRequest(
@@ -267,6 +274,6 @@ def print_summary(
         )
     elif result.stop_code is not None:
         lines.append("  Les dépôts ont été interrompus (voir le rapport).")
-    lines.append(f"  Rapport : {report_dir / 'exceptions.xlsx'}")
-    lines.append(f"  Fichier d'état : {state}")
+    lines.append(f"  Rapport : {report_dir.resolve() / 'exceptions.xlsx'}")
+    lines.append(f"  Fichier d'état : {state.resolve()}")
     print("\n".join(lines))
