@@ -4,12 +4,14 @@ logs pruned, silence when nothing is new, Ctrl-C recorded as such (real CLI, san
 from __future__ import annotations
 
 import datetime as dt
+import email
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from email import policy
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ from certsync import cli
 from certsync.errors import ExitCode
 from certsync.housekeeping import prune_reports, rotate_log
 from tests.helpers import leaf_for, write_pem
-from tests.test_safe_runs import ENV, Site
+from tests.test_safe_runs import ENV, Site, mail
 
 NOW = dt.datetime(2026, 12, 1, 13, 16, tzinfo=dt.UTC)
 
@@ -224,3 +226,28 @@ def test_ctrl_c_is_recorded_as_interrupted_with_what_was_done(tmp_path, pki):
         assert "interrompu" in _cli("history", "--state", site.state, cwd=tmp_path).stdout
     finally:
         site.sandbox.stop()
+
+
+# -- 7. reminders previewed without an [smtp] section -------------------------------------------
+
+
+def test_notify_dry_run_needs_no_smtp_section_and_writes_eml_files(site, capsys):
+    assert cli.main(site.args("--report-dir", "r1", "--quiet")) == ExitCode.OK
+    capsys.readouterr()
+    out_dir = site.tmp / "apercu"
+    code = cli.main(
+        ["notify", "--within", "60", "--as-of", "2028-04-15", "--state", str(site.state),
+         "--dry-run", "--report-dir", str(out_dir)]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == ExitCode.OK
+    files = sorted(out_dir.glob("*.eml"))
+    assert len(files) == len(site.people)
+    assert f"{len(files)} fichier(s) .eml dans {out_dir}" in out and "[smtp]" in out
+    message = email.message_from_bytes(files[0].read_bytes(), policy=policy.default)
+    assert message["To"] in {mail(p, n) for p, n in site.people}
+    assert "31/05/2028" in str(message["Subject"])
+    assert "Bonjour" in message.get_body().get_content()  # type: ignore[union-attr]
+    # A preview sends nothing and remembers nothing: the real send is still to come.
+    runs = json.loads(_cli("history", "--json", "--state", site.state, cwd=site.tmp).stdout)
+    assert runs[0]["command"] == "notify" and runs[0]["counts"] == {"would_send": len(files)}

@@ -10,7 +10,7 @@ from pathlib import Path
 log = logging.getLogger("certsync.housekeeping")
 
 #: Report folders certsync names itself (a run's, a renewal campaign's).
-_REPORT_FOLDER = re.compile(r"^(expiration-)?\d{4}-\d{2}-\d{2}-\d{6}$")
+_REPORT_FOLDER = re.compile(r"^(expiration-|rappels-)?\d{4}-\d{2}-\d{2}-\d{6}$")
 #: Files certsync writes into them; anything else keeps its folder.
 _REPORT_FILES = re.compile(
     r"^(exceptions\.(xlsx|csv)|agents\.csv|report\.json|expiring\.(xlsx|csv|json)|.*\.eml)$"

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import re
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +22,9 @@ from certsync.commands.common import (
 )
 from certsync.config import Config, reports_root
 from certsync.errors import ExitCode, UsageError
+from certsync.fsutil import atomic_write_bytes
 from certsync.logs import COUNT_LABELS
-from certsync.notify import NotifyStatus, notify_expiring
+from certsync.notify import NotifyOutcome, NotifyStatus, notify_expiring
 from certsync.renewal import PlatformCertificate, expiring, write_expiring
 from certsync.rollback import RollbackStatus, rollback
 from certsync.state import StateStore, history
@@ -62,7 +65,12 @@ def register_ops(sub: Any, common: Common) -> None:
 
     p = sub.add_parser("notify", help="envoyer les rappels de renouvellement par e-mail")
     p.add_argument("--within", type=int, required=True, metavar="JOURS", help="horizon en jours")
-    p.add_argument("--dry-run", action="store_true", help="montrer les messages sans envoyer")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="montrer les messages sans envoyer, et les écrire en fichiers .eml",
+    )
+    p.add_argument("--report-dir", type=Path, help="dossier des fichiers .eml (--dry-run)")
     p.add_argument("--state", type=Path, help="fichier d'état SQLite")
     common(p)
     p.set_defaults(handler=cmd_notify)
@@ -200,36 +208,71 @@ def _platform_certificates(config: Config) -> list[PlatformCertificate]:
     return found
 
 
+#: The sender shown in a preview when the configuration names none yet.
+PREVIEW_SENDER = "expediteur-a-configurer@exemple.invalid"
+
+
 def cmd_notify(args: argparse.Namespace) -> int:
-    """`certsync notify --within DAYS`."""
+    """`certsync notify --within DAYS`; with --dry-run, no [smtp] section is needed."""
     config = config_from_args(args)
     now = now_utc()
-    prepare_outputs(config, now=now)
+    preview_dir = None
+    if args.dry_run:
+        preview_dir = args.report_dir or reports_root(config) / f"rappels-{now:%Y-%m-%d-%H%M%S}"
+        if not config.smtp.sender:
+            config = replace(config, smtp=replace(config.smtp, sender=PREVIEW_SENDER))
+    outputs = prepare_outputs(config, now=now, report_dir=preview_dir)
     setup_logging(config, args)
     as_of = (args.as_of or now).date()
-    with recorded_run(
-        config,
-        command="notify",
-        run_id=new_run_id(now),
-        started=now,
-        parameters={"within": args.within, "dry_run": args.dry_run},
-    ) as record:
-        outcomes = notify_expiring(
-            record.store,
-            config.smtp,
-            within_days=args.within,
-            as_of=as_of,
-            now=now,
-            run_id=record.run_id,
-            dry_run=args.dry_run,
-        )
-        failed = any(o.status is NotifyStatus.FAILED for o in outcomes)
-        record.code = ExitCode.FINDINGS if failed else ExitCode.OK
-        record.counts = dict(Counter(str(o.status) for o in outcomes))
+    try:
+        with recorded_run(
+            config,
+            command="notify",
+            run_id=new_run_id(now),
+            started=now,
+            parameters={"within": args.within, "dry_run": args.dry_run},
+        ) as record:
+            outcomes = notify_expiring(
+                record.store,
+                config.smtp,
+                within_days=args.within,
+                as_of=as_of,
+                now=now,
+                run_id=record.run_id,
+                dry_run=args.dry_run,
+            )
+            failed = any(o.status is NotifyStatus.FAILED for o in outcomes)
+            record.code = ExitCode.FINDINGS if failed else ExitCode.OK
+            record.counts = dict(Counter(str(o.status) for o in outcomes))
+            written = _write_eml(outcomes, preview_dir) if preview_dir is not None else []
+            if written:
+                record.report = preview_dir
+    finally:
+        outputs.forget_empty_report()
     for o in outcomes:
         print(f"{o.email} : {o.message}")
         if args.dry_run and o.mail is not None:
             print("  " + o.mail.get_content().replace("\n", "\n  "))
     if not outcomes:
         print(f"Aucun certificat n'expire d'ici {args.within} jours.")
+    if written:
+        print(f"Messages (simulation, rien n'a été envoyé) : {len(written)} fichier(s) .eml dans "
+              f"{preview_dir}")  # fmt: skip
+    if args.dry_run and config.smtp.sender == PREVIEW_SENDER:
+        print("  Expéditeur à indiquer dans la section [smtp] (sender) avant l'envoi réel.")
     return int(record.code)
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9.@_+-]+")
+
+
+def _write_eml(outcomes: list[NotifyOutcome], folder: Path) -> list[Path]:
+    """Each message a real run would send, as a .eml file any mail client opens."""
+    written = []
+    for i, o in enumerate(outcomes, start=1):
+        if o.mail is None:
+            continue
+        path = folder / f"{i:04d}-{_UNSAFE.sub('_', o.email)[:80]}.eml"
+        atomic_write_bytes(path, o.mail.as_bytes())
+        written.append(path)
+    return written
