@@ -4,5 +4,6 @@ from certsync.commands.common import crash_log_path
 from certsync.commands.inspect import cmd_inspect
 from certsync.commands.ops import register_ops
 from certsync.commands.run import cmd_run
+from certsync.commands.trust import register_trust
 
-__all__ = ["cmd_inspect", "cmd_run", "crash_log_path", "register_ops"]
+__all__ = ["cmd_inspect", "cmd_run", "crash_log_path", "register_ops", "register_trust"]
