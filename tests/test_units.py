@@ -7,6 +7,7 @@ import configparser
 import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,16 @@ def test_systemd_rates_the_service_ok(name, tmp_path):
         pytest.skip("this systemd-analyze cannot rate a unit file offline")
     last = proc.stdout.strip().splitlines()[-1]
     assert "OK" in last, proc.stdout[-2000:]
+
+
+def test_bench_generator_has_a_help_and_refuses_a_bad_size(tmp_path):
+    script = CONFIG.parent / "bench" / "generate.py"
+    shown = subprocess.run(
+        [sys.executable, str(script), "--help"], capture_output=True, text=True, check=False
+    )
+    assert shown.returncode == 0 and "nombre d'agents" in shown.stdout
+    bad = subprocess.run(
+        [sys.executable, str(script), "beaucoup"], capture_output=True, text=True, check=False
+    )
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert not (CONFIG.parent / "bench" / ".cache" / "nbeaucoup").exists()
