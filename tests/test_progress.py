@@ -83,3 +83,14 @@ def test_without_a_terminal_progress_is_a_periodic_log_line(tmp_path):
     # One line after 10 s, one after 20 s, the last one at the end of the stage.
     assert [(x["done"], x["total"]) for x in progress] == [(20, 100), (40, 100), (50, 100)]
     assert progress[0]["message"] == "progress: Dépôt 20/100 (2.0/s, about 40 s left)"
+
+
+def test_a_short_stage_logs_no_progress_line(tmp_path):
+    out = io.StringIO()
+    configure_logging(log_file=tmp_path / "certsync.log", console=Console(file=out))
+    now = [0.0]
+    with Meter(every=30.0, clock=lambda: now[0]) as meter:
+        meter.start("files", "Lecture", 10)
+        now[0] += 1.0
+        meter.advance("files", 10)
+    assert out.getvalue() == ""

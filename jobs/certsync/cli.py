@@ -92,11 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `certsync` console script; returns the exit code."""
-    parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = build_parser().parse_args(argv)
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else int(ExitCode.USAGE)
+    except KeyboardInterrupt:  # Ctrl-C while starting: nothing has begun
+        print("certsync : interrompu avant de commencer ; rien n'a été fait.", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
@@ -107,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.exit_code)
     except KeyboardInterrupt:
         print("certsync : interrompu.", file=sys.stderr)
-        return 130
+        return int(ExitCode.INTERRUPTED)
     except Exception:
         return _internal_error(args)
 

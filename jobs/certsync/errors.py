@@ -56,6 +56,12 @@ class UsageError(CertsyncError):
     exit_code = ExitCode.USAGE
 
 
+class Interrupted(CertsyncError):
+    """The administrator stopped the command (Ctrl-C)."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+
 class InputError(CertsyncError):
     """An input file or folder cannot be used."""
 
@@ -72,18 +78,6 @@ class StateError(CertsyncError):
     """The state file cannot be used."""
 
     exit_code = ExitCode.STATE
-
-
-class OutputError(CertsyncError):
-    """A folder or file the run must write (report, state, log, status) cannot be written."""
-
-    exit_code = ExitCode.STATE
-
-
-class Interrupted(CertsyncError):
-    """The administrator stopped the command (Ctrl-C)."""
-
-    exit_code = ExitCode.INTERRUPTED
 
 
 class LockedError(CertsyncError):
@@ -108,3 +102,9 @@ class PlatformProtocolError(CertsyncError):
     """The platform answered something we do not understand."""
 
     exit_code = ExitCode.PLATFORM_PROTOCOL
+
+
+class OutputError(CertsyncError):
+    """A report, status or log file cannot be written (sysexits EX_CANTCREAT)."""
+
+    exit_code = ExitCode.STATE

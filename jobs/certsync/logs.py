@@ -249,16 +249,16 @@ def summary_line(
     started: datetime,
     ended: datetime,
 ) -> str:
-    """Log (and return) the one line that sums up a run; a warning if it stopped on an error."""
+    """Log (and return) the one line that sums up a run, in the log file only."""
     seconds = (ended - started).total_seconds()
     parts = ", ".join(f"{COUNT_LABELS.get(k, k)} : {v}" for k, v in counts.items())
     duration = f"{seconds:.1f}".replace(".", ",")
     text = f"certsync {command} {run_id} terminé (code {exit_code}) en {duration} s"
     if parts:
         text += f" — {parts}"
-    # A run that went to its end (0, or 1 with findings) already printed its French summary:
-    # its line goes to the log file only. Any other end is worth a warning on the console.
-    level = logging.DEBUG if exit_code in (ExitCode.OK, ExitCode.FINDINGS) else logging.WARNING
+    # The administrator already reads a French summary (or the French error) on the terminal:
+    # this line is for the log file only (monitoring reads status.json).
+    level = logging.DEBUG
     logging.getLogger(LOGGER).log(
         level,
         text,

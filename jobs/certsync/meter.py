@@ -118,8 +118,10 @@ class Meter:
         """Task `key` is over: its last line is logged (without a terminal)."""
         with self._lock:
             count = self._counts.pop(key, None)
-        if count is not None and self._bars is None and count.done:
-            self._log(count, self._clock())
+        now = self._clock()
+        # A stage shorter than the interval needs no progress line at all.
+        if count is not None and self._bars is None and now - count.started >= self._every:
+            self._log(count, now)
 
     def _log(self, count: _Count, now: float) -> None:
         elapsed = max(now - count.started, 1e-9)

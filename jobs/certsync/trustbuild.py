@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from certsync.certfiles.sniff import sniff
 from certsync.errors import CertsyncError, InputError
 from certsync.frenchfmt import fr_date
-from certsync.preflight import reason
+from certsync.outputs import reason
 from certsync.trust import common_name, load_trust
 
 _SHA256 = hashes.SHA256()

@@ -16,7 +16,7 @@ from certsync.frenchfmt import fr_int
 from certsync.housekeeping import rotate_log
 from certsync.lock import RunLock
 from certsync.logs import configure_logging, summary_line, write_status
-from certsync.preflight import Outputs
+from certsync.outputs import Outputs
 from certsync.state import StateStore
 from certsync.urls import check_url
 
