@@ -11,6 +11,7 @@ import pytest
 from certsync.cli import main
 from certsync.findings import Code
 from certsync.onboarding import prepare
+from certsync.sandbox import SandboxHandle
 from tests.onboarding.kit import (
     BREST,
     RENNES,
@@ -33,7 +34,7 @@ def _roster(tmp_path: Path, lines: list[str]) -> Path:
     return path
 
 
-def _state(sandbox) -> dict[str, tuple[str, str, str, dict[str, str]]]:  # type: ignore[no-untyped-def]
+def _state(sandbox: SandboxHandle) -> dict[str, tuple[str, str, str, dict[str, str]]]:
     with sandbox.store.lock:
         return {
             a.id: (a.email, a.prenom, a.nom, copy.deepcopy(a.extra))

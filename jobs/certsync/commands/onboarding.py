@@ -48,9 +48,8 @@ def summary_lines(result: Onboarding, *, quiet: bool = False) -> list[str]:
     lines: list[str] = []
     for plan in result.plans:
         org = plan.organisation.display
-        if not plan.files:
-            if not quiet:
-                lines.append(f"{org} : aucun agent à créer, pas de fichier.")
+        if not plan.files and not quiet:
+            lines.append(f"{org} : aucun agent à créer, pas de fichier.")
         for f in plan.files:
             lines.append(
                 f"{org} — {f.path.name} : le rapport du socle doit annoncer {f.created} à "

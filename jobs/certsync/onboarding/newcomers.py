@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from certsync.findings import Code, Finding, finding
+from certsync.findings import Code, Finding
 from certsync.onboarding import rules
 from certsync.records import Agent
 from certsync.roster.columns import header_key
@@ -123,7 +123,9 @@ def adapt(agent: Agent, extras: Mapping[str, str]) -> tuple[Newcomer | None, lis
 
 
 def _at(agent: Agent, code: Code, **params: object) -> Finding:
-    return finding(code, row=agent.row, email=agent.email, name=agent.display_name, **params)
+    return Finding(
+        code, agent.row, None, {"email": agent.email, "name": agent.display_name, **params}
+    )
 
 
 def _adapted(agent: Agent, key: str, before: str, after: str, reason: str) -> Finding:

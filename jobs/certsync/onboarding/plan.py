@@ -154,7 +154,7 @@ def _target(
     selected: Sequence[Organisation],
     every: Sequence[Organisation],
     wanted: str | None,
-) -> Organisation | None | Literal[False]:
+) -> Organisation | Literal[False] | None:
     """The agent's organisation; False when it is explicitly another one than asked for."""
     named = [o for o in every if agent.siren and o.siren == agent.siren]
     if not named and agent.organisation:
@@ -169,7 +169,9 @@ def _target(
 
 
 def _row(agent: Agent, code: Code, **params: object) -> Finding:
-    return finding(code, row=agent.row, email=agent.email, name=agent.display_name, **params)
+    return Finding(
+        code, agent.row, None, {"email": agent.email, "name": agent.display_name, **params}
+    )
 
 
 def _known(
@@ -323,15 +325,15 @@ def _write(
         name = f"{stem}.csv" if len(parts) == 1 else f"{stem}-partie-{number}.csv"
         body = header + b"".join(data for data, _ in part)
         atomic_write_bytes(out_dir / name, body)
-        existing = sum(1 for _, is_existing in part if is_existing)
+        kept = sum(1 for _, is_existing in part if is_existing)
         files.append(
             ImportFile(
                 path=out_dir / name,
                 part=number,
                 parts=len(parts),
-                existing=existing,
-                created=len(part) - existing,
-                to_delete=on_socle - existing,
+                existing=kept,
+                created=len(part) - kept,
+                to_delete=on_socle - kept,
                 records=len(part) + 1,
                 size=len(body),
             )

@@ -65,7 +65,7 @@ def write_workbook(result: Onboarding, path: Path) -> None:
         row = 1
         for plan in result.plans:
             for account in plan.left_out:
-                cells = (
+                kept = (
                     plan.organisation.label,
                     account.email,
                     account.name,
@@ -73,7 +73,7 @@ def write_workbook(result: Onboarding, path: Path) -> None:
                     "l'import du socle refuse une de ses valeurs : le rapport du socle le "
                     "listera « à supprimer »",
                 )
-                for col, text in enumerate(cells):
+                for col, text in enumerate(kept):
                     sheet.write_string(row, col, text)
                 row += 1
         book.close()

@@ -330,7 +330,10 @@ class ImportPages:
                 for n, msgs in sorted(state.errors.items())
             )
             count = sum(len(m) for m in state.errors.values())
-            body = f'<p class="info">Le fichier importé comporte {count} erreur(s).</p><ul>{items}</ul>'
+            body = (
+                f'<p class="info">Le fichier importé comporte {count} erreur(s).</p>'
+                f"<ul>{items}</ul>"
+            )
             return _page("Analyse du fichier", body, [])
         links = (
             ("createlist", "Ajouter des utilisateurs", len(state.to_create), "create"),
