@@ -12,6 +12,9 @@ from certsync.cli import main
 from certsync.findings import Code
 from certsync.onboarding import prepare
 from certsync.sandbox import SandboxHandle
+from certsync.sandbox.server import DEMO_PASSWORD, DEMO_USER
+from certsync.testkit.pki import SamplePKI
+from tests.helpers import leaf_for
 from tests.onboarding.kit import (
     BREST,
     RENNES,
@@ -240,3 +243,46 @@ def test_unknown_organisation_is_a_usage_error(
     )
     assert code == 2
     assert "Commune de Rennes (n° 12)" in capsys.readouterr().err
+
+
+def test_certsync_run_then_puts_the_certificates_on_the_new_accounts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pki: SamplePKI
+) -> None:
+    roster = _roster(
+        tmp_path,
+        [
+            "Iñaki;Muñoz;inaki.munoz@rennes.fr;Commune de Rennes;213502388;;",
+            "Zoé;Martin;zoe.martin@rennes.fr;Commune de Rennes;213502388;;",
+        ],
+    )
+    certs = tmp_path / "certificats"
+    certs.mkdir()
+    for prenom, nom, email in (
+        ("Iñaki", "Muñoz", "inaki.munoz@rennes.fr"),
+        ("Zoé", "Martin", "zoe.martin@rennes.fr"),
+    ):
+        issued = leaf_for(pki.chambersign_ca, prenom, nom, email=email, slot=len(email))
+        (certs / f"{email}.cer").write_bytes(issued.pem)
+    trust = tmp_path / "autorites.pem"
+    trust.write_bytes(pki.trust_pem())
+    monkeypatch.setenv("CERTSYNC_USER", DEMO_USER)
+    monkeypatch.setenv("CERTSYNC_PASSWORD", DEMO_PASSWORD)
+    monkeypatch.chdir(tmp_path)
+    with socle(EXISTING) as sandbox:
+        export = export_csv(sandbox, tmp_path / "export_agent.csv")
+        result = prepare(roster, export, tmp_path / "out")
+        session = browser(sandbox.url)
+        upload(session, sandbox.url, RENNES, result.plans[0].files[0].path.read_bytes())
+        assert create_all(session, sandbox.url, RENNES) == 2
+        code = main(
+            [
+                "run", "--roster", str(roster), "--certs", str(certs), "--trust", str(trust),
+                "--as-of", "2026-03-02", "--url", sandbox.url, "--state", str(tmp_path / "s.db"),
+                "--report-dir", str(tmp_path / "rapport"), "--quiet",
+            ]
+        )  # fmt: skip
+        assert code == 0
+        pushed = {str(a["email"]): a for a in sandbox.accounts()}
+    for email in ("inaki.munoz@rennes.fr", "zoe.martin@rennes.fr"):
+        assert pushed[email]["writes"] == 1 and pushed[email]["sha256"]
+    assert all(pushed[a["email"]]["writes"] == 0 for a in EXISTING)
