@@ -60,11 +60,14 @@ def seed(sandbox: SandboxHandle, members: list[dict[str, str]]) -> None:
             sandbox.store.add(row["email"], row["nom"], row["prenom"], extra=extra)
 
 
-def export_csv(sandbox: SandboxHandle, path: Path, *, disabled: bool = False) -> Path:
+def export_csv(
+    sandbox: SandboxHandle, path: Path, *, disabled: bool = False, organism: Organism | None = None
+) -> Path:
     """export_agent.csv as ExportAgentCSVGeneratorServiceImpl writes it (BOM, `;`, quoted).
 
     The real export lists enabled agents only (`findAllAgentProfilesByOrganism`);
-    `disabled=True` lists them too, as the reference notes say some exports do.
+    `disabled=True` lists them too, as the reference notes say some exports do. The export
+    page exports one organism; `organism` does the same, None puts every one in one file.
     """
     labels = {"MR": "M.", "MRS": "Mme"}
     organisms = {o.id: o for o in (RENNES, BREST)}
@@ -76,6 +79,8 @@ def export_csv(sandbox: SandboxHandle, path: Path, *, disabled: bool = False) ->
     for a in accounts:
         x = a.extra
         if x.get("enabled") == "false" and not disabled:
+            continue
+        if organism is not None and x["organism_id"] != organism.id:
             continue
         org = organisms[x["organism_id"]]
         row = dict.fromkeys(EXPORT_HEADER, "")

@@ -137,7 +137,7 @@ def test_existing_agents_the_importer_refuses_are_named_and_the_file_still_impor
     roster = _roster(tmp_path, ["Nina;Neuve;nina.neuve@rennes.fr;Commune de Rennes;;;"])
     with socle(members) as sandbox:
         export = export_csv(sandbox, tmp_path / "export_agent.csv")
-        result = prepare(roster, export, tmp_path / "out", organisation="213502388")
+        result = prepare(roster, [export], tmp_path / "out", organisation="213502388")
         (plan,) = result.plans
         assert {a.email for a in plan.left_out} == {"eric.nunez@rennes.fr", "paul.sans@rennes.fr"}
         assert [f.to_delete for f in plan.files] == [2]
@@ -175,7 +175,7 @@ def test_organisation_and_account_findings(tmp_path: Path) -> None:
     )
     with socle(members) as sandbox:
         export = export_csv(sandbox, tmp_path / "export_agent.csv", disabled=True)
-    result = prepare(roster, export, tmp_path / "out")
+    result = prepare(roster, [export], tmp_path / "out")
     codes = {(f.code, f.params.get("email")) for f in result.findings}
     assert (Code.ONBOARD_OTHER_ORGANISATION, "marc@brest.fr") in codes
     assert (Code.ONBOARD_ACCOUNT_DISABLED, "ancien@rennes.fr") in codes
@@ -193,7 +193,7 @@ def test_a_roster_without_separate_names_gets_a_finding_per_agent(tmp_path: Path
     roster.write_text("Nom complet;Courriel\nJean Neuf;jean.neuf@rennes.fr\n", encoding="utf-8")
     with socle(EXISTING) as sandbox:
         export = export_csv(sandbox, tmp_path / "export_agent.csv")
-    result = prepare(roster, export, tmp_path / "out")
+    result = prepare(roster, [export], tmp_path / "out")
     missing = [f for f in result.findings if f.code is Code.ONBOARD_FIELD_MISSING]
     assert [f.params["column"] for f in missing] == ["Prénom", "Nom"]
     assert result.plans[0].files == ()
@@ -205,7 +205,7 @@ def test_a_large_organisation_is_split_and_each_part_imports(tmp_path: Path) -> 
     roster = _roster(tmp_path, ["Nina;Neuve;nina.neuve@rennes.fr;Commune de Rennes;;;"])
     with socle(members) as sandbox:
         export = export_csv(sandbox, tmp_path / "export_agent.csv")
-        result = prepare(roster, export, tmp_path / "out")
+        result = prepare(roster, [export], tmp_path / "out")
         files = result.plans[0].files
         assert [(f.records, f.existing, f.created) for f in files] == [
             (5000, 4999, 0),
@@ -270,7 +270,7 @@ def test_certsync_run_then_puts_the_certificates_on_the_new_accounts(
     monkeypatch.chdir(tmp_path)
     with socle(EXISTING) as sandbox:
         export = export_csv(sandbox, tmp_path / "export_agent.csv")
-        result = prepare(roster, export, tmp_path / "out")
+        result = prepare(roster, [export], tmp_path / "out")
         session = browser(sandbox.url)
         upload(session, sandbox.url, RENNES, result.plans[0].files[0].path.read_bytes())
         assert create_all(session, sandbox.url, RENNES) == 2
@@ -286,3 +286,40 @@ def test_certsync_run_then_puts_the_certificates_on_the_new_accounts(
     for email in ("inaki.munoz@rennes.fr", "zoe.martin@rennes.fr"):
         assert pushed[email]["writes"] == 1 and pushed[email]["sha256"]
     assert all(pushed[a["email"]]["writes"] == 0 for a in EXISTING)
+
+
+def test_each_organisation_gets_its_own_file_and_no_agent_lands_in_another_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    members = [*EXISTING, member("Marc", "Brest", "marc@brest.fr", BREST)]
+    roster = _roster(
+        tmp_path,
+        [
+            "Nina;Neuve;nina.neuve@rennes.fr;Commune de Rennes;;;",
+            "Bruno;Neuf;bruno.neuf@brest.fr;;212900468;;",
+            "Sans;Organisme;sans@rennes.fr;;;;",
+        ],
+    )
+    with socle(members) as sandbox:
+        rennes = export_csv(sandbox, tmp_path / "rennes.csv", organism=RENNES)
+        brest = export_csv(sandbox, tmp_path / "brest.csv", organism=BREST)
+    alone = prepare(roster, [rennes], tmp_path / "alone")
+    codes = {(f.code, f.params.get("email")) for f in alone.findings}
+    assert (Code.ONBOARD_NO_ORGANISATION, "bruno.neuf@brest.fr") in codes
+    assert [n.agent.email for n in alone.plans[0].newcomers] == [
+        "nina.neuve@rennes.fr",
+        "sans@rennes.fr",
+    ]
+    both = prepare(roster, [rennes, brest], tmp_path / "both")
+    created = {p.organisation.id: [n.agent.email for n in p.newcomers] for p in both.plans}
+    assert created == {RENNES.id: ["nina.neuve@rennes.fr"], BREST.id: ["bruno.neuf@brest.fr"]}
+    assert (Code.ONBOARD_NO_ORGANISATION, "sans@rennes.fr") in {
+        (f.code, f.params.get("email")) for f in both.findings
+    }
+    out = tmp_path / "one"
+    args = ["onboarding", "--roster", str(roster), "--export", str(rennes), str(brest)]
+    assert main([*args, "--organisation", "212900468", "--out", str(out)]) == 0
+    assert [f.name for f in out.glob("*.csv")] == ["import-13-ville-de-brest.csv"]
+    printed = capsys.readouterr().out
+    assert "1 agent(s) d'autres organismes que celui demandé, ignorés." in printed
+    assert "sans@rennes.fr" in (out / "import-13-ville-de-brest.csv").read_text(encoding="utf-8")

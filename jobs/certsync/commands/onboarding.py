@@ -20,7 +20,12 @@ def register_onboarding(sub: Any) -> None:
     )
     p.add_argument("--roster", type=Path, required=True, help="liste des agents (.xlsx ou .csv)")
     p.add_argument(
-        "--export", type=Path, required=True, help="export_agent.csv téléchargé du socle"
+        "--export",
+        type=Path,
+        nargs="+",
+        required=True,
+        metavar="EXPORT",
+        help="export_agent.csv téléchargé du socle (un ou plusieurs organismes)",
     )
     p.add_argument("--organisation", help="un seul organisme : numéro, SIREN ou nom")
     p.add_argument("--out", type=Path, help="dossier des fichiers (défaut : onboarding/…)")
@@ -81,6 +86,8 @@ def summary_lines(result: Onboarding, *, quiet: bool = False) -> list[str]:
         f"{sum(p.already_present for p in result.plans)} déjà sur le socle, {left} laissé(s) "
         f"hors des fichiers, {adapted} valeur(s) adaptée(s) ou laissée(s) vide(s)."
     )
+    if result.elsewhere:
+        lines.append(f"{result.elsewhere} agent(s) d'autres organismes que celui demandé, ignorés.")
     if not quiet:
         lines.append(
             "Importez chaque fichier dans le socle (« Gérer les utilisateurs » → « Importer une "

@@ -81,20 +81,22 @@ class Onboarding:
     findings: tuple[Finding, ...]
     roster_agents: int
     out_dir: Path
+    elsewhere: int = 0
+    """Roster agents of other organisations than the one asked for (--organisation)."""
 
 
 def prepare(
     roster_path: Path,
-    export_path: Path,
+    export_paths: Sequence[Path],
     out_dir: Path,
     *,
     organisation: str | None = None,
     sheet: str | None = None,
 ) -> Onboarding:
     """Read the roster and the export, write one import file (or more) per organisation."""
-    existing = read_export(export_path)
+    existing = [agent for path in export_paths for agent in read_export(path)]
     organisations = {a.organisation.id: a.organisation for a in existing}
-    selected = _select(list(organisations.values()), organisation, export_path)
+    selected = _select(list(organisations.values()), organisation)
     roster = read_roster(roster_path, sheet=sheet)
     extras = read_extras(roster_path, sheet)
     findings: list[Finding] = list(roster.findings)
@@ -104,12 +106,14 @@ def prepare(
         by_email.setdefault(account.email.casefold(), []).append(account)
     newcomers: dict[str, list[Newcomer]] = {o.id: [] for o in selected}
     present: dict[str, int] = {o.id: 0 for o in selected}
+    elsewhere = 0
     for agent in roster.agents:
         if agent.row in blocked:
             continue
         target = _target(agent, selected, list(organisations.values()), organisation)
         if target is False:
-            continue  # another organisation than the one asked for
+            elsewhere += 1  # another organisation than the one asked for
+            continue
         hits = by_email.get(agent.email.casefold(), [])
         if hits:
             findings.extend(_known(agent, hits, target, present))
@@ -128,10 +132,10 @@ def prepare(
         plan, found = _plan(org, members, newcomers[org.id], present[org.id], out_dir)
         plans.append(plan)
         findings.extend(found)
-    return Onboarding(tuple(plans), tuple(findings), len(roster.agents), out_dir)
+    return Onboarding(tuple(plans), tuple(findings), len(roster.agents), out_dir, elsewhere)
 
 
-def _select(orgs: list[Organisation], wanted: str | None, export: Path) -> list[Organisation]:
+def _select(orgs: list[Organisation], wanted: str | None) -> list[Organisation]:
     if wanted is None:
         return orgs
     key = wanted.strip()
@@ -143,7 +147,7 @@ def _select(orgs: list[Organisation], wanted: str | None, export: Path) -> list[
     if not chosen:
         known = ", ".join(o.display for o in orgs) or "aucun"
         raise UsageError(
-            f"L'organisme « {wanted} » n'est pas dans l'export « {export.name} ».",
+            f"L'organisme « {wanted} » n'est dans aucun des exports donnés.",
             hint=f"Organismes de l'export : {known}. Indiquez son numéro, son SIREN ou son nom.",
         )
     return chosen
@@ -155,7 +159,10 @@ def _target(
     every: Sequence[Organisation],
     wanted: str | None,
 ) -> Organisation | Literal[False] | None:
-    """The agent's organisation; False when it is explicitly another one than asked for."""
+    """The agent's organisation; False when it is explicitly another one than asked for.
+
+    An agent whose row names no organisation goes to the one asked for, or to the only one.
+    """
     named = [o for o in every if agent.siren and o.siren == agent.siren]
     if not named and agent.organisation:
         named = [
@@ -163,6 +170,9 @@ def _target(
         ]
     if len(named) == 1:
         return named[0] if named[0] in selected else False
+    if agent.siren or agent.organisation:
+        # An organisation is named but none of the exports has it: never guess another one.
+        return None
     if wanted is not None or len(every) == 1:
         return selected[0]
     return None
