@@ -112,6 +112,12 @@ def test_the_file_creates_exactly_the_missing_agents_and_changes_or_deletes_no_o
     book = openpyxl.load_workbook(out / "onboarding.xlsx")
     preview = list(book["Aperçu du rapport"].iter_rows(values_only=True))
     assert preview[1][2:] == ("import-12-commune-de-rennes.csv", 7, len(data), 3, 3, 0, 0)
+    created = list(book["À créer"].iter_rows(values_only=True))[1:]
+    assert [(r[1], r[2], r[3], r[4]) for r in created] == [
+        ("import-12-commune-de-rennes.csv", "3", "inaki.munoz@rennes.fr", "Inaki"),
+        ("import-12-commune-de-rennes.csv", "4", "elodie.oeuvrard@rennes.fr", "Elodie"),
+        ("import-12-commune-de-rennes.csv", "5", "zoe.martin@rennes.fr", "Zoé"),
+    ]
     found = list(book["Constats"].iter_rows(values_only=True))[1:]
     by_code = {(r[1], r[4]) for r in found}
     assert (Code.ONBOARD_VALUE_ADAPTED, "inaki.munoz@rennes.fr") in by_code

@@ -25,6 +25,7 @@ PREVIEW_HEADER = (
     "À supprimer (NE PAS SUPPRIMER)",
 )
 FINDINGS_HEADER = ("Gravité", "Code", "Ligne", "Fichier", "E-mail", "Agent", "Constat", "Que faire")
+NEW_HEADER = ("Organisme", "Fichier", "Ligne de la liste", "E-mail", "Prénom", "Nom")
 KEEP_HEADER = ("Organisme", "E-mail", "Agent", "N° profil", "Pourquoi il n'est pas dans le fichier")
 
 
@@ -60,6 +61,25 @@ def write_workbook(result: Onboarding, path: Path) -> None:
             )
             for col, text in enumerate(cells):
                 sheet.write_string(row, col, text)
+        sheet = book.add_worksheet("À créer")
+        _header(sheet, NEW_HEADER, bold)
+        row = 1
+        for plan in result.plans:
+            newcomers = iter(plan.newcomers)
+            for f in plan.files:
+                # Newcomers follow the existing agents, in order, part after part.
+                for newcomer in [next(newcomers) for _ in range(f.created)]:
+                    new_cells = (
+                        plan.organisation.label,
+                        f.path.name,
+                        str(newcomer.agent.row),
+                        newcomer.agent.email,
+                        newcomer.values[1],
+                        newcomer.values[2],
+                    )
+                    for col, text in enumerate(new_cells):
+                        sheet.write_string(row, col, text)
+                    row += 1
         sheet = book.add_worksheet("Ne pas supprimer")
         _header(sheet, KEEP_HEADER, bold)
         row = 1
