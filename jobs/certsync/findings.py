@@ -67,6 +67,17 @@ class Code(StrEnum):
     MEGALIS_REJECTED = "MEGALIS_REJECTED"
     MEGALIS_UNAVAILABLE = "MEGALIS_UNAVAILABLE"
     MEGALIS_VERIFY_FAILED = "MEGALIS_VERIFY_FAILED"
+    # Onboarding through the socle's importer
+    ONBOARD_VALUE_ADAPTED = "ONBOARD_VALUE_ADAPTED"
+    ONBOARD_VALUE_DROPPED = "ONBOARD_VALUE_DROPPED"
+    ONBOARD_VALUE_REFUSED = "ONBOARD_VALUE_REFUSED"
+    ONBOARD_FIELD_MISSING = "ONBOARD_FIELD_MISSING"
+    ONBOARD_NO_ORGANISATION = "ONBOARD_NO_ORGANISATION"
+    ONBOARD_OTHER_ORGANISATION = "ONBOARD_OTHER_ORGANISATION"
+    ONBOARD_ACCOUNT_DISABLED = "ONBOARD_ACCOUNT_DISABLED"
+    ONBOARD_EXISTING_REFUSED = "ONBOARD_EXISTING_REFUSED"
+    ONBOARD_EXISTING_WOULD_CHANGE = "ONBOARD_EXISTING_WOULD_CHANGE"
+    ONBOARD_FILE_SPLIT = "ONBOARD_FILE_SPLIT"
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,6 +360,83 @@ CATALOGUE: Mapping[Code, Spec] = {
         "Vérification après dépôt en échec",
         "Après dépôt, le compte contient un autre certificat ({found}).",
         "Vérifiez le compte de l'agent sur Mégalis et relancez le traitement.",
+    ),
+    Code.ONBOARD_VALUE_ADAPTED: Spec(
+        _W,
+        "Valeur adaptée pour l'import du socle",
+        "{column} « {value} » est écrit « {written} » dans le fichier d'import ({reason}).",
+        "Vérifiez l'orthographe ; après l'import, corrigez la fiche de l'agent sur le socle si "
+        "besoin.",
+    ),
+    Code.ONBOARD_VALUE_DROPPED: Spec(
+        _W,
+        "Valeur laissée vide dans l'import",
+        "{column} « {value} » est refusé par l'import du socle ({reason}) ; la colonne est "
+        "laissée vide pour cet agent.",
+        "Saisissez la valeur sur la fiche de l'agent après l'import, ou corrigez la liste.",
+    ),
+    Code.ONBOARD_VALUE_REFUSED: Spec(
+        _B,
+        "Agent hors du fichier d'import : valeur refusée",
+        "{column} « {value} » est refusé par l'import du socle ({reason}) ; l'agent n'est pas "
+        "dans le fichier.",
+        "Créez cet agent à la main sur le socle (« Créer un agent »), ou corrigez la liste "
+        "puis relancez certsync onboarding.",
+    ),
+    Code.ONBOARD_FIELD_MISSING: Spec(
+        _B,
+        "Agent hors du fichier d'import : champ obligatoire vide",
+        "Le champ obligatoire {column} est vide ; l'agent n'est pas dans le fichier.",
+        "Complétez la liste des agents puis relancez certsync onboarding.",
+    ),
+    Code.ONBOARD_NO_ORGANISATION: Spec(
+        _B,
+        "Agent hors du fichier d'import : organisme inconnu",
+        "L'organisme de l'agent ({organisation}) n'est pas dans l'export du socle ; l'agent "
+        "n'est dans aucun fichier.",
+        "Ajoutez l'export de cet organisme, ou indiquez l'organisme avec --organisation.",
+    ),
+    Code.ONBOARD_OTHER_ORGANISATION: Spec(
+        _B,
+        "Agent déjà inscrit dans un autre organisme",
+        "« {email} » a déjà un compte dans {organisation} ; l'import le proposerait « à créer » "
+        "et la création échouerait (identifiant déjà utilisé).",
+        "Vérifiez la collectivité de l'agent ; un changement d'organisme se fait à la main sur "
+        "le socle.",
+    ),
+    Code.ONBOARD_ACCOUNT_DISABLED: Spec(
+        _B,
+        "Compte désactivé sur le socle",
+        "« {email} » a un compte désactivé dans {organisation} ; l'import le proposerait « à "
+        "créer » et la création échouerait.",
+        "Réactivez le compte sur le socle, puis relancez certsync run pour son certificat.",
+    ),
+    Code.ONBOARD_EXISTING_REFUSED: Spec(
+        _W,
+        "Compte existant que l'import ne peut pas réécrire : NE PAS SUPPRIMER",
+        "Le compte existant « {email} » ({name}) a une valeur que l'import du socle refuse "
+        "({column} « {value} » : {reason}) ; il n'est pas dans le fichier, et le rapport du "
+        "socle le listera « à supprimer ».",
+        "Ne le supprimez pas : n'utilisez jamais « Tout supprimer » et ne cochez pas ce compte. "
+        "Pour qu'il n'apparaisse plus, corrigez sa fiche sur le socle puis refaites l'export et "
+        "certsync onboarding.",
+    ),
+    Code.ONBOARD_EXISTING_WOULD_CHANGE: Spec(
+        _W,
+        "Compte existant modifié si « Modifier des utilisateurs » est appliqué",
+        "Le compte existant « {email} » est réécrit tel quel, mais appliquer « Modifier des "
+        "utilisateurs » changerait : {changes}.",
+        "N'appliquez pas « Modifier des utilisateurs » ni « Tout modifier » : le fichier ne "
+        "sert qu'à créer les comptes manquants.",
+    ),
+    Code.ONBOARD_FILE_SPLIT: Spec(
+        _W,
+        "Organisme découpé en plusieurs fichiers",
+        "{organisation} tient en {parts} fichiers (5 000 lignes ou 1 Mio au plus par "
+        "fichier) : le rapport de chaque fichier listera « à supprimer » les comptes qui sont "
+        "dans les autres ({to_delete} pour {file}).",
+        "Importez les fichiers l'un après l'autre et ne supprimez personne : n'utilisez jamais "
+        "« Tout supprimer ».",
     ),
 }
 

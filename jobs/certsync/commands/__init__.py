@@ -2,7 +2,8 @@
 
 from certsync.commands.common import crash_log_path
 from certsync.commands.inspect import cmd_inspect
+from certsync.commands.onboarding import register_onboarding
 from certsync.commands.ops import register_ops
 from certsync.commands.run import cmd_run
 
-__all__ = ["cmd_inspect", "cmd_run", "crash_log_path", "register_ops"]
+__all__ = ["cmd_inspect", "cmd_run", "crash_log_path", "register_onboarding", "register_ops"]

@@ -22,6 +22,7 @@ import urllib.parse
 from certsync.connectors.pem import SOCLE_CERTIFICATE_RE
 from certsync.sandbox.forms import parse_pairs
 from certsync.sandbox.server import Request, Response, SandboxCredentials
+from certsync.sandbox.socle_import import ImportPages
 from certsync.sandbox.store import SandboxAccount, Store
 
 REGEX_MESSAGE = "Le certificat n'est pas au bon format"
@@ -87,6 +88,7 @@ class SocleApp:
         self.credentials = credentials
         self.sessions: set[str] = set()
         self._lock = threading.Lock()
+        self.imports = ImportPages(store, credentials.user)
 
     def _logged_in(self, request: Request) -> bool:
         cookies = request.headers.get("cookie", "")
@@ -102,6 +104,8 @@ class SocleApp:
             return self._authenticate(request)
         if not self._logged_in(request):
             return _redirect("/login")
+        if (answer := self.imports.handle(request)) is not None:
+            return answer
         if request.path == "/organism/agent/export" and request.method == "GET":
             return self._export()
         if request.path == "/organism/agent/create":
