@@ -196,7 +196,7 @@ class S2lowConnector(Connector):
         return [row for row in data if isinstance(row, dict)]
 
     def listing(self) -> AccountListing:
-        """Every page, every status; a page that cannot be read is a gap, the next are tried."""
+        """Every page, every status; a page that cannot be read ends the listing with a gap."""
         accounts: dict[str, Account] = {}
         seen: set[str] = set()
         gaps: list[str] = []
@@ -204,9 +204,13 @@ class S2lowConnector(Connector):
             try:
                 rows = self._page(page)
             except (Unavailable, Rejected) as exc:
+                # Where the list ends is unknown past an unreadable page: stop there.
                 reason = exc.reason if isinstance(exc, Unavailable) else exc.message
-                gaps.append(f"page {page} de la liste des utilisateurs S²LOW illisible : {reason}")
-                continue
+                gaps.append(
+                    f"page {page} (et suivantes) de la liste des utilisateurs S²LOW illisible : "
+                    f"{reason}"
+                )
+                break
             ids = {str(row.get("id")) for row in rows}
             if not rows or ids <= seen:
                 break  # pagerCountRecords: a page past the end repeats the last one
