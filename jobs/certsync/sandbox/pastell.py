@@ -121,7 +121,7 @@ class PastellApp:
             return used < LOGIN_ATTEMPTS_PER_MINUTE
 
     def _authenticate(self, request: Request) -> None:
-        address = request.headers.get("x-sandbox-remote-addr", "127.0.0.1")
+        address = "127.0.0.1"  # REMOTE_ADDR: the sandbox only listens on loopback
         header = request.headers.get("authorization", "")
         creds = self.credentials
         if header.startswith("Bearer ") or header.startswith("Basic "):
