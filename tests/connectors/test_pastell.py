@@ -153,7 +153,6 @@ def test_inactive_user_is_listed_inactive_and_never_written() -> None:
         assert sandbox.accounts()[0]["writes"] == 0
 
 
-@pytest.mark.slow
 def test_full_push_over_entities_changes_no_field_and_never_patches() -> None:
     persons = people(12)
     with _pastell(persons) as sandbox:

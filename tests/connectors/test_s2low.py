@@ -187,7 +187,6 @@ def _all_snapshots(connector: S2lowConnector) -> dict[str, tuple[tuple[str, str]
     return {k: connector.read_account(a).fields for k, a in connector.listing().accounts.items()}
 
 
-@pytest.mark.slow
 @pytest.mark.usefixtures("small_pages")
 def test_full_push_of_accented_names_changes_no_field() -> None:
     persons = people(13)
