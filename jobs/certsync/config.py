@@ -85,6 +85,8 @@ class PlatformConfig:
     """S²LOW authority id for created accounts."""
     entity_id: str = ""
     """Pastell id_e for created accounts."""
+    organisations: tuple[str, ...] = ()
+    """Socle organism ids to list and write, instead of discovering them after login."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,9 @@ FORMDATA_ERROR = (
 )
 TAMPERED = "Client data associated with the current request appears to have been tampered with."
 STATE_COOKIE = "OAuth_Token_Request_State"
+AUTO = "auto"
+"""The sandbox administrator's role follows the data: the administrator of the only
+organisation, or a functional administrator when there are several."""
 EXPORT_HEADER = (
     "user_id;user_last_connection_date;user_mean_time_betweenTwoConnections;user_nbConnections;"
     "user_civility;user_firstname;user_lastname;user_username;user_connectionAttempts;profil_id;"
@@ -189,14 +192,15 @@ class SocleApp:
         self._lock = threading.Lock()
         self._secret = secrets.token_bytes(32)
         self.admins: dict[str, str | None] = {}
-        """username → organism id for an organism administrator, None for a functional one."""
+        """username → organism id for an organism administrator, None for a functional one,
+        AUTO for the sandbox's own administrator (see `managed`)."""
         if credentials.user:
             self.keycloak.add_user(credentials.user, credentials.password)
-            self.admins[credentials.user] = None
+            self.admins[credentials.user] = AUTO
         if credentials.token:
             owner = credentials.user or DEMO_USER
             self.keycloak.tokens[credentials.token] = owner
-            self.admins.setdefault(owner, None)
+            self.admins.setdefault(owner, AUTO)
         with store.lock:
             store.extra.setdefault("organisations", {})
             store.extra.setdefault("next_organism", 1)
@@ -355,8 +359,17 @@ class SocleApp:
 
     # -- rights (AbstractPage.hasRights) ---------------------------------------------------
 
+    def managed(self, username: str) -> str | None:
+        """The organism a user administers, or None for a functional administrator."""
+        role = self.admins.get(username)
+        if role == AUTO:
+            with self.store.lock:
+                only = list(self.organisations)
+            return only[0] if len(only) == 1 else None
+        return role
+
     def _may_manage(self, session: Session, org_id: str) -> bool:
-        managed = self.admins.get(session.username)
+        managed = self.managed(session.username)
         return managed is None or managed == org_id
 
     # -- Index, search ---------------------------------------------------------------------
@@ -364,7 +377,7 @@ class SocleApp:
     def _index(self, request: Request, session: Session, groups: tuple[str, ...]) -> Response:
         flash = session.flash.pop("index", "")
         message = f'<p class="success">{html.escape(flash)}</p>' if flash else ""
-        managed = self.admins.get(session.username)
+        managed = self.managed(session.username)
         if managed is None:
             body = (
                 "<h2>Accueil</h2><fieldset><legend>Bienvenue sur l'administration des "
@@ -639,7 +652,7 @@ class SocleApp:
             Control("technicalIdentifier", "text"),
             Control("elected", "checkbox"),
         ]
-        if self.admins.get(session.username) is None:
+        if self.managed(session.username) is None:
             # <t:if test="isAdmin">: only a functional/technical administrator sees these.
             controls += [
                 Control(n, "checkbox") for n in ("executive", "representative", "substitute")
