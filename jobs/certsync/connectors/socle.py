@@ -243,7 +243,7 @@ class SocleConnector(Connector):
         return list(found.values())
 
     def _search_one(self, siren: str) -> list[Organisation]:
-        response, page = self._page(SEARCH_PAGE)
+        _, page = self._page(SEARCH_PAGE)
         form = page.form(SEARCH_FORM) if page is not None else None
         if form is None:
             raise _Gap(f"SIREN {siren} : la recherche d'organismes est inaccessible")
@@ -254,7 +254,7 @@ class SocleConnector(Connector):
         target = self._where(answer)
         if not target.rstrip("/").endswith("searchresult"):
             return []  # "Aucun organisme ne correspond à cette recherche"
-        result, page = self._page(target)
+        _, page = self._page(target)
         if page is None:
             raise _Gap(f"SIREN {siren} : résultats de recherche illisibles")
         ids = _ids(page.links, r"/organism/detail(?:organism)?/(\d+)")
@@ -416,7 +416,7 @@ class SocleConnector(Connector):
             known = self._departments.get(org_id)
         if known:
             return known
-        response, page = self._page(LIST_PAGE.format(org=org_id))
+        _, page = self._page(LIST_PAGE.format(org=org_id))
         links = _ids(page.links if page else (), rf"/organism/agent/create/{org_id}/(\d+)")
         if not links:
             raise Rejected(f"Le socle ne propose pas de créer un agent dans l'organisme {org_id}.")
@@ -428,7 +428,7 @@ class SocleConnector(Connector):
         """Create the agent as the Create page does (AgentForm, then the roles page)."""
         org_id = self._organisation_of(agent)
         path = CREATE_PAGE.format(org=org_id, dept=self._department(org_id))
-        response, page = self._page(path)
+        _, page = self._page(path)
         form = page.form(AGENT_FORM) if page is not None else None
         if form is None:
             raise protocol_error(_NAME, f"pas de formulaire « {AGENT_FORM} » sur {path}")

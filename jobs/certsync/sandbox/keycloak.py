@@ -206,9 +206,10 @@ class KeycloakApp:
             f'action="{action}" method="post">'
             '<label for="username">Nom d&#39;utilisateur ou courriel</label>'
             f'<input tabindex="1" id="username" name="username" '
-            f'value="{html.escape(username, quote=True)}" type="text" autofocus autocomplete="off" />'
-            '<label for="password">Mot de passe</label>'
-            '<input tabindex="2" id="password" name="password" type="password" autocomplete="off" />'
+            f'value="{html.escape(username, quote=True)}" type="text" autofocus '
+            'autocomplete="off" /><label for="password">Mot de passe</label>'
+            '<input tabindex="2" id="password" name="password" type="password" '
+            'autocomplete="off" />'
             '<input type="hidden" id="id-hidden-input" name="credentialId"/>'
             '<input tabindex="4" name="login" id="kc-login" type="submit" value="Connexion"/>'
             "</form>"

@@ -68,6 +68,7 @@ EXPORT_HEADER = (
     "organism_department_id;organism_department_label;organism_id;organism_label;"
     "organism_siren;organism_nic"
 ).split(";")
+SELECTED = ' selected="selected"'
 CIVILITIES = (("MR", "M."), ("MRS", "Mme"))
 GRADES = (("DEPUTEE", "la Députée"), ("DIRECTRICE_ADJOINTE", "la Directrice adjointe"))
 COUNTRIES = (("FR", "France"), ("AD", "Andorre"))
@@ -87,14 +88,18 @@ LABELS = {
     "city": "Ville",
 }
 REGEXPS = {
-    "email": (r"^[a-zA-Z0-9._%+-]+@([a-zA-Z0-9-.]+)(\.[a-zA-Z]{2,63})$",
-              "Syntaxe de l'adresse mail est incorrecte"),
+    "email": (
+        r"^[a-zA-Z0-9._%+-]+@([a-zA-Z0-9-.]+)(\.[a-zA-Z]{2,63})$",
+        "Syntaxe de l'adresse mail est incorrecte",
+    ),
     "phone": (r"^[0-9]{10}$", "Le numéro de téléphone doit être composé de 10 chiffres"),
-    "cellPhone": (r"^[0-9]{10}$",
-                  "Le numéro de téléphone portable doit être composé de 10 chiffres"),
+    "cellPhone": (
+        r"^[0-9]{10}$",
+        "Le numéro de téléphone portable doit être composé de 10 chiffres",
+    ),
     "fax": (r"^[0-9]{10}$", "Le numéro de fax doit être composé de 10 chiffres"),
     "postalCode": (r"^[0-9]{5}$", "Le code postal doit être composé de 5 chiffres"),
-}  # fmt: skip
+}
 #: Account fields kept in SandboxAccount.extra, with the value a new agent starts with.
 EXTRA_DEFAULTS = {
     "civility": "MR",
@@ -276,8 +281,13 @@ class SocleApp:
         org_id = self.organisation_for(
             row.get("organisation", "") or "Organisme de démonstration", row.get("siren", "")
         )
-        self.seed(row["email"], row.get("nom", ""), row.get("prenom", ""), row.get("id", ""),
-                  organism=org_id)  # fmt: skip
+        self.seed(
+            row["email"],
+            row.get("nom", ""),
+            row.get("prenom", ""),
+            row.get("id", ""),
+            organism=org_id,
+        )
 
     def seed(self, email: str, nom: str, prenom: str, id: str = "", *, organism: str = "") -> None:
         """Create an agent at start, unless one with that e-mail exists."""
@@ -307,7 +317,17 @@ class SocleApp:
             user = self.keycloak.token_user(auth[7:].strip())
             if user is None:
                 return Response(401, b"", headers=[("WWW-Authenticate", 'Bearer realm="megalis"')])
-            return self._dispatch(request, Session(user))
+            # The bearer authenticates each request; Tapestry's @Persist fields still live
+            # in an HTTP session, which the container opens and names in JSESSIONID.
+            with self._lock:
+                session = self.sessions.get(cookies.get("JSESSIONID", ""))
+                if session is not None and session.username == user:
+                    return self._dispatch(request, session)
+                session_id = secrets.token_hex(16).upper()
+                session = self.sessions[session_id] = Session(user)
+            response = self._dispatch(request, session)
+            response.headers.append(("Set-Cookie", f"JSESSIONID={session_id}; Path=/; HttpOnly"))
+            return response
         with self._lock:
             session = self.sessions.get(cookies.get("JSESSIONID", ""))
         if session is not None:
@@ -409,12 +429,18 @@ class SocleApp:
             for c in controls[:-1]
         )
         body = (
-            f'<h2>Rechercher un organisme</h2>{f"<p class=infoDialogue>{html.escape(info)}</p>" if info else ""}'
-            + self._form_open("organism_search_form", "/organism/search.organism_search_form",
-                              "organism/Search", controls, "")
+            "<h2>Rechercher un organisme</h2>"
+            + (f'<p class="infoDialogue">{html.escape(info)}</p>' if info else "")
+            + self._form_open(
+                "organism_search_form",
+                "/organism/search.organism_search_form",
+                "organism/Search",
+                controls,
+                "",
+            )
             + f'<fieldset>{fields}<input type="submit" name="submit_0" id="submit_0" '
             'value="Rechercher"></fieldset></form>'
-        )  # fmt: skip
+        )
         return _html("Rechercher un organisme", body)
 
     def _search_submit(
@@ -511,13 +537,18 @@ class SocleApp:
         controls = [Control("submit_0", "submit")]
         body = (
             "<h2>Exporter des utilisateurs</h2>"
-            + self._form_open("agent_export_form", "/organism/agent/export/export.agent_export_form",
-                              "organism/agent/export/Export", controls, org_id)
+            + self._form_open(
+                "agent_export_form",
+                "/organism/agent/export/export.agent_export_form",
+                "organism/agent/export/Export",
+                controls,
+                org_id,
+            )
             + '<fieldset class="import"><legend>Faire un nouvel export</legend>'
             '<div id="divSubmit" class="form-actions"><p><input type="submit" name="submit_0" '
             'data-submit-mode="normal" id="submit_0" value="Exporter le fichier"></p></div>'
             "</fieldset></form>"
-        )  # fmt: skip
+        )
         return _html("Exporter des utilisateurs", body)
 
     def _export_submit(
@@ -587,8 +618,9 @@ class SocleApp:
     # -- Tapestry forms --------------------------------------------------------------------
 
     def _formdata(self, page: str, controls: list[Control]) -> str:
-        payload = json.dumps({"page": page, "controls": [[c.name, c.kind, c.required]
-                                                           for c in controls]}).encode()  # fmt: skip
+        payload = json.dumps(
+            {"page": page, "controls": [[c.name, c.kind, c.required] for c in controls]}
+        ).encode()
         mac = hmac.new(self._secret, payload, hashlib.sha256).hexdigest()
         return f"{mac}:{base64.b64encode(payload).decode()}"
 
@@ -729,14 +761,15 @@ class SocleApp:
                 )
             elif control.kind == "select":
                 options = "".join(
-                    f'<option value="{v}"{" selected=" + chr(34) + "selected" + chr(34) if v == value else ""}>'
+                    f'<option value="{v}"{SELECTED if v == value else ""}>'
                     f"{html.escape(text)}</option>"
                     for v, text in self._options(name, org_id)
                 )
                 parts.append(f'<p>{label}<select name="{name}" id="{name}">{options}</select></p>')
             elif control.kind == "textarea":
                 parts.append(
-                    f'<p>{label}<textarea name="{name}" id="{name}">\n{html.escape(value)}</textarea>'
+                    f'<p>{label}<textarea name="{name}" id="{name}">\n'
+                    f"{html.escape(value)}</textarea>"
                 )
             elif name == "checkCertificate":
                 parts.append(
@@ -771,9 +804,10 @@ class SocleApp:
         for control in controls:
             value = values.get(control.name)
             if control.required and value is None:
+                label = LABELS.get(control.name, control.name)
                 errors.append(
                     REQUIRED_LABELS.get(control.name)
-                    or f"Vous devez fournir une valeur pour {LABELS.get(control.name, control.name)}."
+                    or f"Vous devez fournir une valeur pour {label}."
                 )
             elif value is not None and control.name in REGEXPS:
                 pattern, message = REGEXPS[control.name]
