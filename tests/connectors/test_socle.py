@@ -104,7 +104,7 @@ def test_html_form_parsing_follows_browser_rules() -> None:
 
 # -- several organisations, accented names ---------------------------------------------------
 
-ORGS = (("Commune de Plouézec", "212201955"), ("Communauté de Lannion-Trégor", "200065928"))
+ORGS = (("Commune de Plouézec", "212201958"), ("Communauté de Lannion-Trégor", "200065928"))
 
 
 def _roster(n: int) -> list[Person]:

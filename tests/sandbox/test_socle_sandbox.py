@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -19,7 +20,7 @@ ROWS = [
         "nom": "Le Bihan",
         "prenom": "Hélène",
         "organisation": "Commune de Plouézec",
-        "siren": "212201955",
+        "siren": "212201958",
     },
     {
         "email": "yann.kergoat@lannion-tregor.bzh",
@@ -241,3 +242,34 @@ def test_create_redirects_to_the_roles_page(sandbox: SandboxHandle) -> None:
     created = sandbox.store.by_email("maelle.tanguy@plouezec.bzh")
     assert created is not None and created.prenom == "Maëlle"
     assert answer.headers["Location"] == f"/organism/agent/modifyroles/{created.id}"
+
+
+def test_organisations_come_from_the_rosters_columns_and_the_sso_stops_too(
+    tmp_path: Path,
+) -> None:
+    roster = tmp_path / "agents.csv"
+    roster.write_text(
+        "Nom;Prénom;Courriel;Collectivité;SIREN\n"
+        "Riou;Loïc;loic.riou@plouezec.bzh;Commune de Plouézec;212201958\n"
+        "Caër;Gwenaël;gwenael.caer@lannion-tregor.bzh;Lannion-Trégor Communauté;200065928\n"
+        "Morvan;Erwan;erwan.morvan@plouezec.bzh;Commune de Plouézec;212201958\n",
+        encoding="utf-8",
+    )
+    sandbox = start_sandbox("socle", accounts=roster, credentials=SandboxCredentials())
+    try:
+        orgs = _app(sandbox).organisations
+        assert sorted((o["label"], o["siren"]) for o in orgs.values()) == [
+            ("Commune de Plouézec", "212201958"),
+            ("Lannion-Trégor Communauté", "200065928"),
+        ]
+        by_org = {
+            o: sorted(a.email for a in sandbox.store.accounts.values() if a.extra["organism"] == o)
+            for o in orgs
+        }
+        assert sorted(len(v) for v in by_org.values()) == [1, 2]
+        assert sandbox.sso is not None and sandbox.sso.port != sandbox.port
+        sso_url = sandbox.sso.url
+    finally:
+        sandbox.stop()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(sso_url, timeout=2)
