@@ -7,6 +7,7 @@ from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import requests
 
 from certsync.connectors.htmlform import parse_page
 from certsync.connectors.interface import Rejected
@@ -208,6 +209,10 @@ def test_an_organisation_whose_export_fails_is_a_gap_not_an_error() -> None:
         assert listing.gaps == (
             "organisme 999 : redirigé vers l'accueil (organisme inconnu ou droits insuffisants)",
         )
+        # The older entry point cannot carry gaps: it refuses rather than hide 999's agents.
+        with pytest.raises(PlatformProtocolError) as caught:
+            connector.list_accounts()
+        assert "incomplète" in caught.value.message and "organisme 999" in caught.value.message
 
 
 def test_disabled_agent_is_listed_inactive_and_rejected_alone() -> None:
@@ -377,7 +382,24 @@ def test_survey_names_identity_organisations_and_edit_right() -> None:
         connector = _socle_connector(sandbox.url)
         connector.use_sirens(siren for _, siren in ORGS)
         survey = connector.survey()
-        assert survey.identity == "administrateur fonctionnel" and survey.can_edit
+        assert survey.identity == "admin@megalis.test (administrateur fonctionnel)"
+        assert survey.can_edit
         assert sorted((o.label, o.accounts) for o in survey.organisations) == sorted(
             (label, 2) for label, _ in ORGS
         )
+
+
+def test_login_form_with_an_absolute_action_on_the_sso_host() -> None:
+    """Issue 11, point 11: Keycloak's form posts to an absolute URL; that used to exit 70."""
+    with start_sandbox("socle", credentials=SandboxCredentials()) as sandbox:
+        assert sandbox.sso is not None
+        page = requests.get(f"{sandbox.url}/", timeout=5)
+        form = parse_page(page.text).form("kc-form-login")
+        assert form is not None
+        assert form.action.startswith(
+            f"{sandbox.sso.url}/auth/realms/megalis/login-actions/authenticate?session_code="
+        )
+        connect("socle", sandbox.url).check()
+        posts = [r["path"] for r in sandbox.sso.requests() if r["method"] == "POST"]
+        assert posts == ["/auth/realms/megalis/login-actions/authenticate"]
+        assert _app(sandbox).keycloak.logins == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -207,7 +209,8 @@ def test_disabled_agent_is_exported_but_its_modify_page_redirects(sandbox: Sandb
     text = browser.post(
         f"{sandbox.url}{form.action}", data=[*form.fields, *form.buttons], timeout=5
     ).content.decode("utf-8-sig")
-    assert '"Le Bihan (désactivé)"' in text and '"true"' in text
+    (row,) = csv.DictReader(io.StringIO(text), delimiter=";")
+    assert row["user_lastname"] == "Le Bihan (désactivé)" and row["profil_enabled"] == "true"
 
 
 def test_organism_search_by_siren_for_a_functional_admin(sandbox: SandboxHandle) -> None:

@@ -48,7 +48,7 @@ from certsync.connectors.interface import (
     Unavailable,
 )
 from certsync.connectors.keycloak import BrowserLogin
-from certsync.errors import CertsyncError, PlatformAuthError
+from certsync.errors import CertsyncError, PlatformAuthError, PlatformProtocolError
 from certsync.records import Agent
 
 #: Columns of export_agent.csv we rely on (ExportAgentCSVGeneratorServiceImpl.generateHeader).
@@ -200,16 +200,13 @@ class SocleConnector(Connector):
             found = [Organisation(o) for o in self._configured]
             identity = "compte configuré pour " + ", ".join(self._configured)
         else:
-            response, page = self._page("/")
+            response, _ = self._page("/")
             page = self._index_page(response)
             managed = _ids(page.links, r"/organism/agent/listagents/(\d+)")
             if managed:
                 # Index's globalManagerAgentBlock: the administrator's own organism.
                 found = [Organisation(managed[0])]
-                heading = re.search(r"<h3>Gérer les informations de ([^<]*)</h3>", response.text)
-                identity = "administrateur de l'organisme " + (
-                    heading.group(1).strip() if heading else managed[0]
-                )
+                identity = "administrateur de l'organisme"
             elif any(link.rstrip("/").endswith("organism/search") for link in page.links):
                 identity = "administrateur fonctionnel"
                 found = self._search(gaps)
@@ -320,10 +317,19 @@ class SocleConnector(Connector):
         return AccountListing(accounts, tuple(gaps))
 
     def list_accounts(self) -> dict[str, Account]:
-        """Every account that could be listed (see `listing()` for what may be missing)."""
+        """Every account, or an error when the listing is incomplete.
+
+        Callers of this older entry point cannot see gaps: an agent of an organisation that
+        could not be exported would look absent (and be created again with --create-missing).
+        `listing()` returns the gaps instead.
+        """
         listing = self.listing()
-        if not listing.accounts and listing.gaps and self._organisations:
-            raise protocol_error(_NAME, listing.gaps[0])
+        if listing.gaps:
+            raise PlatformProtocolError(
+                "Liste des agents du socle incomplète : " + " ; ".join(listing.gaps) + ".",
+                hint="Vérifiez les droits du compte sur chaque organisme, ou indiquez les "
+                "organismes à traiter (organisations = [...] dans la section [platform]).",
+            )
         return listing.accounts
 
     # -- one agent -----------------------------------------------------------------------
@@ -477,9 +483,12 @@ class SocleConnector(Connector):
                 notes.append(f"fiche de {sample.email} : {getattr(exc, 'message', exc)}")
         else:
             notes.append("aucun agent actif trouvé : droit de modification non vérifié")
-        return Survey(
-            self._identity or self._credentials.user, organisations, can_edit, tuple(notes)
-        )
+        identity = self._identity
+        if identity == "administrateur de l'organisme" and organisations:
+            identity += f" {organisations[0].label or organisations[0].id}"
+        if self._credentials.user:
+            identity = f"{self._credentials.user} ({identity})"
+        return Survey(identity, organisations, can_edit, tuple(notes))
 
     def close(self) -> None:
         """Release HTTP sessions."""

@@ -408,14 +408,22 @@ class SocleApp:
             return _html("Accueil", message + body)
         org = self.organisations[managed]
         label = html.escape(org["label"])
+        # Index.tml's globalManagerAgentBlock, with Index.properties' French labels.
         body = (
-            f"<h2>Accueil</h2><h3>Gérer les informations de {label}</h3>"
-            f'<ul class="links"><li><a href="/organism/detail/{managed}">Gérer les '
-            "informations</a></li>"
-            f'<li><a href="/organism/agent/listagents/{managed}">Liste des utilisateurs de '
-            "votre organisme</a></li>"
-            f'<li><a href="/organism/agent/create/{managed}/{org["root"]}">Créer un nouvel '
-            "utilisateur</a></li></ul>"
+            "<h2>Accueil</h2><fieldset><legend>Bienvenue sur l'administration de votre entité"
+            f"</legend><p>Cet espace est dédié à l'administration de  {label} . Voici un aperçu "
+            "des différentes actions réalisables.</p></fieldset>"
+            f'<div id="search-intro" class="section"><h3>Gérer les coordonnées de {label}</h3>'
+            f'<ul class="links"><li><a href="/organism/detail/{managed}">Gérer les coordonnées'
+            "</a></li></ul></div>"
+            '<div id="account-intro" class="section"><h3>Gérer les utilisateurs</h3>'
+            f'<ul class="links"><li><a href="/organism/agent/listagents/{managed}">Liste des '
+            'agents</a></li><li><a href="./user/search/">Rechercher un utilisateur</a></li>'
+            f'<li><a href="/organism/agent/export/import/{managed}">Importer des utilisateurs'
+            "</a></li></ul></div>"
+            '<div id="account-intro" class="section"><h3>Créer un nouvel utilisateur</h3>'
+            f'<ul class="links"><li><a href="/organism/agent/create/{managed}/{org["root"]}">'
+            "Créer un nouvel utilisateur</a></li></ul></div>"
         )
         return _html("Accueil", message + body)
 
