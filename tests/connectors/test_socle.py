@@ -374,6 +374,11 @@ def test_create_account_as_the_create_page_does() -> None:
             connector.create_account(persons[2].agent)
         assert "déjà utilisée comme identifiant" in caught.value.message
         assert len(sandbox.store.accounts) == 3
+        stranger = replace(persons[2].agent, email="x@ailleurs.bzh", siren="130025265")
+        with pytest.raises(Rejected) as caught:
+            connector.create_account(stranger)
+        assert "SIREN « 130025265 »" in caught.value.message
+        assert len(sandbox.store.accounts) == 3
 
 
 def test_survey_names_identity_organisations_and_edit_right() -> None:
