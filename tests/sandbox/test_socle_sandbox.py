@@ -276,3 +276,29 @@ def test_organisations_come_from_the_rosters_columns_and_the_sso_stops_too(
         sandbox.stop()
     with pytest.raises(requests.ConnectionError):
         requests.get(sso_url, timeout=2)
+
+
+def test_check_certificate_leaves_session_state_that_hijacks_another_save(
+    sandbox: SandboxHandle,
+) -> None:
+    """Why the connector never presses "Vérifier le certificat" while workers share a session."""
+    browser = _browser(sandbox)
+    first = _form(browser, f"{sandbox.url}/organism/agent/modify/1001", "modification_form")
+    second = _form(browser, f"{sandbox.url}/organism/agent/modify/1002", "modification_form")
+    checked = browser.post(
+        f"{sandbox.url}{first.action}",
+        data=[*first.fields, ("checkCertificate", "Vérifier le certificat")],
+        allow_redirects=False,
+        timeout=5,
+    )
+    assert checked.status_code == 302
+    # Another worker saves agent 1002 before the first one comes back to its form.
+    saved = browser.post(
+        f"{sandbox.url}{second.action}",
+        data=[*second.fields, ("submit_0", "Enregistrer")],
+        allow_redirects=False,
+        timeout=5,
+    )
+    assert saved.headers["Location"] == "/organism/agent/view/1001"
+    hijacked = sandbox.store.accounts["1001"]
+    assert (hijacked.prenom, hijacked.email) == ("Yann", "yann.kergoat@lannion-tregor.bzh")

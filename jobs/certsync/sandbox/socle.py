@@ -145,6 +145,9 @@ class Session:
     flash: dict[str, str] = field(default_factory=dict)
     search_results: list[str] | None = None
     """SearchResult's @Persist organismsResult."""
+    modify_pending: tuple[str, dict[str, str | None]] | None = None
+    """Modify's flash fields after "Vérifier le certificat" (`activateOnce`, `agentProfile`):
+    the profile id and the values posted, consumed by the next activation of Modify."""
 
 
 Handler = Callable[[Request, Session, tuple[str, ...]], Response]
@@ -862,6 +865,13 @@ class SocleApp:
             return self.store.accounts.get(account_id)
 
     def _modify_page(self, request: Request, session: Session, groups: tuple[str, ...]) -> Response:
+        pending, session.modify_pending = session.modify_pending, None
+        if pending is not None:
+            # Modify.onActivate: with activateOnce TRUE the agent is not reloaded from the id;
+            # the page shows the flash agentProfile, whichever id the URL names.
+            held = self._account(pending[0])
+            if held is not None:
+                return self._render_modify(session, held, pending[1], [])
         account = self._account(groups[0]) if groups[0] else None
         if not groups[0]:
             return _redirect("/organism/agent/view")
@@ -902,11 +912,13 @@ class SocleApp:
         context = dict(parse_pairs(request)).get("t:ac", "")
         if not context:
             return _redirect("/organism/agent/view")
-        account = self._account(context)
+        pending, session.modify_pending = session.modify_pending, None
+        account = self._account(pending[0] if pending is not None else context)
         if account is None:
             return _error_page("agentProfile is null")
-        # The activate event runs first on a form submission too.
-        if account.extra.get("user_enabled") != "true":
+        # The activate event runs first on a form submission too (and, with activateOnce
+        # TRUE, skips both the reload from t:ac and the enabled check).
+        if pending is None and account.extra.get("user_enabled") != "true":
             return _redirect(f"/organism/agent/view/{account.id}")
         if not self._may_manage(session, account.extra["organism"]):
             return _redirect("/")
@@ -918,7 +930,11 @@ class SocleApp:
         if errors:
             return self._render_modify(session, account, values, errors)
         if values.get("checkCertificate") is not None:
-            # Modify.onSuccess with certificateValid: nothing saved, back to the form.
+            # Modify.onSuccess with certificateValid: nothing saved, activateOnce and the
+            # profile as posted kept in the session (flash), back to the form.
+            session.modify_pending = (account.id, values)
+            if values.get("certificate") is None:
+                session.flash["modify"] = NO_CERTIFICATE
             return _redirect(f"/organism/agent/modify/{account.id}")
         with self.store.mutate():
             self._store_values(account, values)
