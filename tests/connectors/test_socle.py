@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 import requests
@@ -408,3 +409,26 @@ def test_login_form_with_an_absolute_action_on_the_sso_host() -> None:
         posts = [r["path"] for r in sandbox.sso.requests() if r["method"] == "POST"]
         assert posts == ["/auth/realms/megalis/login-actions/authenticate"]
         assert _app(sandbox).keycloak.logins == 1
+
+
+def test_a_state_cookie_replaced_by_another_worker_costs_one_more_pass(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    persons = _roster(2)
+    with _socle(persons) as sandbox:
+        connector = _socle_connector(sandbox.url)
+        http = connector._http
+        original = http.request
+        raced: list[int] = []
+
+        def racing(method: str, path: str, **kwargs: Any) -> requests.Response:
+            answer = original(method, path, **kwargs)
+            if method == "POST" and "login-actions" in path and not raced:
+                # Another worker, logged out too, is redirected: a new state cookie lands.
+                raced.append(original("GET", "/organism/search").status_code)
+            return answer
+
+        monkeypatch.setattr(http, "request", racing)
+        connector.check()
+        assert raced == [302]
+        assert _app(sandbox).keycloak.logins == 1  # the second pass used the SSO session

@@ -70,7 +70,23 @@ class BrowserLogin:
         return origin(target) != self.app_origin and AUTH_MARK in target
 
     def login(self, start: str = "/") -> requests.Response:
-        """Log in through the SSO starting from `start`; returns the application's page."""
+        """Log in through the SSO starting from `start`; returns the application's page.
+
+        Workers share one cookie jar: while one logs in, another's request may be redirected
+        too and replace the adapter's state cookie, so the callback is refused (400,
+        `checkStateCookie`). One more pass then succeeds through the SSO session just opened.
+        """
+        try:
+            return self._login(start)
+        except _StateRefused:
+            try:
+                return self._login(start)
+            except _StateRefused:
+                raise protocol_error(
+                    self.platform, "connexion : le retour du SSO est refusé (HTTP 400)"
+                ) from None
+
+    def _login(self, start: str) -> requests.Response:
         response = self.http.request("GET", start)
         url = self.http.base_url + start
         filled = False
@@ -82,6 +98,8 @@ class BrowserLogin:
             if origin(url) == self.app_origin:
                 if response.status_code == 200:
                     return response
+                if response.status_code == 400 and "code=" in url:
+                    raise _StateRefused
                 raise protocol_error(
                     self.platform, f"connexion : HTTP {response.status_code} sur {start}"
                 )
@@ -133,6 +151,10 @@ class BrowserLogin:
         said = f" : « {message} »" if message else ""
         why = f" ({step})" if step else ""
         return PlatformAuthError(f"Le SSO de Mégalis refuse la connexion{said}{why}.", hint=HINT)
+
+
+class _StateRefused(Exception):
+    """The application refused the SSO's callback (state cookie replaced meanwhile)."""
 
 
 def _location(response: requests.Response) -> str:
