@@ -153,7 +153,8 @@ class Session:
 Handler = Callable[[Request, Session, tuple[str, ...]], Response]
 
 
-def _html(title: str, body: str, status: int = 200) -> Response:
+def html_page(title: str, body: str, status: int = 200) -> Response:
+    """A page of the socle's layout (`<div id="main-content">`)."""
     text = (
         '<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title></head><body>"
@@ -162,20 +163,22 @@ def _html(title: str, body: str, status: int = 200) -> Response:
     return Response(status, text.encode(), "text/html;charset=utf-8")
 
 
-def _redirect(location: str, *cookies: str) -> Response:
+def redirect(location: str, *cookies: str) -> Response:
+    """A 302, with Set-Cookie headers if given."""
     headers = [("Location", location)] + [("Set-Cookie", c) for c in cookies]
     return Response(302, b"", headers=headers)
 
 
-def _error_page(message: str) -> Response:
+def error_page(message: str) -> Response:
+    """Tapestry's exception report (HTTP 500)."""
     # Tapestry's exception report page (production mode still answers 500).
     body = (
         f"<h1>An unexpected application exception has occurred.</h1><p>{html.escape(message)}</p>"
     )
-    return _html("Application Exception", body, 500)
+    return html_page("Application Exception", body, 500)
 
 
-def _alert(banner: str, errors: list[str]) -> str:
+def alert(banner: str, errors: list[str]) -> str:
     """Tapestry's Errors component (alert-dismissable alert alert-danger, h4 banner, ul)."""
     if not errors:
         return ""
@@ -339,7 +342,7 @@ class SocleApp:
         if request.arg("code"):
             return self._callback(request, cookies)
         state = f"{secrets.randbelow(10**6)}/{secrets.token_hex(16)}"
-        return _redirect(
+        return redirect(
             auth_url(self.keycloak.base_url, here, state),
             f"{STATE_COOKIE}={state}; Path=/; HttpOnly",
         )
@@ -364,7 +367,7 @@ class SocleApp:
         session_id = secrets.token_hex(16).upper()
         with self._lock:
             self.sessions[session_id] = Session(user)
-        return _redirect(
+        return redirect(
             stripped,
             f"JSESSIONID={session_id}; Path=/; HttpOnly",
             f"{STATE_COOKIE}=; Path=/; Max-Age=0",
@@ -408,7 +411,7 @@ class SocleApp:
                 '<ul class="links"><li><a href="./organism/create/">Créer un organisme</a></li>'
                 '<li><a href="./organism/search/">Rechercher un organisme</a></li></ul>'
             )
-            return _html("Accueil", message + body)
+            return html_page("Accueil", message + body)
         org = self.organisations[managed]
         label = html.escape(org["label"])
         # Index.tml's globalManagerAgentBlock, with Index.properties' French labels.
@@ -428,7 +431,7 @@ class SocleApp:
             f'<ul class="links"><li><a href="/organism/agent/create/{managed}/{org["root"]}">'
             "Créer un nouvel utilisateur</a></li></ul></div>"
         )
-        return _html("Accueil", message + body)
+        return html_page("Accueil", message + body)
 
     def _search_page(self, request: Request, session: Session, groups: tuple[str, ...]) -> Response:
         controls = [Control(n, "text") for n in ("organism", "siren", "postalCode", "city")]
@@ -442,7 +445,7 @@ class SocleApp:
         body = (
             "<h2>Rechercher un organisme</h2>"
             + (f'<p class="infoDialogue">{html.escape(info)}</p>' if info else "")
-            + self._form_open(
+            + self.form_open(
                 "organism_search_form",
                 "/organism/search.organism_search_form",
                 "organism/Search",
@@ -452,12 +455,12 @@ class SocleApp:
             + f'<fieldset>{fields}<input type="submit" name="submit_0" id="submit_0" '
             'value="Rechercher"></fieldset></form>'
         )
-        return _html("Rechercher un organisme", body)
+        return html_page("Rechercher un organisme", body)
 
     def _search_submit(
         self, request: Request, session: Session, groups: tuple[str, ...]
     ) -> Response:
-        posted = self._posted(request, "organism/Search")
+        posted = self.submitted(request, "organism/Search")
         if isinstance(posted, Response):
             return posted
         values, _ = posted
@@ -468,7 +471,7 @@ class SocleApp:
                 "Vous devez renseigner au moins un critère de recherche (Nom, SIREN, code "
                 "postal ou commune)"
             )
-            return _redirect("/organism/search")
+            return redirect("/organism/search")
         # JpaOrganismDao.findAllByCriteria: label like %x% (upper), siren like x%.
         found = [
             org_id
@@ -481,15 +484,15 @@ class SocleApp:
         ]
         if not found:
             session.flash["search"] = "Aucun organisme ne correspond à cette recherche"
-            return _redirect("/organism/search")
+            return redirect("/organism/search")
         session.search_results = found
-        return _redirect("/organism/searchresult")
+        return redirect("/organism/searchresult")
 
     def _search_result(
         self, request: Request, session: Session, groups: tuple[str, ...]
     ) -> Response:
         if session.search_results is None:
-            return _redirect("/")
+            return redirect("/")
         rows = "".join(
             f'<tr><td class="label"><a href="/organism/detail/{o}">'
             f"{html.escape(self.organisations[o]['label'])}</a></td>"
@@ -501,26 +504,26 @@ class SocleApp:
             f"<strong>{len(session.search_results)}</strong></p>"
             f'<table class="t-data-grid"><tbody>{rows}</tbody></table>'
         )
-        return _html("Résultats", body)
+        return html_page("Résultats", body)
 
     def _organism_detail(
         self, request: Request, session: Session, groups: tuple[str, ...]
     ) -> Response:
         org_id = groups[0]
         if org_id not in self.organisations or not self._may_manage(session, org_id):
-            return _redirect("/")
+            return redirect("/")
         org = self.organisations[org_id]
         body = (
             f"<h2>{html.escape(org['label'])}</h2><p>SIREN : {org['siren']}</p>"
             f'<ul class="tabs"><li><a href="/organism/agent/listagents/{org_id}">'
             "Utilisateurs</a></li></ul>"
         )
-        return _html(org["label"], body)
+        return html_page(org["label"], body)
 
     def _list_agents(self, request: Request, session: Session, groups: tuple[str, ...]) -> Response:
         org_id = groups[0]
         if org_id not in self.organisations or not self._may_manage(session, org_id):
-            return _redirect("/")
+            return redirect("/")
         org = self.organisations[org_id]
         with self.store.lock:
             count = sum(
@@ -535,20 +538,20 @@ class SocleApp:
             f'<li><a href="/organism/agent/create/{org_id}/{org["root"]}">Créer un '
             "utilisateur</a></li></ul>"
         )
-        return _html("Liste des agents", body)
+        return html_page("Liste des agents", body)
 
     # -- export ----------------------------------------------------------------------------
 
     def _export_page(self, request: Request, session: Session, groups: tuple[str, ...]) -> Response:
         org_id = groups[0]
         if not org_id or org_id not in self.organisations:
-            return _redirect("/")
+            return redirect("/")
         if not self._may_manage(session, org_id):
-            return _redirect("/")
+            return redirect("/")
         controls = [Control("submit_0", "submit")]
         body = (
             "<h2>Exporter des utilisateurs</h2>"
-            + self._form_open(
+            + self.form_open(
                 "agent_export_form",
                 "/organism/agent/export/export.agent_export_form",
                 "organism/agent/export/Export",
@@ -560,7 +563,7 @@ class SocleApp:
             'data-submit-mode="normal" id="submit_0" value="Exporter le fichier"></p></div>'
             "</fieldset></form>"
         )
-        return _html("Exporter des utilisateurs", body)
+        return html_page("Exporter des utilisateurs", body)
 
     def _export_submit(
         self, request: Request, session: Session, groups: tuple[str, ...]
@@ -568,8 +571,8 @@ class SocleApp:
         pairs = parse_pairs(request)
         org_id = dict(pairs).get("t:ac", "")
         if not org_id or org_id not in self.organisations or not self._may_manage(session, org_id):
-            return _redirect("/")
-        posted = self._posted(request, "organism/agent/export/Export")
+            return redirect("/")
+        posted = self.submitted(request, "organism/agent/export/Export")
         if isinstance(posted, Response):
             return posted
         return self._csv(org_id)
@@ -635,9 +638,10 @@ class SocleApp:
         mac = hmac.new(self._secret, payload, hashlib.sha256).hexdigest()
         return f"{mac}:{base64.b64encode(payload).decode()}"
 
-    def _form_open(
+    def form_open(
         self, form_id: str, action: str, page: str, controls: list[Control], context: str
     ) -> str:
+        """A Tapestry form's opening: hidden `t:ac` (activation context) and signed `t:formdata`."""
         hidden = ""
         if context:
             hidden += f'<input type="hidden" name="t:ac" value="{html.escape(context)}">'
@@ -650,25 +654,25 @@ class SocleApp:
             f'data-generator="tapestry/core/form"><div>{hidden}</div>'
         )
 
-    def _posted(
+    def submitted(
         self, request: Request, page: str
     ) -> tuple[dict[str, str | None], list[Control]] | Response:
         """Form.executeStoredActions: refuse without t:formdata; each control reads its name."""
         pairs = parse_pairs(request)
         values = [v for n, v in pairs if n == "t:formdata"]
         if not values:
-            return _error_page(FORMDATA_ERROR)
+            return error_page(FORMDATA_ERROR)
         mac, _, encoded = values[0].partition(":")
         try:
             payload = base64.b64decode(encoded, validate=True)
         except ValueError:
-            return _error_page(TAMPERED)
+            return error_page(TAMPERED)
         expected = hmac.new(self._secret, payload, hashlib.sha256).hexdigest()
         if not hmac.compare_digest(mac, expected):
-            return _error_page(TAMPERED)
+            return error_page(TAMPERED)
         data = json.loads(payload)
         if data["page"] != page:
-            return _error_page(TAMPERED)
+            return error_page(TAMPERED)
         controls = [Control(n, k, r) for n, k, r in data["controls"]]
         posted: dict[str, str] = {}
         for name, value in pairs:
@@ -752,8 +756,8 @@ class SocleApp:
         )
         parts = [
             '<p class="mandatory">Les champs marqués d\'un * sont obligatoires</p>',
-            self._form_open("modification_form", action, page, controls, context),
-            _alert(banner, errors),
+            self.form_open("modification_form", action, page, controls, context),
+            alert(banner, errors),
             "<fieldset><legend>Coordonnées de l'utilisateur</legend>",
         ]
         for control in controls:
@@ -874,14 +878,14 @@ class SocleApp:
                 return self._render_modify(session, held, pending[1], [])
         account = self._account(groups[0]) if groups[0] else None
         if not groups[0]:
-            return _redirect("/organism/agent/view")
+            return redirect("/organism/agent/view")
         if account is None:
-            return _error_page("agentProfile is null")
+            return error_page("agentProfile is null")
         if account.extra.get("user_enabled") != "true":
-            return _redirect(f"/organism/agent/view/{account.id}")
+            return redirect(f"/organism/agent/view/{account.id}")
         org_id = account.extra["organism"]
         if not self._may_manage(session, org_id):
-            return _redirect("/")
+            return redirect("/")
         return self._render_modify(session, account, self._values(account), [])
 
     def _render_modify(
@@ -906,23 +910,23 @@ class SocleApp:
             f'<ul class="tabs"><li class="active"><strong>Informations</strong></li>'
             f'<li><a href="/organism/agent/modifyroles/{account.id}">Services</a></li></ul>'
         )
-        return _html(title, f"<h2>{html.escape(title)}</h2>{tabs}{form}")
+        return html_page(title, f"<h2>{html.escape(title)}</h2>{tabs}{form}")
 
     def _modify_post(self, request: Request, session: Session, groups: tuple[str, ...]) -> Response:
         context = dict(parse_pairs(request)).get("t:ac", "")
         if not context:
-            return _redirect("/organism/agent/view")
+            return redirect("/organism/agent/view")
         pending, session.modify_pending = session.modify_pending, None
         account = self._account(pending[0] if pending is not None else context)
         if account is None:
-            return _error_page("agentProfile is null")
+            return error_page("agentProfile is null")
         # The activate event runs first on a form submission too (and, with activateOnce
         # TRUE, skips both the reload from t:ac and the enabled check).
         if pending is None and account.extra.get("user_enabled") != "true":
-            return _redirect(f"/organism/agent/view/{account.id}")
+            return redirect(f"/organism/agent/view/{account.id}")
         if not self._may_manage(session, account.extra["organism"]):
-            return _redirect("/")
-        posted = self._posted(request, "organism/agent/Modify")
+            return redirect("/")
+        posted = self.submitted(request, "organism/agent/Modify")
         if isinstance(posted, Response):
             return posted
         values, controls = posted
@@ -935,11 +939,11 @@ class SocleApp:
             session.modify_pending = (account.id, values)
             if values.get("certificate") is None:
                 session.flash["modify"] = NO_CERTIFICATE
-            return _redirect(f"/organism/agent/modify/{account.id}")
+            return redirect(f"/organism/agent/modify/{account.id}")
         with self.store.mutate():
             self._store_values(account, values)
         session.flash["view"] = SUCCESS_MESSAGE
-        return _redirect(f"/organism/agent/view/{account.id}")
+        return redirect(f"/organism/agent/view/{account.id}")
 
     def _create_page(self, request: Request, session: Session, groups: tuple[str, ...]) -> Response:
         org_id, dept = groups
@@ -947,9 +951,9 @@ class SocleApp:
             org_id not in self.organisations
             or dept not in self.organisations[org_id]["departments"]
         ):
-            return _error_page("organismDepartment is null")
+            return error_page("organismDepartment is null")
         if not self._may_manage(session, org_id):
-            return _redirect("/")
+            return redirect("/")
         values: dict[str, str | None] = dict(EXTRA_DEFAULTS, organismDepartment=dept)
         values["username"] = None
         return self._render_create(session, org_id, dept, values, [])
@@ -972,7 +976,7 @@ class SocleApp:
             errors=errors,
             creating=True,
         )
-        return _html("Création d'un utilisateur", f"<h2>Créer un utilisateur</h2>{form}")
+        return html_page("Création d'un utilisateur", f"<h2>Créer un utilisateur</h2>{form}")
 
     def _create_post(self, request: Request, session: Session, groups: tuple[str, ...]) -> Response:
         org_id, _, dept = dict(parse_pairs(request)).get("t:ac", "").partition("/")
@@ -980,10 +984,10 @@ class SocleApp:
             org_id not in self.organisations
             or dept not in self.organisations[org_id]["departments"]
         ):
-            return _error_page("organismDepartment is null")
+            return error_page("organismDepartment is null")
         if not self._may_manage(session, org_id):
-            return _redirect("/")
-        posted = self._posted(request, "organism/agent/Create")
+            return redirect("/")
+        posted = self.submitted(request, "organism/agent/Create")
         if isinstance(posted, Response):
             return posted
         values, controls = posted
@@ -991,18 +995,18 @@ class SocleApp:
         if errors:
             return self._render_create(session, org_id, dept, values, errors)
         if values.get("checkCertificate") is not None:
-            return _redirect(f"/organism/agent/create/{org_id}/{dept}")
+            return redirect(f"/organism/agent/create/{org_id}/{dept}")
         with self.store.mutate():
             email = values.get("email") or ""
             extra = dict(EXTRA_DEFAULTS, organism=org_id, username=email)
             account = self.store.add(email, extra=extra)
             self._store_values(account, values)
-        return _redirect(f"/organism/agent/modifyroles/{account.id}")
+        return redirect(f"/organism/agent/modifyroles/{account.id}")
 
     def _view(self, request: Request, session: Session, groups: tuple[str, ...]) -> Response:
         account = self._account(groups[0])
         if account is None:
-            return _redirect("/")
+            return redirect("/")
         flash = session.flash.pop("view", "")
         message = f'<p class="success">{html.escape(flash)}</p>' if flash else ""
         status = "" if account.extra.get("user_enabled") == "true" else "<p>Compte désactivé</p>"
@@ -1011,19 +1015,19 @@ class SocleApp:
             f"<h2>Fiche de l'utilisateur</h2>{message}"
             f"<p>{html.escape(account.prenom)} {html.escape(account.nom)}</p>{status}{certificate}"
         )
-        return _html("Fiche de l'utilisateur", body)
+        return html_page("Fiche de l'utilisateur", body)
 
     def _modify_roles(
         self, request: Request, session: Session, groups: tuple[str, ...]
     ) -> Response:
         account = self._account(groups[0])
         if account is None:
-            return _redirect("/")
+            return redirect("/")
         body = (
             f"<h2>{html.escape(account.prenom)} {html.escape(account.nom)}</h2>"
             f'<p class="success">{SUCCESS_MESSAGE}</p><h3>Services</h3>'
         )
-        return _html("Rôles", body)
+        return html_page("Rôles", body)
 
 
 def _cookies(request: Request) -> dict[str, str]:
