@@ -783,7 +783,8 @@ class SocleApp:
                 parts.append(f'<p>{label}<select name="{name}" id="{name}">{options}</select></p>')
             elif control.kind == "textarea":
                 parts.append(
-                    f'<p>{label}<textarea name="{name}" id="{name}">\n'
+                    # TextArea.afterRender writes the value right after the tag, no newline.
+                    f'<p>{label}<textarea name="{name}" id="{name}">'
                     f"{html.escape(value)}</textarea>"
                 )
             elif name == "checkCertificate":
