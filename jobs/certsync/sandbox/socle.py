@@ -784,8 +784,7 @@ class SocleApp:
             elif control.kind == "textarea":
                 parts.append(
                     # TextArea.afterRender writes the value right after the tag, no newline.
-                    f'<p>{label}<textarea name="{name}" id="{name}">'
-                    f"{html.escape(value)}</textarea>"
+                    f'<p>{label}<textarea name="{name}" id="{name}">{html.escape(value)}</textarea>'
                 )
             elif name == "checkCertificate":
                 parts.append(
