@@ -86,6 +86,8 @@ class PlatformConfig:
     entity_id: str = ""
     """Pastell id_e for created accounts; when set, the listing walks only this entity and its
     descendants (else every entity the account reads)."""
+    organisations: tuple[str, ...] = ()
+    """Socle organism ids to list and write, instead of discovering them after login."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,6 +165,10 @@ def plan(
     Certificates are compared by the SHA-256 of their DER, never by text; stored text that does
     not parse counts as "another certificate".
     """
+    # The socle finds a functional administrator's organisations by the roster's SIRENs.
+    scope = getattr(connector, "use_sirens", None)
+    if scope is not None:
+        scope(sorted({i.agent.siren or i.agent.siret[:9] for i in items} - {""}))
     try:
         accounts = connector.list_accounts()
     except Unavailable as exc:
