@@ -37,6 +37,8 @@ class FakeConnector(Connector):
     """Accounts that cannot be read once written (the write's outcome stays unknown)."""
     unreadable: set[str] = field(default_factory=set)
     """Accounts whose reads fail (platform unavailable)."""
+    flaky: dict[str, int] = field(default_factory=dict)
+    """Account e-mail → how many of its next reads fail (a transient outage)."""
     garble: dict[str, tuple[str, str]] = field(default_factory=dict)
     """Account e-mail → (field, new value) a write corrupts, like a platform re-encoding it."""
     writes: list[tuple[str, str]] = field(default_factory=list)
@@ -67,6 +69,9 @@ class FakeConnector(Connector):
         self.reads += 1
         key = account.email_key
         if key in self.unreadable:
+            raise Unavailable("délai dépassé à la lecture")
+        if self.flaky.get(key, 0) > 0:
+            self.flaky[key] -= 1
             raise Unavailable("délai dépassé à la lecture")
         if key in self.blind_after_write and any(k == key for k, _ in self.writes):
             raise Unavailable("délai dépassé à la relecture")

@@ -25,12 +25,48 @@ from certsync.errors import ExitCode, UsageError
 from certsync.fsutil import atomic_path
 from certsync.logs import progress
 from certsync.pipeline import Hooks, RunRequest, check_inputs, run, stage
+from certsync.push import Selection
 from certsync.records import RunResult
 from certsync.report import write_reports
 from certsync.report.rows import AGENT_STATUS_FR, FILE_STATUS_FR
 from certsync.state import RunSummary, StateStore
 
 log = logging.getLogger("certsync")
+
+
+def _emails(value: str) -> frozenset[str]:
+    emails = frozenset(e.strip().casefold() for e in value.split(",") if e.strip())
+    if not emails or any("@" not in e for e in emails):
+        raise argparse.ArgumentTypeError(
+            f"liste d'e-mails invalide « {value} » (attendu : EMAIL[,EMAIL…])"
+        )
+    return emails
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"nombre invalide « {value} » (entier de 1 ou plus)")
+    return number
+
+
+def add_selection(parser: argparse.ArgumentParser) -> None:
+    """`--only` and `--limit`: a careful first real push on a few agents."""
+    parser.add_argument(
+        "--only",
+        type=_emails,
+        metavar="EMAIL[,EMAIL…]",
+        help="ne déposer que pour ces agents ; les autres sont préparés et rapportés, pas écrits",
+    )
+    parser.add_argument(
+        "--limit",
+        type=_positive,
+        metavar="N",
+        help="déposer au plus N certificats (les premiers de la liste) ; le reste est rapporté",
+    )
 
 
 def exit_code_for(result: RunResult) -> ExitCode:
@@ -90,6 +126,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             "platform": config.platform.name,
             "url": url,
             "as_of": as_of.date().isoformat(),
+            "only": sorted(args.only) if args.only else None,
+            "limit": args.limit,
         },
         status_file=True,
     ) as record:
@@ -104,7 +142,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             dry_run=args.dry_run,
             create_missing=args.create_missing,
         )
-        previous = None if args.full else store.reusable_run(fingerprint, as_of)
+        selective = args.only is not None or args.limit is not None
+        previous = None if args.full or selective else store.reusable_run(fingerprint, as_of)
         if previous is not None and _reuse(previous, run_id, report_dir):
             record.code = ExitCode(previous.exit_code or 0)
             record.counts = dict(previous.counts)
@@ -157,11 +196,16 @@ def _full_run(
             create_missing=args.create_missing,
             as_of=as_of,
             clock=now_utc,
+            selection=Selection(args.only, args.limit),
         )
     parameters = {
         "Plateforme": config.platform.name + (f" ({url})" if url else " (hors ligne)"),
         "Fichier d'état": str(config.state),
     }
+    if args.only is not None or args.limit is not None:
+        chosen = [", ".join(sorted(args.only))] if args.only else []
+        chosen += [f"au plus {args.limit}"] if args.limit is not None else []
+        parameters["Sélection (dépôt limité)"] = " ; ".join(chosen)
     with progress(len(entries), "Lecture et vérification des fichiers") as bar:
         hooks = Hooks(
             entries=entries,
