@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from certsync.connectors.interface import Account
 from certsync.connectors.pem import sha256_hex, to_pem
 from certsync.errors import ExitCode, PlatformProtocolError, StateError
 from certsync.findings import Code
@@ -41,7 +42,7 @@ def _push(
     return push(
         [p.item for p in persons],
         fake,
-        fast_config("socle", workers=kw.pop("workers", 2)),  # type: ignore[arg-type]
+        fast_config("socle", workers=kw.pop("workers", 2)),
         journal=journal,
         settle=journal.settle_factory(fake) if journal else None,
         **kw,  # type: ignore[arg-type]
@@ -90,7 +91,7 @@ def test_intent_is_durable_before_the_write(store: StateStore) -> None:
     seen: list[list[tuple[str, str | None, bool]]] = []
     write = fake.write_certificate
 
-    def spying(account, pem):  # type: ignore[no-untyped-def]
+    def spying(account: Account, pem: str) -> None:
         # Another connection to the same file sees the pending write and its old certificate.
         with StateStore.open(store.path) as other:
             seen.append([(p.email_key, p.old_sha256, p.old_known) for p in other.in_flight()])
@@ -244,9 +245,8 @@ def test_disk_full_stops_before_any_unrecorded_write(store: StateStore) -> None:
 def test_transaction_error_after_sqlite_rolled_back_is_a_state_error(store: StateStore) -> None:
     pages = store._db.execute("PRAGMA page_count").fetchone()[0]
     store._db.execute(f"PRAGMA max_page_count = {pages}")
-    with pytest.raises(StateError) as caught:
-        with store._tx() as db:
-            db.execute("INSERT INTO certificates VALUES (?, ?)", ("x" * 64, b"\0" * 200_000))
+    with pytest.raises(StateError) as caught, store._tx() as db:
+        db.execute("INSERT INTO certificates VALUES (?, ?)", ("x" * 64, b"\0" * 200_000))
     assert "plein" in caught.value.message
     assert not store._db.in_transaction
     with pytest.raises(sqlite3.OperationalError):
