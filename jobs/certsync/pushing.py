@@ -12,7 +12,7 @@ from certsync.config import Config
 from certsync.connectors import make_connector
 from certsync.connectors.interface import AccountListing, Connector, Unavailable
 from certsync.connectors.pem import der_of_text, sha256_hex
-from certsync.errors import ExitCode, UsageError
+from certsync.errors import CertsyncError, ExitCode, UsageError
 from certsync.findings import Code, Finding, finding
 from certsync.ingest import Checked, load_der
 from certsync.push import Intent, PushItem, PushOutcome, Selection, push
@@ -51,6 +51,8 @@ class StatePusher:
         self.clock = clock
         self.platform = config.platform.name
         self._previous: dict[int, AccountRecord | None] = {}
+        self.stop_error: CertsyncError | None = None
+        """The error that stopped the pushes early (state file full, credentials lost…)."""
 
     def __call__(
         self, agents: list[AgentResult], checked: Sequence[Checked]
@@ -86,6 +88,7 @@ class StatePusher:
                 if outcome.status is AgentStatus.UNCHANGED:
                     self._note_unchanged(by_row[outcome.row], outcome)
         code: int | None = None
+        self.stop_error = run.error
         if run.error is not None:
             code = int(run.error.exit_code)
         elif run.breaker_open:

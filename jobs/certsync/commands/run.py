@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import errno
 import gc
 import json
 import logging
 import shutil
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from certsync.commands.common import (
     setup_logging,
 )
 from certsync.config import Config
-from certsync.errors import ExitCode, UsageError
+from certsync.errors import CertsyncError, ExitCode, StateError, UsageError
 from certsync.fsutil import atomic_path
 from certsync.logs import progress
 from certsync.pipeline import Hooks, RunRequest, check_inputs, run, stage
@@ -154,9 +156,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 f"  Rapport : {report_dir / 'exceptions.xlsx'}"
             )
             return int(record.code)
-        result = _full_run(args, config, store, run_id, as_of, entries, url)
+        result, stopped = _full_run(args, config, store, run_id, as_of, entries, url)
         with stage("report"):
-            paths = write_reports(result, report_dir)
+            paths = _write_reports(result, report_dir)
         record.code = exit_code_for(result)
         record.counts = counts_of(result)
         record.report = report_dir.resolve()
@@ -169,7 +171,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
     code = record.code
     print_summary(result, paths["xlsx"].parent, code, quiet=args.quiet)
+    if stopped is not None:
+        print(f"certsync : {stopped.message}", file=sys.stderr)
+        if stopped.hint:
+            print(f"  → {stopped.hint}", file=sys.stderr)
     return int(code)
+
+
+def _write_reports(result: RunResult, report_dir: Path) -> dict[str, Path]:
+    """The reports; a full disk is a clear stop (73), not an internal error."""
+    try:
+        return write_reports(result, report_dir)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise StateError(
+            f"Le disque est plein : le rapport n'a pas pu être écrit dans {report_dir}.",
+            hint="Libérez de la place puis relancez ; ce qui a été déposé est enregistré dans "
+            "le fichier d'état et ne sera pas redéposé.",
+        ) from exc
 
 
 def _full_run(
@@ -180,7 +200,8 @@ def _full_run(
     as_of: dt.datetime,
     entries: list[Entry],
     url: str,
-) -> RunResult:
+) -> tuple[RunResult, CertsyncError | None]:
+    """The run, and the error that stopped its pushes early, if any (told on stderr)."""
     folder = str(args.certs.resolve())
     pusher = None
     if url:
@@ -225,7 +246,8 @@ def _full_run(
             sheet=args.sheet,
             parameters=parameters,
         )
-        return run(request, hooks)
+        result = run(request, hooks)
+    return result, (pusher.stop_error if pusher is not None else None)
 
 
 def _reuse(previous: RunSummary, run_id: str, report_dir: Path) -> bool:
