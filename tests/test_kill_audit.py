@@ -26,8 +26,16 @@ from tests.helpers import leaf_for, write_pem
 
 pytestmark = pytest.mark.slow
 
-NAMES = [("Anne", "MOREAU"), ("Yann", "KERGOAT"), ("Maëlle", "TANGUY"), ("Loïc", "RIOU"),
-         ("Soizic", "LE GALL"), ("Erwan", "MORVAN"), ("Nolwenn", "GUÉGAN"), ("Gwenaël", "CAËR")]  # fmt: skip
+NAMES = [
+    ("Anne", "MOREAU"),
+    ("Yann", "KERGOAT"),
+    ("Maëlle", "TANGUY"),
+    ("Loïc", "RIOU"),
+    ("Soizic", "LE GALL"),
+    ("Erwan", "MORVAN"),
+    ("Nolwenn", "GUÉGAN"),
+    ("Gwenaël", "CAËR"),
+]
 
 
 def _mail(i: int) -> str:

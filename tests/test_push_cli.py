@@ -24,8 +24,16 @@ from tests.connectors.kit import ENV
 from tests.fakes import FakeConnector
 from tests.helpers import leaf_for, write_pem
 
-NAMES = [("Anne", "MOREAU"), ("Yann", "KERGOAT"), ("Maëlle", "TANGUY"), ("Loïc", "RIOU"),
-         ("Soizic", "LE GALL"), ("Erwan", "MORVAN"), ("Nolwenn", "GUÉGAN"), ("Gwenaël", "CAËR")]  # fmt: skip
+NAMES = [
+    ("Anne", "MOREAU"),
+    ("Yann", "KERGOAT"),
+    ("Maëlle", "TANGUY"),
+    ("Loïc", "RIOU"),
+    ("Soizic", "LE GALL"),
+    ("Erwan", "MORVAN"),
+    ("Nolwenn", "GUÉGAN"),
+    ("Gwenaël", "CAËR"),
+]
 
 
 def _mail(i: int) -> str:
