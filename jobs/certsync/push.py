@@ -521,6 +521,10 @@ def apply(
     return PushRun(tuple(outcomes), applier.breaker.open, error)
 
 
+def _all_pending(items: Sequence[PushItem], reason: str) -> tuple[PushOutcome, ...]:
+    return tuple(_planned_outcome(PlanEntry(i, Action.PENDING, reason=reason)) for i in items)
+
+
 #: Called with the listing before the plan: settles the writes earlier runs left unconfirmed
 #: and returns the e-mails still unsettled, with the reason (those accounts are not written).
 Settle = Callable[[AccountListing], Mapping[str, str]]
@@ -539,16 +543,18 @@ def push(
 ) -> PushRun:
     """check(), the listing, settle(), plan(), then apply() (or the plan's view in a dry run).
 
-    check(), the listing and settle() may raise a CertsyncError: nothing was written then.
+    check() may raise a CertsyncError; a failure while listing or settling stops the run with
+    every item pending (nothing was written then).
     """
     connector.check()
     items = list(items)
     try:
         listing = connector.listing()
+        unsettled = settle(listing) if settle is not None and not dry_run else {}
     except Unavailable as exc:
-        pending = [_planned_outcome(PlanEntry(i, Action.PENDING, reason=exc.reason)) for i in items]
-        return PushRun(tuple(pending), breaker_open=True)
-    unsettled = settle(listing) if settle is not None and not dry_run else {}
+        return PushRun(_all_pending(items, exc.reason), breaker_open=True)
+    except CertsyncError as exc:
+        return PushRun(_all_pending(items, exc.message), error=exc)
     the_plan = plan(
         items,
         connector,
