@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from certsync.connectors.interface import Account
+from certsync.connectors.interface import Account, AccountListing
 from certsync.connectors.pem import sha256_hex, to_pem
-from certsync.errors import ExitCode, PlatformProtocolError, StateError
+from certsync.errors import ExitCode, PlatformAuthError, PlatformProtocolError, StateError
 from certsync.findings import Code
 from certsync.push import PushRun, Selection, push
 from certsync.pushing import StateJournal
-from certsync.records import AgentStatus
+from certsync.records import Agent, AgentStatus
 from certsync.state import Action, StateStore
 from tests.connectors.kit import Person, fast_config, people
 from tests.fakes import FakeConnector
@@ -260,8 +260,46 @@ def test_intent_record_for_rollback_keeps_its_action(store: StateStore) -> None:
         old_der=new[0].der, new_sha256=sha256_hex(old[0].der), at=NOW, action=Action.ROLLBACK,
     )  # fmt: skip
     journal = StateJournal(store, "run-2", "socle", lambda: NOW)
-    from certsync.connectors.interface import AccountListing
-
     assert journal.settle(fake, AccountListing(fake.list_accounts())) == {}
     [entry] = store.audit_for_run("run-0")
     assert entry.action is Action.ROLLBACK and entry.old_sha256 == new[0].item.sha256
+
+
+class _GarbledCreation(FakeConnector):
+    """Creates the account, then answers something the connector cannot understand."""
+
+    def create_account(self, agent: Agent, pem: str | None = None) -> Account:
+        super().create_account(agent, pem)
+        raise PlatformProtocolError("Réponse inattendue de la plateforme (page inconnue).")
+
+
+def test_creation_with_an_unreadable_answer_is_unknown_then_settled(store: StateStore) -> None:
+    fake = _GarbledCreation()
+    [person] = people(1)
+    run = _push(fake, [person], store, create_missing=True)
+    assert isinstance(run.error, PlatformProtocolError)
+    assert _codes(run) == [[Code.MEGALIS_OUTCOME_UNKNOWN]]
+    [pending] = store.in_flight()
+    assert (pending.email_key, pending.old_known, pending.old_sha256) == (
+        person.agent.email_key,
+        True,
+        None,
+    )
+    journal = StateJournal(store, "run-2", "socle", lambda: NOW)
+    assert journal.settle(fake, fake.listing()) == {}
+    [entry] = store.audit_for_run("run-1")
+    assert (entry.email_key, entry.old_sha256) == (person.agent.email_key, None)
+
+
+class _ListingRefused(FakeConnector):
+    def listing(self) -> AccountListing:
+        raise PlatformAuthError("Session expirée : identifiants refusés.")
+
+
+def test_listing_refused_leaves_every_agent_pending_with_the_error() -> None:
+    fake = _ListingRefused()
+    persons = people(2)
+    run = _push(fake, persons)
+    assert isinstance(run.error, PlatformAuthError)
+    assert _codes(run) == [[Code.MEGALIS_UNAVAILABLE]] * 2
+    assert fake.writes == []

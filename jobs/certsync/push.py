@@ -412,6 +412,14 @@ class _Applier:
         except Rejected:
             self._after(lambda: self._drop(intent))
             raise
+        except CertsyncError as exc:
+            # Sent, answer not understood: the account may exist now; the next run settles it.
+            self._stop(exc)
+            return PushOutcome(
+                item.row,
+                AgentStatus.FAILED,
+                (finding(Code.MEGALIS_OUTCOME_UNKNOWN, row=item.row, reason=exc.message),),
+            )
         created = [finding(Code.MEGALIS_ACCOUNT_CREATED, row=item.row, email=item.agent.email)]
         try:
             seen = self.connector.read_account(account)
