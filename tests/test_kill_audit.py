@@ -1,4 +1,4 @@
-"""`kill -9` of a real `certsync run` mid-push, reruns, then rollbacks: nothing replaced is lost.
+"""`kill -9` and SIGTERM of a real `certsync run` mid-push, reruns, rollbacks: nothing is lost.
 
 Real processes, the real sandbox on loopback, a real state file. Each kill lands right after a
 write reached the platform, while the run reads it back and before its audit line.
@@ -86,7 +86,7 @@ def test_kills_mid_push_then_reruns_then_rollbacks_restore_everything(tmp_path, 
                 "--state", str(state), "--config", str(tmp_path / "c.toml"), "--quiet"]  # fmt: skip
 
         killed_in_window = 0
-        for _ in range(2):
+        for sig in (signal.SIGKILL, signal.SIGTERM):
             start = _writes(sandbox)
             proc = subprocess.Popen(
                 [sys.executable, "-m", "certsync", *args, "--report-dir", f"r{start}"],
@@ -98,7 +98,7 @@ def test_kills_mid_push_then_reruns_then_rollbacks_restore_everything(tmp_path, 
             deadline = time.monotonic() + 60
             while _writes(sandbox) < start + 2 and time.monotonic() < deadline:
                 time.sleep(0.003)
-            proc.send_signal(signal.SIGKILL)  # right after a write landed: audit not yet written
+            proc.send_signal(sig)  # right after a write landed: its audit line is not written yet
             proc.wait(timeout=10)
             with StateStore.open(state) as store:
                 pending = store.in_flight("socle")

@@ -303,3 +303,69 @@ def test_listing_refused_leaves_every_agent_pending_with_the_error() -> None:
     assert isinstance(run.error, PlatformAuthError)
     assert _codes(run) == [[Code.MEGALIS_UNAVAILABLE]] * 2
     assert fake.writes == []
+
+
+@pytest.mark.slow
+def test_platform_outage_mid_push_then_rerun_audits_every_write(
+    store: StateStore, tmp_path: Path
+) -> None:
+    """The real sandbox stops after a few writes and comes back from its own state file."""
+    from certsync.sandbox import start_sandbox
+    from certsync.sandbox.server import SandboxCredentials
+    from tests.connectors.kit import connect
+
+    new, old = people(10), people(10, start=10)
+    rows = [p.account_row for p in new]
+    disk = tmp_path / "platform.json"
+    sandbox = start_sandbox(
+        "socle", accounts=rows, credentials=SandboxCredentials(), state=disk, latency_ms=5
+    )
+    with sandbox.store.mutate():
+        for account in sandbox.store.accounts.values():
+            account.certificate = to_pem(old[[p.agent.email for p in new].index(account.email)].der)
+    before = {str(a["email"]): a["sha256"] for a in sandbox.accounts()}
+    connector = connect("socle", sandbox.url)
+    journal = StateJournal(store, "run-1", "socle", lambda: NOW)
+    write = connector.write_certificate
+    count: list[int] = []
+
+    def dying(account: Account, pem: str) -> None:
+        write(account, pem)
+        count.append(1)
+        if len(count) == 3:
+            sandbox.stop()  # the outage starts right after this write landed
+
+    connector.write_certificate = dying  # type: ignore[method-assign]
+    config = fast_config("socle", workers=2)
+    run = push([p.item for p in new], connector, config, journal=journal)
+    assert run.breaker_open
+    connector.close()
+
+    with start_sandbox(
+        "socle", accounts=rows, credentials=SandboxCredentials(), state=disk
+    ) as again:
+        connector = connect("socle", again.url)
+        journal = StateJournal(store, "run-2", "socle", lambda: NOW)
+        rerun = push(
+            [p.item for p in new],
+            connector,
+            config,
+            journal=journal,
+            settle=journal.settle_factory(connector),
+        )
+        assert {o.status for o in rerun.outcomes} <= {AgentStatus.PUSHED, AgentStatus.UNCHANGED}
+        assert {str(a["email"]): int(a["writes"]) for a in again.accounts()} == {  # type: ignore[call-overload]
+            p.agent.email: 1 for p in new
+        }
+        audit = store.audit_for_run("run-1") + store.audit_for_run("run-2")
+        assert sorted(e.email for e in audit) == sorted(before)
+        assert all(e.old_sha256 == before[e.email] for e in audit)
+        assert store.in_flight() == []
+        from certsync.rollback import RollbackStatus, rollback
+
+        for run_id in ("run-1", "run-2"):
+            store.end_run(run_id, ended=NOW, exit_code=0, counts={})
+            outcomes = rollback(store, connector, run_id, rollback_run_id=f"rb-{run_id}", now=NOW)
+            assert {o.status for o in outcomes} <= {RollbackStatus.RESTORED}
+        assert {str(a["email"]): a["sha256"] for a in again.accounts()} == before
+        connector.close()
