@@ -83,7 +83,7 @@ class StatePusher:
         outcomes = {o.row: o for o in run.outcomes}
         outcomes.update(vanished)
         merged = [self._merge(a, outcomes.get(a.agent.row)) for a in agents]
-        if live:
+        if live and run.error is None:  # after a state error, nothing optional is written
             for outcome in run.outcomes:
                 if outcome.status is AgentStatus.UNCHANGED:
                     self._note_unchanged(by_row[outcome.row], outcome)
