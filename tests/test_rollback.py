@@ -227,3 +227,18 @@ def test_disabled_account_is_not_written(world: World) -> None:
     outcomes = _rollback(world)
     assert outcomes[0].status is RollbackStatus.ACCOUNT_DISABLED
     assert [k for k, _ in world.fake.writes] == ["b@plouha.fr"]
+
+
+def test_platform_down_while_listing_is_69_not_an_internal_error(world: World) -> None:
+    from certsync.connectors.interface import AccountListing, Unavailable
+    from certsync.errors import ExitCode, PlatformUnavailable
+
+    class Down(FakeConnector):
+        def listing(self) -> AccountListing:
+            raise Unavailable("connexion refusée")
+
+    down = Down(accounts=world.fake.accounts, stored=world.fake.stored)
+    with pytest.raises(PlatformUnavailable) as caught:
+        rollback(world.store, down, world.run_id, rollback_run_id="rb", now=NOW)
+    assert caught.value.exit_code == ExitCode.PLATFORM_UNAVAILABLE
+    assert "connexion refusée" in caught.value.message

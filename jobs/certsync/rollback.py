@@ -14,7 +14,7 @@ from certsync.connectors.interface import (
     Unavailable,
 )
 from certsync.connectors.pem import der_of_text, sha256_hex, to_pem
-from certsync.errors import UsageError
+from certsync.errors import PlatformUnavailable, UsageError
 from certsync.readback import Landing, write_verified
 from certsync.state import Action, AuditEntry, StateStore, StoredCert
 
@@ -75,7 +75,14 @@ def rollback(
     )
     if not mine:
         return [_restore_elsewhere(p) for p in _net_changes(store.audit_for_run(run_id))]
-    listing = connector.listing()
+    try:
+        listing = connector.listing()
+    except Unavailable as exc:
+        raise PlatformUnavailable(
+            f"La plateforme n'a pas répondu en listant les comptes ({exc.reason}) ; rien n'a été "
+            "remis.",
+            hint="Relancez le retour arrière plus tard.",
+        ) from exc
     if not dry_run:
         from certsync.pushing import StateJournal
 
