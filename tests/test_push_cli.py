@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from certsync import cli
-from certsync.connectors.interface import OrganisationSummary, Survey
+from certsync.connectors.interface import Account, OrganisationSummary, Survey, Unavailable
 from certsync.errors import ExitCode
 from certsync.sandbox import SandboxHandle, start_sandbox
 from certsync.sandbox.server import SandboxCredentials
@@ -159,6 +159,22 @@ def test_check_without_edit_right_is_77_and_says_so(
     assert "Commune de Plouha (42) : 17 compte(s)" in captured.out
     assert "IMPOSSIBLE" in captured.out and "droit « agents » absent" in captured.out
     assert "n'a pas le droit de modifier un agent" in captured.err
+
+
+class _DownAfterLogin(FakeConnector):
+    def list_accounts(self) -> dict[str, Account]:
+        raise Unavailable("délai dépassé")
+
+
+def test_check_platform_down_after_login_is_69(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import certsync.connectors as connectors
+
+    monkeypatch.setattr(connectors, "make_connector", lambda config, url: _DownAfterLogin())
+    code = cli.main(["check", "--url", "http://127.0.0.1:9", "--config", os.devnull])
+    assert code == ExitCode.PLATFORM_UNAVAILABLE
+    assert "délai dépassé" in capsys.readouterr().err
 
 
 @contextlib.contextmanager

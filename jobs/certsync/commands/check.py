@@ -7,8 +7,14 @@ from collections.abc import Callable
 from typing import Any
 
 from certsync.commands.common import config_from_args, setup_logging
-from certsync.connectors.interface import Survey
-from certsync.errors import ExitCode, PlatformAuthError, UsageError
+from certsync.connectors.interface import Rejected, Survey, Unavailable
+from certsync.errors import (
+    ExitCode,
+    PlatformAuthError,
+    PlatformProtocolError,
+    PlatformUnavailable,
+    UsageError,
+)
 
 Common = Callable[[argparse.ArgumentParser], None]
 
@@ -43,6 +49,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     connector = make_connector(config.platform, url=url)
     try:
         survey = connector.survey()
+    except Unavailable as exc:
+        raise PlatformUnavailable(
+            f"La plateforme n'a pas répondu pendant la vérification ({exc.reason}).",
+            hint="Vérifiez l'adresse et le réseau, puis relancez « certsync check ».",
+        ) from exc
+    except Rejected as exc:
+        raise PlatformProtocolError(
+            f"La plateforme a refusé une lecture pendant la vérification : « {exc.message} ».",
+            hint="Vérifiez les droits de ce compte sur la plateforme.",
+        ) from exc
     finally:
         connector.close()
     print(describe(config.platform.name, url, survey))
