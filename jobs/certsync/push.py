@@ -14,6 +14,7 @@ from certsync.connectors.interface import (
     Account,
     AccountListing,
     AccountSnapshot,
+    AmbiguousWrite,
     Connector,
     Rejected,
     Unavailable,
@@ -433,8 +434,6 @@ class _Applier:
 
     def _created_anyway(self, agent: Agent, exc: Unavailable) -> Account | None:
         """After a creation whose answer was lost: the account, if it was created after all."""
-        from certsync.connectors.interface import AmbiguousWrite
-
         if not isinstance(exc, AmbiguousWrite):
             return None
         return self.connector.listing().accounts.get(agent.email_key)
