@@ -67,6 +67,10 @@ class Code(StrEnum):
     MEGALIS_REJECTED = "MEGALIS_REJECTED"
     MEGALIS_UNAVAILABLE = "MEGALIS_UNAVAILABLE"
     MEGALIS_VERIFY_FAILED = "MEGALIS_VERIFY_FAILED"
+    MEGALIS_ACCOUNT_DISABLED = "MEGALIS_ACCOUNT_DISABLED"
+    MEGALIS_LISTING_INCOMPLETE = "MEGALIS_LISTING_INCOMPLETE"
+    MEGALIS_OUTCOME_UNKNOWN = "MEGALIS_OUTCOME_UNKNOWN"
+    MEGALIS_NOT_SELECTED = "MEGALIS_NOT_SELECTED"
     # Onboarding through the socle's importer
     ONBOARD_VALUE_ADAPTED = "ONBOARD_VALUE_ADAPTED"
     ONBOARD_VALUE_DROPPED = "ONBOARD_VALUE_DROPPED"
@@ -358,8 +362,38 @@ CATALOGUE: Mapping[Code, Spec] = {
     Code.MEGALIS_VERIFY_FAILED: Spec(
         _B,
         "Vérification après dépôt en échec",
-        "Après dépôt, le compte contient un autre certificat ({found}).",
+        "Après dépôt, la relecture du compte ne correspond pas : {problem}.",
         "Vérifiez le compte de l'agent sur Mégalis et relancez le traitement.",
+    ),
+    Code.MEGALIS_ACCOUNT_DISABLED: Spec(
+        _B,
+        "Compte Mégalis désactivé",
+        "Le compte Mégalis de « {email} » est désactivé : certsync n'écrit jamais sur un compte "
+        "désactivé.",
+        "Si l'agent est toujours en poste, faites réactiver son compte par l'administrateur de "
+        "son organisme sur Mégalis puis relancez ; sinon retirez-le de la liste des agents.",
+    ),
+    Code.MEGALIS_LISTING_INCOMPLETE: Spec(
+        _B,
+        "Compte absent d'une liste incomplète",
+        "Aucun compte « {email} » dans la liste lue sur la plateforme, mais cette liste est "
+        "incomplète ({gaps}) : le compte existe peut-être, il n'a donc pas été créé.",
+        "Corrigez ce qui a empêché de lire toute la liste (droits sur l'organisme ou l'entité, "
+        "plateforme indisponible) puis relancez, ou créez le compte à la main.",
+    ),
+    Code.MEGALIS_OUTCOME_UNKNOWN: Spec(
+        _B,
+        "Issue inconnue",
+        "Issue inconnue : le certificat a été envoyé mais le compte n'a pas pu être relu "
+        "({reason}) ; il est peut-être déjà sur le compte.",
+        "Relancez le traitement : il relira d'abord le compte, enregistrera le dépôt s'il a "
+        "abouti et ne l'enverra pas une seconde fois.",
+    ),
+    Code.MEGALIS_NOT_SELECTED: Spec(
+        _I,
+        "Hors de la sélection",
+        "Dépôt prévu mais pas fait : l'agent n'est pas dans la sélection ({options}).",
+        "Relancez sans --only ni --limit (ou avec cet agent) pour déposer ce certificat.",
     ),
     Code.ONBOARD_VALUE_ADAPTED: Spec(
         _W,

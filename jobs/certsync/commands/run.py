@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import errno
 import gc
 import json
 import logging
 import shutil
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -21,16 +23,52 @@ from certsync.commands.common import (
     setup_logging,
 )
 from certsync.config import Config
-from certsync.errors import ExitCode, UsageError
+from certsync.errors import CertsyncError, ExitCode, StateError, UsageError
 from certsync.fsutil import atomic_path
 from certsync.logs import progress
 from certsync.pipeline import Hooks, RunRequest, check_inputs, run, stage
+from certsync.push import Selection
 from certsync.records import RunResult
 from certsync.report import write_reports
 from certsync.report.rows import AGENT_STATUS_FR, FILE_STATUS_FR
 from certsync.state import RunSummary, StateStore
 
 log = logging.getLogger("certsync")
+
+
+def _emails(value: str) -> frozenset[str]:
+    emails = frozenset(e.strip().casefold() for e in value.split(",") if e.strip())
+    if not emails or any("@" not in e for e in emails):
+        raise argparse.ArgumentTypeError(
+            f"liste d'e-mails invalide « {value} » (attendu : EMAIL[,EMAIL…])"
+        )
+    return emails
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"nombre invalide « {value} » (entier de 1 ou plus)")
+    return number
+
+
+def add_selection(parser: argparse.ArgumentParser) -> None:
+    """`--only` and `--limit`: a careful first real push on a few agents."""
+    parser.add_argument(
+        "--only",
+        type=_emails,
+        metavar="EMAIL[,EMAIL…]",
+        help="ne déposer que pour ces agents ; les autres sont préparés et rapportés, pas écrits",
+    )
+    parser.add_argument(
+        "--limit",
+        type=_positive,
+        metavar="N",
+        help="déposer au plus N certificats (les premiers de la liste) ; le reste est rapporté",
+    )
 
 
 def exit_code_for(result: RunResult) -> ExitCode:
@@ -90,6 +128,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             "platform": config.platform.name,
             "url": url,
             "as_of": as_of.date().isoformat(),
+            "only": sorted(args.only) if args.only else None,
+            "limit": args.limit,
         },
         status_file=True,
     ) as record:
@@ -104,7 +144,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             dry_run=args.dry_run,
             create_missing=args.create_missing,
         )
-        previous = None if args.full else store.reusable_run(fingerprint, as_of)
+        selective = args.only is not None or args.limit is not None
+        previous = None if args.full or selective else store.reusable_run(fingerprint, as_of)
         if previous is not None and _reuse(previous, run_id, report_dir):
             record.code = ExitCode(previous.exit_code or 0)
             record.counts = dict(previous.counts)
@@ -115,9 +156,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 f"  Rapport : {report_dir / 'exceptions.xlsx'}"
             )
             return int(record.code)
-        result = _full_run(args, config, store, run_id, as_of, entries, url)
+        result, stopped = _full_run(args, config, store, run_id, as_of, entries, url)
         with stage("report"):
-            paths = write_reports(result, report_dir)
+            paths = _write_reports(result, report_dir)
         record.code = exit_code_for(result)
         record.counts = counts_of(result)
         record.report = report_dir.resolve()
@@ -130,7 +171,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
     code = record.code
     print_summary(result, paths["xlsx"].parent, code, quiet=args.quiet)
+    if stopped is not None:
+        print(f"certsync : {stopped.message}", file=sys.stderr)
+        if stopped.hint:
+            print(f"  → {stopped.hint}", file=sys.stderr)
     return int(code)
+
+
+def _write_reports(result: RunResult, report_dir: Path) -> dict[str, Path]:
+    """The reports; a full disk is a clear stop (73), not an internal error."""
+    try:
+        return write_reports(result, report_dir)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise StateError(
+            f"Le disque est plein : le rapport n'a pas pu être écrit dans {report_dir}.",
+            hint="Libérez de la place puis relancez ; ce qui a été déposé est enregistré dans "
+            "le fichier d'état et ne sera pas redéposé.",
+        ) from exc
 
 
 def _full_run(
@@ -141,7 +200,8 @@ def _full_run(
     as_of: dt.datetime,
     entries: list[Entry],
     url: str,
-) -> RunResult:
+) -> tuple[RunResult, CertsyncError | None]:
+    """The run, and the error that stopped its pushes early, if any (told on stderr)."""
     folder = str(args.certs.resolve())
     pusher = None
     if url:
@@ -157,11 +217,16 @@ def _full_run(
             create_missing=args.create_missing,
             as_of=as_of,
             clock=now_utc,
+            selection=Selection(args.only, args.limit),
         )
     parameters = {
         "Plateforme": config.platform.name + (f" ({url})" if url else " (hors ligne)"),
         "Fichier d'état": str(config.state),
     }
+    if args.only is not None or args.limit is not None:
+        chosen = [", ".join(sorted(args.only))] if args.only else []
+        chosen += [f"au plus {args.limit}"] if args.limit is not None else []
+        parameters["Sélection (dépôt limité)"] = " ; ".join(chosen)
     with progress(len(entries), "Lecture et vérification des fichiers") as bar:
         hooks = Hooks(
             entries=entries,
@@ -181,7 +246,8 @@ def _full_run(
             sheet=args.sheet,
             parameters=parameters,
         )
-        return run(request, hooks)
+        result = run(request, hooks)
+    return result, (pusher.stop_error if pusher is not None else None)
 
 
 def _reuse(previous: RunSummary, run_id: str, report_dir: Path) -> bool:
