@@ -242,6 +242,17 @@ def _planned_outcome(entry: PlanEntry) -> PushOutcome:
             return failed(finding(Code.MEGALIS_UNAVAILABLE, row=row, reason=entry.reason))
 
 
+def _scope(connector: Connector, items: Sequence[PushItem]) -> None:
+    """Tell the connector the roster's SIRENs before it lists accounts.
+
+    The socle finds a functional administrator's organisations by searching them
+    (docs/platforms/socle.md); the other platforms have no such step.
+    """
+    scope = getattr(connector, "use_sirens", None)
+    if scope is not None:
+        scope(sorted({i.agent.siren or i.agent.siret[:9] for i in items} - {""}))
+
+
 def plan(
     items: Sequence[PushItem],
     connector: Connector,
@@ -258,11 +269,8 @@ def plan(
     not parse counts as "another certificate". `unsettled` maps the e-mails whose previous write
     is still unconfirmed to the reason: those accounts are not written this run.
     """
-    # The socle finds a functional administrator's organisations by the roster's SIRENs.
-    scope = getattr(connector, "use_sirens", None)
-    if scope is not None:
-        scope(sorted({i.agent.siren or i.agent.siret[:9] for i in items} - {""}))
     if listing is None:
+        _scope(connector, items)
         try:
             listing = connector.listing()
         except Unavailable as exc:
@@ -559,6 +567,7 @@ def push(
     """
     connector.check()
     items = list(items)
+    _scope(connector, items)
     try:
         listing = connector.listing()
         unsettled = settle(listing) if settle is not None and not dry_run else {}
