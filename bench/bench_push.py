@@ -56,12 +56,16 @@ def _one_run(
         elapsed = time.perf_counter() - started
         connector.close()
         log = sandbox.requests()
+        # The socle's logins go to its SSO, a second server: count its requests too.
+        sso = sandbox.sso.requests() if sandbox.sso is not None else []
         pushed = sum(o.status is AgentStatus.PUSHED for o in run.outcomes)
         writes = sorted({int(str(a["writes"])) for a in sandbox.accounts()})
     return {
         "workers": config.workers,
         "seconds": round(elapsed, 2),
         "requests": len(log),
+        "sso_requests": len(sso),
+        "requests_per_agent": round((len(log) + len(sso)) / max(1, len(items)), 2),
         "pushed": pushed,
         "writes_per_account": writes,
         "max_requests_per_second": _max_per_second([float(str(r["t"])) for r in log]),

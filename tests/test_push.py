@@ -6,6 +6,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from certsync.connectors.interface import Account, AmbiguousWrite, Connector
 from certsync.connectors.pem import to_pem
 from certsync.errors import PlatformAuthError, PlatformUnavailable
 from certsync.findings import Code
-from certsync.push import Action, PushItem, apply, plan, push
+from certsync.push import Action, Intent, PushItem, apply, plan, push
 from certsync.records import Agent, AgentStatus
 from certsync.sandbox import SandboxHandle, start_sandbox
 from certsync.sandbox.server import SandboxCredentials
@@ -34,25 +35,52 @@ def _writes(handle: SandboxHandle) -> dict[str, int]:
     return {str(a["email"]): int(a["writes"]) for a in handle.accounts()}  # type: ignore[call-overload]
 
 
+class RecordingJournal:
+    """A journal in memory, with a hook called on each confirmation."""
+
+    def __init__(self, on_confirm: Callable[[Intent], None] | None = None) -> None:
+        self.intended: list[Intent] = []
+        self.confirmed: list[tuple[Intent, str]] = []
+        self.dropped: list[Intent] = []
+        self.on_confirm = on_confirm
+        self.lock = threading.Lock()
+
+    def intend(self, intent: Intent) -> None:
+        with self.lock:
+            self.intended.append(intent)
+
+    def confirm(self, intent: Intent, account_id: str) -> None:
+        with self.lock:
+            self.confirmed.append((intent, account_id))
+        if self.on_confirm is not None:
+            self.on_confirm(intent)
+
+    def drop(self, intent: Intent) -> None:
+        with self.lock:
+            self.dropped.append(intent)
+
+
 def _codes(outcome: object) -> list[Code]:
     return [f.code for f in outcome.findings]  # type: ignore[attr-defined]
 
 
 def test_full_push_then_rerun_writes_nothing(platform: str) -> None:
     persons = people(7)
-    written: list[tuple[int, str, str | None, str]] = []
+    journal = RecordingJournal()
     with _sandbox(platform, persons[:6]) as sandbox:
         connector = connect(platform, sandbox.url)
         config = fast_config(platform)
         items = [p.item for p in persons]
-        run = push(items, connector, config, on_written=lambda *a: written.append(a))
+        run = push(items, connector, config, journal=journal)
         statuses = [o.status for o in run.outcomes]
         assert statuses == [AgentStatus.PUSHED] * 6 + [AgentStatus.FAILED]
         assert _codes(run.outcomes[6]) == [Code.MEGALIS_ACCOUNT_NOT_FOUND]
         assert run.outcomes[6].findings[0].params["email"] == persons[6].agent.email
         assert not run.breaker_open and run.error is None
-        assert sorted(w[0] for w in written) == [2, 3, 4, 5, 6, 7]
-        assert all(w[2] is None and len(w[3]) == 64 for w in written)
+        assert sorted(i.item.row for i, _ in journal.confirmed) == [2, 3, 4, 5, 6, 7]
+        assert all(i.old_der is None and i.account_id == a for i, a in journal.confirmed)
+        # Every write was intended (with what it replaced) before it was sent.
+        assert len(journal.intended) == 6 and journal.dropped == []
         by_sha = {a["email"]: a["sha256"] for a in sandbox.accounts()}
         assert all(by_sha[p.agent.email] == p.item.sha256 for p in persons[:6])
 
@@ -111,20 +139,26 @@ def test_sandbox_killed_mid_run_then_restarted_from_state(platform: str, tmp_pat
     done: list[int] = []
     lock = threading.Lock()
 
-    def on_written(
-        row: int, account_id: str, old: str | None, new: str, old_der: bytes | None
-    ) -> None:
+    def on_confirm(intent: Intent) -> None:
         with lock:
-            done.append(row)
+            done.append(intent.item.row)
             if len(done) == 3:
                 sandbox.stop()
 
-    run = push([p.item for p in persons], connector, config, on_written=on_written)
+    journal = RecordingJournal(on_confirm)
+    run = push([p.item for p in persons], connector, config, journal=journal)
     assert run.breaker_open
     pushed = [o for o in run.outcomes if o.status is AgentStatus.PUSHED]
     failed = [o for o in run.outcomes if o.status is AgentStatus.FAILED]
     assert len(failed) > 0 and len(pushed) + len(failed) == 12
-    assert all(_codes(o) == [Code.MEGALIS_UNAVAILABLE] for o in failed)
+    # A write sent but not read back is "issue inconnue", never "nothing written".
+    assert all(
+        _codes(o) in ([Code.MEGALIS_UNAVAILABLE], [Code.MEGALIS_OUTCOME_UNKNOWN]) for o in failed
+    )
+    unknown = {o.row for o in failed if _codes(o) == [Code.MEGALIS_OUTCOME_UNKNOWN]}
+    assert unknown == {i.item.row for i in journal.intended} - {
+        i.item.row for i, _ in journal.confirmed
+    } - {i.item.row for i in journal.dropped}
     connector.close()
 
     with _sandbox(platform, persons, state=state) as again:
@@ -252,6 +286,7 @@ def test_read_back_mismatch_is_verify_failed(platform: str) -> None:
     assert run.outcomes[0].status is AgentStatus.FAILED
     assert _codes(run.outcomes[0]) == [Code.MEGALIS_VERIFY_FAILED]
     assert run.outcomes[0].findings[0].params["found"] == other.item.sha256
+    assert other.item.sha256 in run.outcomes[0].findings[0].message()
 
 
 def test_lost_write_answer_is_read_back_not_resent(platform: str) -> None:
@@ -303,16 +338,14 @@ def test_failing_write_record_stops_further_writes(platform: str) -> None:
     with _sandbox(platform, persons) as sandbox:
         connector = connect(platform, sandbox.url)
 
-        def broken(
-            row: int, account_id: str, old: str | None, new: str, old_der: bytes | None
-        ) -> None:
+        def broken(intent: Intent) -> None:
             raise StateError("Fichier d'état verrouillé.")
 
         run = push(
             [p.item for p in persons],
             connector,
             fast_config(platform, workers=1),
-            on_written=broken,
+            journal=RecordingJournal(broken),
         )
         assert isinstance(run.error, StateError)
         assert [o.status for o in run.outcomes][:1] == [AgentStatus.PUSHED]

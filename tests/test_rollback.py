@@ -3,75 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from certsync.connectors.interface import (
-    Account,
-    AmbiguousWrite,
-    Connector,
-    Rejected,
-    Unavailable,
-)
+from certsync.connectors.interface import Account, Connector
 from certsync.connectors.pem import to_pem
 from certsync.errors import UsageError
-from certsync.records import Agent
 from certsync.rollback import RollbackStatus, rollback
 from certsync.state import Action, StateStore, StoredCert
 from certsync.testkit.pki import Issued, SamplePKI, agent_subject, make_leaf
+from tests.fakes import FakeConnector
 
 NOW = dt.datetime(2026, 11, 27, 6, 0, tzinfo=dt.UTC)
-
-
-@dataclass
-class FakeConnector(Connector):
-    """Accounts in memory; certificates stored as the text written."""
-
-    name: str = "socle"
-    accounts: dict[str, Account] = field(default_factory=dict)
-    stored: dict[str, str] = field(default_factory=dict)
-    reject: set[str] = field(default_factory=set)
-    unavailable: set[str] = field(default_factory=set)
-    swallow: set[str] = field(default_factory=set)
-    """Accounts where a write is acknowledged but not stored (to exercise the read-back)."""
-    ambiguous: set[str] = field(default_factory=set)
-    """Accounts where a write is stored but its answer is lost."""
-    writes: list[tuple[str, str]] = field(default_factory=list)
-
-    def add(self, email: str, pem: str | None) -> Account:
-        account = Account(id=f"id-{len(self.accounts) + 1}", email=email)
-        self.accounts[account.email_key] = account
-        if pem is not None:
-            self.stored[account.id] = pem
-        return account
-
-    def check(self) -> None:
-        pass
-
-    def list_accounts(self) -> dict[str, Account]:
-        return dict(self.accounts)
-
-    def read_certificate(self, account: Account) -> str | None:
-        return self.stored.get(account.id)
-
-    def write_certificate(self, account: Account, pem: str) -> None:
-        if account.email_key in self.unavailable:
-            raise Unavailable("délai dépassé")
-        if account.email_key in self.reject:
-            raise Rejected("Certificat déjà utilisé par un autre compte")
-        self.writes.append((account.email_key, pem))
-        if account.email_key not in self.swallow:
-            self.stored[account.id] = pem
-        if account.email_key in self.ambiguous:
-            raise AmbiguousWrite("réponse perdue")
-
-    def create_account(self, agent: Agent, pem: str | None = None) -> Account:
-        return self.add(agent.email, pem)
-
-    def close(self) -> None:
-        pass
 
 
 def _as_connector(fake: FakeConnector) -> Connector:
@@ -232,16 +177,68 @@ def test_unknown_run(world: World) -> None:
         rollback(world.store, world.fake, "nope", rollback_run_id="rb", now=NOW)
 
 
-def test_ambiguous_write_is_confirmed_by_the_next_rollback(world: World) -> None:
+def test_ambiguous_write_is_read_back_at_once(world: World) -> None:
     world.fake.ambiguous.add("a@plouha.fr")
     first = _rollback(world)
+    assert first[0].status is RollbackStatus.RESTORED
+    assert [k for k, _ in world.fake.writes] == ["a@plouha.fr", "b@plouha.fr"]
+    assert world.store.in_flight() == []
+
+
+def test_unknown_outcome_is_settled_by_the_next_rollback(world: World) -> None:
+    world.fake.blind_after_write.add("a@plouha.fr")
+    first = _rollback(world)
     assert first[0].status is RollbackStatus.FAILED
-    assert [p.email_key for p in world.store.in_flight()] == ["a@plouha.fr"]
-    world.fake.ambiguous.clear()
+    assert first[0].message.startswith("Issue inconnue")
+    [pending] = world.store.in_flight()
+    assert (pending.email_key, pending.run_id, pending.action) == (
+        "a@plouha.fr",
+        "rb-1",
+        "rollback",
+    )
+    assert pending.old_sha256 == first[0].from_sha256
+    world.fake.blind_after_write.clear()
     second = rollback(
         world.store, world.fake, world.run_id, rollback_run_id="rb-2", now=NOW, dry_run=False
     )
-    assert second[0].status is RollbackStatus.RESTORED
-    assert "confirmé à la relecture" in second[0].message
-    assert [e.email_key for e in world.store.audit_for_run("rb-2")] == ["a@plouha.fr"]
+    assert second[0].status is RollbackStatus.ALREADY_RESTORED
+    # The write is audited under the rollback that sent it, with what it replaced.
+    audit = {e.email_key: e for e in world.store.audit_for_run("rb-1")}
+    assert audit["a@plouha.fr"].action is Action.ROLLBACK
+    assert audit["a@plouha.fr"].old_sha256 == first[0].from_sha256
+    assert audit["a@plouha.fr"].new_sha256 == first[0].to_sha256
     assert world.store.in_flight() == []
+    assert len([k for k, _ in world.fake.writes if k == "a@plouha.fr"]) == 1
+
+
+def test_rollback_that_changes_another_field_stops_writing(world: World) -> None:
+    world.fake.garble["a@plouha.fr"] = ("nom", "Le Bihan\u00c3")
+    outcomes = _rollback(world)
+    assert outcomes[0].status is RollbackStatus.VERIFY_FAILED
+    assert "« nom »" in outcomes[0].message and "Le Bihan" in outcomes[0].message
+    assert outcomes[1].status is RollbackStatus.FAILED
+    assert outcomes[1].message.startswith("Non modifié")
+    assert [k for k, _ in world.fake.writes] == ["a@plouha.fr"]
+
+
+def test_disabled_account_is_not_written(world: World) -> None:
+    a = world.fake.accounts["a@plouha.fr"]
+    world.fake.accounts["a@plouha.fr"] = Account(a.id, a.email, active=False)
+    outcomes = _rollback(world)
+    assert outcomes[0].status is RollbackStatus.ACCOUNT_DISABLED
+    assert [k for k, _ in world.fake.writes] == ["b@plouha.fr"]
+
+
+def test_platform_down_while_listing_is_69_not_an_internal_error(world: World) -> None:
+    from certsync.connectors.interface import AccountListing, Unavailable
+    from certsync.errors import ExitCode, PlatformUnavailable
+
+    class Down(FakeConnector):
+        def listing(self) -> AccountListing:
+            raise Unavailable("connexion refusée")
+
+    down = Down(accounts=world.fake.accounts, stored=world.fake.stored)
+    with pytest.raises(PlatformUnavailable) as caught:
+        rollback(world.store, down, world.run_id, rollback_run_id="rb", now=NOW)
+    assert caught.value.exit_code == ExitCode.PLATFORM_UNAVAILABLE
+    assert "connexion refusée" in caught.value.message

@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--create-missing", action="store_true", help="créer les comptes qui n'existent pas"
     )
     run.add_argument("--state", type=Path, help="fichier d'état SQLite")
+    commands.add_selection(run)
     run.add_argument(
         "--full",
         action="store_true",
@@ -86,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.set_defaults(handler=commands.cmd_inspect)
 
     commands.register_ops(sub, _common)
+    commands.register_onboarding(sub)
+    commands.register_check(sub, _common)
     commands.register_trust(sub)
     return parser
 

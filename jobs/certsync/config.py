@@ -85,7 +85,10 @@ class PlatformConfig:
     authority_id: str = ""
     """S²LOW authority id for created accounts."""
     entity_id: str = ""
-    """Pastell id_e for created accounts."""
+    """Pastell id_e for created accounts; when set, the listing walks only this entity and its
+    descendants (else every entity the account reads)."""
+    organisations: tuple[str, ...] = ()
+    """Socle organism ids to list and write, instead of discovering them after login."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ _FAMILIES = {
     "MATCH": "Attribution",
     "CERT": "Validité du certificat",
     "MEGALIS": "Plateforme Mégalis",
+    "ONBOARD": "Inscription par l'import du socle",
 }
 
 

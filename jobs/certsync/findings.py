@@ -67,6 +67,21 @@ class Code(StrEnum):
     MEGALIS_REJECTED = "MEGALIS_REJECTED"
     MEGALIS_UNAVAILABLE = "MEGALIS_UNAVAILABLE"
     MEGALIS_VERIFY_FAILED = "MEGALIS_VERIFY_FAILED"
+    MEGALIS_ACCOUNT_DISABLED = "MEGALIS_ACCOUNT_DISABLED"
+    MEGALIS_LISTING_INCOMPLETE = "MEGALIS_LISTING_INCOMPLETE"
+    MEGALIS_OUTCOME_UNKNOWN = "MEGALIS_OUTCOME_UNKNOWN"
+    MEGALIS_NOT_SELECTED = "MEGALIS_NOT_SELECTED"
+    # Onboarding through the socle's importer
+    ONBOARD_VALUE_ADAPTED = "ONBOARD_VALUE_ADAPTED"
+    ONBOARD_VALUE_DROPPED = "ONBOARD_VALUE_DROPPED"
+    ONBOARD_VALUE_REFUSED = "ONBOARD_VALUE_REFUSED"
+    ONBOARD_FIELD_MISSING = "ONBOARD_FIELD_MISSING"
+    ONBOARD_NO_ORGANISATION = "ONBOARD_NO_ORGANISATION"
+    ONBOARD_OTHER_ORGANISATION = "ONBOARD_OTHER_ORGANISATION"
+    ONBOARD_ACCOUNT_DISABLED = "ONBOARD_ACCOUNT_DISABLED"
+    ONBOARD_EXISTING_REFUSED = "ONBOARD_EXISTING_REFUSED"
+    ONBOARD_EXISTING_WOULD_CHANGE = "ONBOARD_EXISTING_WOULD_CHANGE"
+    ONBOARD_FILE_SPLIT = "ONBOARD_FILE_SPLIT"
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,8 +362,115 @@ CATALOGUE: Mapping[Code, Spec] = {
     Code.MEGALIS_VERIFY_FAILED: Spec(
         _B,
         "Vérification après dépôt en échec",
-        "Après dépôt, le compte contient un autre certificat ({found}).",
+        "Après dépôt, la relecture du compte ne correspond pas : {problem}.",
         "Vérifiez le compte de l'agent sur Mégalis et relancez le traitement.",
+    ),
+    Code.MEGALIS_ACCOUNT_DISABLED: Spec(
+        _B,
+        "Compte Mégalis désactivé",
+        "Le compte Mégalis de « {email} » est désactivé : certsync n'écrit jamais sur un compte "
+        "désactivé.",
+        "Si l'agent est toujours en poste, faites réactiver son compte par l'administrateur de "
+        "son organisme sur Mégalis puis relancez ; sinon retirez-le de la liste des agents.",
+    ),
+    Code.MEGALIS_LISTING_INCOMPLETE: Spec(
+        _B,
+        "Compte absent d'une liste incomplète",
+        "Aucun compte « {email} » dans la liste lue sur la plateforme, mais cette liste est "
+        "incomplète ({gaps}) : le compte existe peut-être, il n'a donc pas été créé.",
+        "Corrigez ce qui a empêché de lire toute la liste (droits sur l'organisme ou l'entité, "
+        "plateforme indisponible) puis relancez, ou créez le compte à la main.",
+    ),
+    Code.MEGALIS_OUTCOME_UNKNOWN: Spec(
+        _B,
+        "Issue inconnue",
+        "Issue inconnue : le certificat a été envoyé mais le compte n'a pas pu être relu "
+        "({reason}) ; il est peut-être déjà sur le compte.",
+        "Relancez le traitement : il relira d'abord le compte, enregistrera le dépôt s'il a "
+        "abouti et ne l'enverra pas une seconde fois.",
+    ),
+    Code.MEGALIS_NOT_SELECTED: Spec(
+        _I,
+        "Hors de la sélection",
+        "Dépôt prévu mais pas fait : l'agent n'est pas dans la sélection ({options}).",
+        "Relancez sans --only ni --limit (ou avec cet agent) pour déposer ce certificat.",
+    ),
+    Code.ONBOARD_VALUE_ADAPTED: Spec(
+        _W,
+        "Valeur adaptée pour l'import du socle",
+        "{column} « {value} » est écrit « {written} » dans le fichier d'import ({reason}).",
+        "Vérifiez l'orthographe ; après l'import, corrigez la fiche de l'agent sur le socle si "
+        "besoin.",
+    ),
+    Code.ONBOARD_VALUE_DROPPED: Spec(
+        _W,
+        "Valeur laissée vide dans l'import",
+        "{column} « {value} » est refusé par l'import du socle ({reason}) ; la colonne est "
+        "laissée vide pour cet agent.",
+        "Saisissez la valeur sur la fiche de l'agent après l'import, ou corrigez la liste.",
+    ),
+    Code.ONBOARD_VALUE_REFUSED: Spec(
+        _B,
+        "Agent hors du fichier d'import : valeur refusée",
+        "{column} « {value} » est refusé par l'import du socle ({reason}) ; l'agent n'est pas "
+        "dans le fichier.",
+        "Créez cet agent à la main sur le socle (« Créer un agent »), ou corrigez la liste "
+        "puis relancez certsync onboarding.",
+    ),
+    Code.ONBOARD_FIELD_MISSING: Spec(
+        _B,
+        "Agent hors du fichier d'import : champ obligatoire vide",
+        "Le champ obligatoire {column} est vide ; l'agent n'est pas dans le fichier.",
+        "Complétez la liste des agents puis relancez certsync onboarding.",
+    ),
+    Code.ONBOARD_NO_ORGANISATION: Spec(
+        _B,
+        "Agent hors du fichier d'import : organisme inconnu",
+        "L'organisme de l'agent ({organisation}) n'est pas dans l'export du socle ; l'agent "
+        "n'est dans aucun fichier.",
+        "Ajoutez l'export de cet organisme, ou indiquez l'organisme avec --organisation.",
+    ),
+    Code.ONBOARD_OTHER_ORGANISATION: Spec(
+        _B,
+        "Agent déjà inscrit dans un autre organisme",
+        "« {email} » a déjà un compte dans {organisation} ; l'import le proposerait « à créer » "
+        "et la création échouerait (identifiant déjà utilisé).",
+        "Vérifiez la collectivité de l'agent ; un changement d'organisme se fait à la main sur "
+        "le socle.",
+    ),
+    Code.ONBOARD_ACCOUNT_DISABLED: Spec(
+        _B,
+        "Compte désactivé sur le socle",
+        "« {email} » a un compte désactivé dans {organisation} ; l'import le proposerait « à "
+        "créer » et la création échouerait.",
+        "Réactivez le compte sur le socle, puis relancez certsync run pour son certificat.",
+    ),
+    Code.ONBOARD_EXISTING_REFUSED: Spec(
+        _W,
+        "Compte existant que l'import ne peut pas réécrire : NE PAS SUPPRIMER",
+        "Le compte existant « {email} » ({name}) a une valeur que l'import du socle refuse "
+        "({column} « {value} » : {reason}) ; il n'est pas dans le fichier, et le rapport du "
+        "socle le listera « à supprimer ».",
+        "Ne le supprimez pas : n'utilisez jamais « Tout supprimer » et ne cochez pas ce compte. "
+        "Pour qu'il n'apparaisse plus, corrigez sa fiche sur le socle puis refaites l'export et "
+        "certsync onboarding.",
+    ),
+    Code.ONBOARD_EXISTING_WOULD_CHANGE: Spec(
+        _W,
+        "Compte existant modifié si « Modifier des utilisateurs » est appliqué",
+        "Le compte existant « {email} » est réécrit tel quel, mais appliquer « Modifier des "
+        "utilisateurs » changerait : {changes}.",
+        "N'appliquez pas « Modifier des utilisateurs » ni « Tout modifier » : le fichier ne "
+        "sert qu'à créer les comptes manquants.",
+    ),
+    Code.ONBOARD_FILE_SPLIT: Spec(
+        _W,
+        "Organisme découpé en plusieurs fichiers",
+        "{organisation} tient en {parts} fichiers (5 000 lignes ou 1 Mio au plus par "
+        "fichier) : le rapport de chaque fichier listera « à supprimer » les comptes qui sont "
+        "dans les autres ({to_delete} pour {file}).",
+        "Importez les fichiers l'un après l'autre et ne supprimez personne : n'utilisez jamais "
+        "« Tout supprimer ».",
     ),
 }
 

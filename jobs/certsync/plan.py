@@ -24,6 +24,10 @@ STEP_FR = {
     Step.NO_ACCOUNT: "compte absent",
     Step.NOT_READ: "à déposer (compte non lu)",
     Step.UNREADABLE: "compte illisible",
+    Step.DISABLED: "compte désactivé : rien n'est écrit",
+    Step.INCOMPLETE: "compte introuvable (liste des comptes incomplète) : rien n'est créé",
+    Step.UNSETTLED: "dépôt précédent pas encore vérifié : rien n'est réécrit",
+    Step.NOT_SELECTED: "hors de la sélection (--only, --limit) : rien n'est écrit",
     Step.BLOCKED: "pas de dépôt : bloqué",
     Step.NO_CERTIFICATE: "pas de dépôt : aucun certificat",
     Step.OTHER: "pas de dépôt",
@@ -40,6 +44,13 @@ _COUNTED = {
         "certificats à déposer (comptes non lus)",
     ),
     Step.UNREADABLE: ("compte illisible", "comptes illisibles"),
+    Step.DISABLED: ("compte désactivé", "comptes désactivés"),
+    Step.INCOMPLETE: (
+        "compte introuvable (liste incomplète)",
+        "comptes introuvables (liste incomplète)",
+    ),
+    Step.UNSETTLED: ("dépôt précédent à vérifier", "dépôts précédents à vérifier"),
+    Step.NOT_SELECTED: ("agent hors sélection", "agents hors sélection"),
     Step.BLOCKED: ("agent bloqué", "agents bloqués"),
     Step.NO_CERTIFICATE: ("agent sans certificat", "agents sans certificat"),
     Step.OTHER: ("autre cas", "autres cas"),
@@ -64,6 +75,18 @@ def brief_of_der(der: bytes) -> CertBrief:
         return CertBrief("(certificat illisible)", None, sha)
 
 
+def selection_step(step: PlanStep, outcome_codes: set[str]) -> PlanStep:
+    """A planned write that --only/--limit kept from being written says so."""
+    if "MEGALIS_NOT_SELECTED" in outcome_codes and step.step in (
+        Step.CREATE,
+        Step.ADD,
+        Step.REPLACE,
+    ):
+        what = STEP_FR[step.step]
+        return PlanStep(Step.NOT_SELECTED, step.current, f"le dépôt réel ferait : {what}")
+    return step
+
+
 def step_of(entry: PlanEntry) -> PlanStep:
     """The plan step for one push-engine decision (read from outside the engine)."""
     current = brief_of_der(entry.old_der) if entry.old_der is not None else None
@@ -80,6 +103,12 @@ def step_of(entry: PlanEntry) -> PlanStep:
             return PlanStep(Step.NO_ACCOUNT, reason=_NO_ACCOUNT_REASON)
         case Action.REJECTED | Action.PENDING:
             return PlanStep(Step.UNREADABLE, current, entry.reason)
+        case Action.DISABLED:
+            return PlanStep(Step.DISABLED, current)
+        case Action.INCOMPLETE:
+            return PlanStep(Step.INCOMPLETE, reason=entry.reason)
+        case Action.UNSETTLED:
+            return PlanStep(Step.UNSETTLED, current, entry.reason)
         case _:
             return PlanStep(Step.OTHER, current, entry.reason or str(entry.action))
 

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Protocol
 
 from certsync.config import PlatformConfig
-from certsync.connectors.interface import Account, AmbiguousWrite, Connector, Rejected, Unavailable
-from certsync.connectors.pem import der_of_text, sha256_hex, sha256_of_text, to_pem
-from certsync.errors import CertsyncError
+from certsync.connectors.interface import (
+    Account,
+    AccountListing,
+    AccountSnapshot,
+    AmbiguousWrite,
+    Connector,
+    Rejected,
+    Unavailable,
+)
+from certsync.connectors.pem import der_of_text, sha256_hex, to_pem
+from certsync.errors import CertsyncError, PlatformProtocolError
 from certsync.findings import Code, Finding, finding
+from certsync.readback import Landing, Verified, write_verified
 from certsync.records import Agent, AgentStatus
-
-#: Called once per certificate write the platform accepted, before its read-back, so that the
-#: state/audit stage records it even if the run dies right after.
-#: Arguments: row, account id, SHA-256 of the certificate replaced (or None), SHA-256 written,
-#: and the DER of the certificate replaced when the plan read it (so it can be put back).
-OnWritten = Callable[[int, str, str | None, str, bytes | None], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +40,33 @@ class PushItem:
     """The certificate."""
 
 
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """A write about to be made and what it replaces, recorded durably before it is sent."""
+
+    item: PushItem
+    account_id: str
+    """The account written ("" for an account about to be created)."""
+    old_der: bytes | None
+    """The certificate the account holds now, as read (None: empty, or text that is not one)."""
+
+
+class Journal(Protocol):
+    """Where the push stage records its writes (the state file), each call one transaction."""
+
+    def intend(self, intent: Intent) -> None:
+        """Record the write before it is sent; raise CertsyncError and it is not sent."""
+        ...
+
+    def confirm(self, intent: Intent, account_id: str) -> None:
+        """The write is on the account (read back): audit it with what it replaced."""
+        ...
+
+    def drop(self, intent: Intent) -> None:
+        """The write did not land (refused, not sent, or read back as before)."""
+        ...
+
+
 class Action(StrEnum):
     """What the plan decided for one item."""
 
@@ -43,9 +74,19 @@ class Action(StrEnum):
     CREATE = "create"
     UNCHANGED = "unchanged"
     MISSING = "missing"
+    INCOMPLETE = "incomplete"
+    """Not in a listing that is not proven complete: never created (it may exist)."""
+    DISABLED = "disabled"
+    """The platform lists the account as disabled: never written."""
     REJECTED = "rejected"
     PENDING = "pending"
-    """The account could not be read (platform unavailable): apply() tries again."""
+    """The account could not be read (platform unavailable): apply() reads it again first."""
+    UNSETTLED = "unsettled"
+    """A previous run's write to this account is still unconfirmed: not written this time."""
+
+
+#: Actions that may lead to a write.
+WRITING = frozenset({Action.WRITE, Action.CREATE, Action.PENDING})
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +101,9 @@ class PlanEntry:
     old_der: bytes | None = None
     """That certificate itself (public data), so that a rollback can put it back."""
     reason: str = ""
-    """Why the item is PENDING or REJECTED (the platform's text)."""
+    """Why the item is PENDING, REJECTED, UNSETTLED or INCOMPLETE (in French)."""
+    before: AccountSnapshot | None = None
+    """Everything the account held when read, compared with the read-back after the write."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +112,44 @@ class PushOutcome:
 
     row: int
     status: AgentStatus
-    """PUSHED, UNCHANGED, FAILED, or WOULD_PUSH in a dry-run plan."""
+    """PUSHED, UNCHANGED, FAILED, or WOULD_PUSH in a dry-run plan or outside the selection."""
     findings: tuple[Finding, ...] = ()
     old_sha256: str | None = None
     """Certificate the account held before (None: none, or unreadable text)."""
     account_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which agents may be written this run (`--only`, `--limit`); the others are only planned."""
+
+    only: frozenset[str] | None = None
+    """Case-folded e-mails; None: every agent."""
+    limit: int | None = None
+    """At most this many agents written (the first ones needing a write, in roster order)."""
+
+    def pick(self, entries: Sequence[PlanEntry]) -> set[int]:
+        """The rows allowed to be written."""
+        rows: set[int] = set()
+        for e in entries:
+            if e.action not in WRITING:
+                continue
+            if self.only is not None and e.item.agent.email_key not in self.only:
+                continue
+            if self.limit is not None and len(rows) >= self.limit:
+                break
+            rows.add(e.item.row)
+        return rows
+
+    @property
+    def label(self) -> str:
+        """The options as the administrator typed them, for the report."""
+        parts = []
+        if self.only is not None:
+            parts.append("--only")
+        if self.limit is not None:
+            parts.append(f"--limit {self.limit}")
+        return " ".join(parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +161,8 @@ class Plan:
     """The platform stopped answering while reading: apply() writes nothing."""
     error: CertsyncError | None = None
     """A run-stopping error met while reading (auth lost, protocol)."""
+    gaps: tuple[str, ...] = ()
+    """Why the account listing is not proven complete (no account is then created)."""
 
     def outcomes(self) -> list[PushOutcome]:
         """The dry-run view: WOULD_PUSH for writes and creations, final states otherwise."""
@@ -136,20 +214,43 @@ BREAKER_REASON = "la plateforme ne répond plus, envois arrêtés par le disjonc
 def _planned_outcome(entry: PlanEntry) -> PushOutcome:
     row, account = entry.item.row, entry.account
     account_id = account.id if account else None
+    email = entry.item.agent.email
+
+    def failed(f: Finding) -> PushOutcome:
+        return PushOutcome(row, AgentStatus.FAILED, (f,), entry.old_sha256, account_id)
+
     match entry.action:
         case Action.WRITE | Action.CREATE:
             return PushOutcome(row, AgentStatus.WOULD_PUSH, (), entry.old_sha256, account_id)
         case Action.UNCHANGED:
             return PushOutcome(row, AgentStatus.UNCHANGED, (), entry.old_sha256, account_id)
         case Action.MISSING:
-            f = finding(Code.MEGALIS_ACCOUNT_NOT_FOUND, row=row, email=entry.item.agent.email)
-            return PushOutcome(row, AgentStatus.FAILED, (f,), None, None)
+            return failed(finding(Code.MEGALIS_ACCOUNT_NOT_FOUND, row=row, email=email))
+        case Action.INCOMPLETE:
+            return failed(
+                finding(Code.MEGALIS_LISTING_INCOMPLETE, row=row, email=email, gaps=entry.reason)
+            )
+        case Action.DISABLED:
+            return failed(
+                finding(Code.MEGALIS_ACCOUNT_DISABLED, row=row, email=email, account=account_id)
+            )
         case Action.REJECTED:
-            f = finding(Code.MEGALIS_REJECTED, row=row, message=entry.reason)
-            return PushOutcome(row, AgentStatus.FAILED, (f,), entry.old_sha256, account_id)
+            return failed(finding(Code.MEGALIS_REJECTED, row=row, message=entry.reason))
+        case Action.UNSETTLED:
+            return failed(finding(Code.MEGALIS_OUTCOME_UNKNOWN, row=row, reason=entry.reason))
         case _:
-            f = finding(Code.MEGALIS_UNAVAILABLE, row=row, reason=entry.reason)
-            return PushOutcome(row, AgentStatus.FAILED, (f,), entry.old_sha256, account_id)
+            return failed(finding(Code.MEGALIS_UNAVAILABLE, row=row, reason=entry.reason))
+
+
+def _scope(connector: Connector, items: Sequence[PushItem]) -> None:
+    """Tell the connector the roster's SIRENs before it lists accounts.
+
+    The socle finds a functional administrator's organisations by searching them
+    (docs/platforms/socle.md); the other platforms have no such step.
+    """
+    scope = getattr(connector, "use_sirens", None)
+    if scope is not None:
+        scope(sorted({i.agent.siren or i.agent.siret[:9] for i in items} - {""}))
 
 
 def plan(
@@ -159,32 +260,47 @@ def plan(
     create_missing: bool = False,
     workers: int = 4,
     breaker_threshold: int = 5,
+    listing: AccountListing | None = None,
+    unsettled: Mapping[str, str] | None = None,
 ) -> Plan:
-    """Match items to accounts and read each account's certificate (concurrently).
+    """Match items to accounts and read each account whole (concurrently).
 
     Certificates are compared by the SHA-256 of their DER, never by text; stored text that does
-    not parse counts as "another certificate".
+    not parse counts as "another certificate". `unsettled` maps the e-mails whose previous write
+    is still unconfirmed to the reason: those accounts are not written this run.
     """
-    try:
-        accounts = connector.list_accounts()
-    except Unavailable as exc:
-        pending = tuple(PlanEntry(i, Action.PENDING, reason=exc.reason) for i in items)
-        return Plan(pending, breaker_open=True)
-    except CertsyncError as exc:
-        pending = tuple(PlanEntry(i, Action.PENDING, reason=exc.message) for i in items)
-        return Plan(pending, error=exc)
+    if listing is None:
+        _scope(connector, items)
+        try:
+            listing = connector.listing()
+        except Unavailable as exc:
+            pending = tuple(PlanEntry(i, Action.PENDING, reason=exc.reason) for i in items)
+            return Plan(pending, breaker_open=True)
+        except CertsyncError as exc:
+            pending = tuple(PlanEntry(i, Action.PENDING, reason=exc.message) for i in items)
+            return Plan(pending, error=exc)
+    accounts, gaps = listing.accounts, listing.gaps
+    unsettled = unsettled or {}
     breaker = CircuitBreaker(breaker_threshold)
     stop: list[CertsyncError] = []
 
     def decide(item: PushItem) -> PlanEntry:
         account = accounts.get(item.agent.email_key)
         if account is None:
+            if gaps:
+                return PlanEntry(item, Action.INCOMPLETE, reason=" ; ".join(gaps))
             return PlanEntry(item, Action.CREATE if create_missing else Action.MISSING)
+        if not account.active:
+            return PlanEntry(item, Action.DISABLED, account)
+        if item.agent.email_key in unsettled:
+            return PlanEntry(
+                item, Action.UNSETTLED, account, reason=unsettled[item.agent.email_key]
+            )
         if breaker.open or stop:
             reason = stop[0].message if stop else BREAKER_REASON
             return PlanEntry(item, Action.PENDING, account, reason=reason)
         try:
-            old_der = der_of_text(connector.read_certificate(account))
+            before = connector.read_account(account)
         except Rejected as exc:
             breaker.success()
             return PlanEntry(item, Action.REJECTED, account, reason=exc.message)
@@ -195,129 +311,198 @@ def plan(
             stop.append(exc)
             return PlanEntry(item, Action.PENDING, account, reason=exc.message)
         breaker.success()
+        old_der = der_of_text(before.certificate)
         old = sha256_hex(old_der) if old_der is not None else None
         action = Action.UNCHANGED if old == item.sha256 else Action.WRITE
-        return PlanEntry(item, action, account, old, old_der)
+        return PlanEntry(item, action, account, old, old_der, before=before)
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="plan") as pool:
         entries = tuple(pool.map(decide, items))
-    return Plan(entries, breaker.open, stop[0] if stop else None)
+    return Plan(entries, breaker.open, stop[0] if stop else None, gaps)
 
 
+@dataclass(slots=True)
 class _Applier:
-    def __init__(
-        self,
-        connector: Connector,
-        config: PlatformConfig,
-        on_written: OnWritten | None,
-        create_missing: bool,
-    ) -> None:
-        self.connector = connector
-        self.rounds = max(1, config.max_attempts)
-        self.breaker = CircuitBreaker(config.breaker_threshold)
-        self.on_written = on_written
-        self.create_missing = create_missing
-        self.errors: list[CertsyncError] = []
+    connector: Connector
+    rounds: int
+    breaker: CircuitBreaker
+    journal: Journal | None
+    create_missing: bool
+    selected: set[int]
+    selection: Selection
+    errors: list[CertsyncError] = field(default_factory=list)
 
     def _stopped(self) -> str:
         if self.errors:
             return self.errors[0].message
         return BREAKER_REASON if self.breaker.open else ""
 
-    def _sha(self, account: Account) -> str | None:
-        return sha256_of_text(self.connector.read_certificate(account))
+    def _stop(self, error: CertsyncError) -> None:
+        self.errors.append(error)
 
-    def _write(self, account: Account, pem: str, target: str) -> None:
-        for _ in range(self.rounds):
-            try:
-                self.connector.write_certificate(account, pem)
-                return
-            except AmbiguousWrite:
-                # The write may have landed: look before writing again.
-                if self._sha(account) == target:
-                    return
-        raise Unavailable("écriture sans réponse et introuvable à la relecture")
+    def _intend(self, intent: Intent) -> None:
+        if self.journal is not None:
+            self.journal.intend(intent)  # a CertsyncError here means: do not write
 
-    def _create(self, agent: Agent, pem: str) -> Account:
+    def _after(self, call: Callable[[], None]) -> None:
+        """A journal call after a write: its failure stops further writes, not this outcome."""
         try:
-            return self.connector.create_account(agent, pem)
-        except AmbiguousWrite:
-            found = self.connector.list_accounts().get(agent.email_key)
-            if found is None:
-                raise
-            return found
-
-    def _notify(
-        self, row: int, account_id: str, old: str | None, new: str, old_der: bytes | None
-    ) -> None:
-        if self.on_written is None:
-            return
-        try:
-            self.on_written(row, account_id, old, new, old_der)
+            call()
         except CertsyncError as exc:
-            # The write happened; the outcome says so. But without a record of it (state file
-            # broken) no further write may start.
-            self.errors.append(exc)
-        except BaseException:
-            self.errors.append(CertsyncError("Erreur interne pendant l'enregistrement d'un dépôt."))
-            raise
+            self._stop(exc)
 
     def run(self, entry: PlanEntry) -> PushOutcome:
         item = entry.item
-        if entry.action not in {Action.WRITE, Action.CREATE, Action.PENDING}:
+        if entry.action not in WRITING:
             return _planned_outcome(entry)
         if entry.action is Action.CREATE and not self.create_missing:
             return _planned_outcome(replace(entry, action=Action.MISSING))
+        if item.row not in self.selected:
+            held = finding(Code.MEGALIS_NOT_SELECTED, row=item.row, options=self.selection.label)
+            out = _planned_outcome(replace(entry, action=Action.WRITE))
+            return replace(out, findings=(held,))
         stopped = self._stopped()
         if stopped or (entry.account is None and entry.action is Action.PENDING):
             return _planned_outcome(
                 replace(entry, action=Action.PENDING, reason=stopped or entry.reason)
             )
-        findings: list[Finding] = []
-        account, old = entry.account, entry.old_sha256
-        pem = to_pem(item.der)
         try:
-            if account is None:
-                account = self._create(item.agent, pem)
-                findings.append(
-                    finding(Code.MEGALIS_ACCOUNT_CREATED, row=item.row, email=item.agent.email)
-                )
-                if self._sha(account) != item.sha256:
-                    self._write(account, pem, item.sha256)
-            else:
-                if entry.action is Action.PENDING:
-                    old = self._sha(account)
-                    if old == item.sha256:
-                        self.breaker.success()
-                        return PushOutcome(item.row, AgentStatus.UNCHANGED, (), old, account.id)
-                self._write(account, pem, item.sha256)
-            old_der = entry.old_der if old == entry.old_sha256 else None
-            self._notify(item.row, account.id, old, item.sha256, old_der)
-            found = self._sha(account)
+            if entry.account is None:
+                return self._create(entry)
+            return self._update(entry, entry.account)
         except Rejected as exc:
             self.breaker.success()
-            findings.append(finding(Code.MEGALIS_REJECTED, row=item.row, message=exc.message))
-            return PushOutcome(
-                item.row, AgentStatus.FAILED, tuple(findings), old, account.id if account else None
-            )
+            return _planned_outcome(replace(entry, action=Action.REJECTED, reason=exc.message))
         except Unavailable as exc:
             self.breaker.failure()
-            findings.append(finding(Code.MEGALIS_UNAVAILABLE, row=item.row, reason=exc.reason))
-            return PushOutcome(
-                item.row, AgentStatus.FAILED, tuple(findings), old, account.id if account else None
-            )
+            return _planned_outcome(replace(entry, action=Action.PENDING, reason=exc.reason))
         except CertsyncError as exc:
-            self.errors.append(exc)
-            findings.append(finding(Code.MEGALIS_UNAVAILABLE, row=item.row, reason=exc.message))
+            self._stop(exc)
+            return _planned_outcome(replace(entry, action=Action.PENDING, reason=exc.message))
+
+    def _update(self, entry: PlanEntry, account: Account) -> PushOutcome:
+        item = entry.item
+        before, old_der = entry.before, entry.old_der
+        if before is None:
+            # The first read failed: read now; nothing is written without knowing what it holds.
+            before = self.connector.read_account(account)
+            old_der = der_of_text(before.certificate)
+            if old_der is not None and sha256_hex(old_der) == item.sha256:
+                self.breaker.success()
+                return PushOutcome(item.row, AgentStatus.UNCHANGED, (), item.sha256, account.id)
+        intent = Intent(item, account.id, old_der)
+        self._intend(intent)
+        try:
+            verified = write_verified(
+                self.connector, account, before, to_pem(item.der), item.sha256, self.rounds
+            )
+        except (Rejected, Unavailable):
+            self._after(lambda: self._drop(intent))
+            raise
+        return self._conclude(intent, account, verified, [])
+
+    def _drop(self, intent: Intent) -> None:
+        if self.journal is not None:
+            self.journal.drop(intent)
+
+    def _confirm(self, intent: Intent, account_id: str) -> None:
+        if self.journal is not None:
+            self.journal.confirm(intent, account_id)
+
+    def _create(self, entry: PlanEntry) -> PushOutcome:
+        item = entry.item
+        intent = Intent(item, "", None)
+        self._intend(intent)
+        pem = to_pem(item.der)
+        try:
+            account = self.connector.create_account(item.agent, pem)
+        except Unavailable as exc:
+            found = self._created_anyway(item.agent, exc)
+            if found is None:
+                self._after(lambda: self._drop(intent))
+                raise
+            account = found
+        except Rejected:
+            self._after(lambda: self._drop(intent))
+            raise
+        except CertsyncError as exc:
+            # Sent, answer not understood: the account may exist now; the next run settles it.
+            self._stop(exc)
             return PushOutcome(
-                item.row, AgentStatus.FAILED, tuple(findings), old, account.id if account else None
+                item.row,
+                AgentStatus.FAILED,
+                (finding(Code.MEGALIS_OUTCOME_UNKNOWN, row=item.row, reason=exc.message),),
+            )
+        created = [finding(Code.MEGALIS_ACCOUNT_CREATED, row=item.row, email=item.agent.email)]
+        try:
+            seen = self.connector.read_account(account)
+        except Unavailable as exc:
+            verified = Verified(Landing.UNKNOWN, reason=exc.reason)
+            return self._conclude(intent, account, verified, created)
+        if der_of_text(seen.certificate) is not None and _sha(seen) == item.sha256:
+            return self._conclude(intent, account, Verified(Landing.LANDED, seen), created)
+        verified = write_verified(self.connector, account, seen, pem, item.sha256, self.rounds)
+        return self._conclude(intent, account, verified, created)
+
+    def _created_anyway(self, agent: Agent, exc: Unavailable) -> Account | None:
+        """After a creation whose answer was lost: the account, if it was created after all."""
+        if not isinstance(exc, AmbiguousWrite):
+            return None
+        return self.connector.listing().accounts.get(agent.email_key)
+
+    def _conclude(
+        self, intent: Intent, account: Account, verified: Verified, findings: list[Finding]
+    ) -> PushOutcome:
+        item = intent.item
+        old = sha256_hex(intent.old_der) if intent.old_der is not None else None
+
+        def out(status: AgentStatus, *more: Finding) -> PushOutcome:
+            return PushOutcome(item.row, status, (*findings, *more), old, account.id)
+
+        if verified.landing is Landing.UNKNOWN:
+            # The pending write stays in the journal: the next run reads the account and
+            # records the write if it landed.
+            if verified.error is not None:
+                self._stop(verified.error)
+            else:
+                self.breaker.failure()
+            return out(
+                AgentStatus.FAILED,
+                finding(Code.MEGALIS_OUTCOME_UNKNOWN, row=item.row, reason=verified.reason),
             )
         self.breaker.success()
-        if found != item.sha256:
-            shown = found or "aucun certificat lisible"
-            findings.append(finding(Code.MEGALIS_VERIFY_FAILED, row=item.row, found=shown))
-            return PushOutcome(item.row, AgentStatus.FAILED, tuple(findings), old, account.id)
-        return PushOutcome(item.row, AgentStatus.PUSHED, tuple(findings), old, account.id)
+        if verified.landing is Landing.LANDED:
+            self._after(lambda: self._confirm(intent, account.id))
+        else:
+            self._after(lambda: self._drop(intent))
+        if verified.changed:
+            problem = verified.changes_text()
+            self._stop(
+                PlatformProtocolError(
+                    f"Après le dépôt sur le compte « {item.agent.email} », la relecture montre "
+                    f"qu'un autre champ a changé : {problem}. Plus aucun dépôt n'est fait sur "
+                    "cette plateforme pendant cette exécution.",
+                    hint="Vérifiez ce compte sur la plateforme et corrigez le champ à la main ; "
+                    "signalez le problème à l'équipe certsync avant de relancer.",
+                )
+            )
+            return out(
+                AgentStatus.FAILED,
+                finding(Code.MEGALIS_VERIFY_FAILED, row=item.row, problem=problem),
+            )
+        if verified.landing is Landing.NOT_LANDED:
+            shown = verified.found_sha256 or "aucun certificat lisible"
+            problem = f"le compte contient un autre certificat ({shown})"
+            return out(
+                AgentStatus.FAILED,
+                finding(Code.MEGALIS_VERIFY_FAILED, row=item.row, problem=problem, found=shown),
+            )
+        return out(AgentStatus.PUSHED)
+
+
+def _sha(snapshot: AccountSnapshot) -> str | None:
+    der = der_of_text(snapshot.certificate)
+    return sha256_hex(der) if der is not None else None
 
 
 def apply(
@@ -326,15 +511,25 @@ def apply(
     config: PlatformConfig,
     *,
     create_missing: bool,
-    on_written: OnWritten | None = None,
+    journal: Journal | None = None,
+    selection: Selection | None = None,
 ) -> PushRun:
     """Write what the plan says, `config.workers` at a time, reading every write back."""
-    applier = _Applier(connector, config, on_written, create_missing)
+    selection = selection or Selection()
+    applier = _Applier(
+        connector,
+        max(1, config.max_attempts),
+        CircuitBreaker(config.breaker_threshold),
+        journal,
+        create_missing,
+        selection.pick(plan.entries),
+        selection,
+    )
     if plan.breaker_open or plan.error is not None:
         reason = plan.error.message if plan.error else BREAKER_REASON
         outcomes = [
             _planned_outcome(replace(e, action=Action.PENDING, reason=e.reason or reason))
-            if e.action in {Action.WRITE, Action.CREATE, Action.PENDING}
+            if e.action in WRITING
             else _planned_outcome(e)
             for e in plan.entries
         ]
@@ -345,6 +540,15 @@ def apply(
     return PushRun(tuple(outcomes), applier.breaker.open, error)
 
 
+def _all_pending(items: Sequence[PushItem], reason: str) -> tuple[PushOutcome, ...]:
+    return tuple(_planned_outcome(PlanEntry(i, Action.PENDING, reason=reason)) for i in items)
+
+
+#: Called with the listing before the plan: settles the writes earlier runs left unconfirmed
+#: and returns the e-mails still unsettled, with the reason (those accounts are not written).
+Settle = Callable[[AccountListing], Mapping[str, str]]
+
+
 def push(
     items: Iterable[PushItem],
     connector: Connector,
@@ -352,23 +556,45 @@ def push(
     *,
     create_missing: bool = False,
     dry_run: bool = False,
-    on_written: OnWritten | None = None,
+    journal: Journal | None = None,
+    selection: Selection | None = None,
+    settle: Settle | None = None,
     on_plan: Callable[[Plan], None] | None = None,
 ) -> PushRun:
-    """check() then plan() then apply() (or the plan's view in a dry run); check() may raise.
+    """check(), the listing, settle(), plan(), then apply() (or the plan's view in a dry run).
 
-    `on_plan` receives the plan before anything is written (the report shows it).
+    check() may raise a CertsyncError; a failure while listing or settling stops the run with
+    every item pending (nothing was written then). `on_plan` receives the plan before anything
+    is written (the report shows it).
     """
     connector.check()
+    items = list(items)
+    _scope(connector, items)
+    try:
+        listing = connector.listing()
+        unsettled = settle(listing) if settle is not None and not dry_run else {}
+    except Unavailable as exc:
+        return PushRun(_all_pending(items, exc.reason), breaker_open=True)
+    except CertsyncError as exc:
+        return PushRun(_all_pending(items, exc.message), error=exc)
     the_plan = plan(
-        list(items),
+        items,
         connector,
         create_missing=create_missing,
         workers=config.workers,
         breaker_threshold=config.breaker_threshold,
+        listing=listing,
+        unsettled=unsettled,
     )
     if on_plan is not None:
         on_plan(the_plan)
     if dry_run:
         return PushRun(tuple(the_plan.outcomes()), the_plan.breaker_open, the_plan.error)
-    return apply(the_plan, connector, config, create_missing=create_missing, on_written=on_written)
+    return apply(
+        the_plan,
+        connector,
+        config,
+        create_missing=create_missing,
+        journal=journal,
+        selection=selection,
+    )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import errno
 import gc
 import json
 import logging
 import shutil
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from certsync.commands.common import (
     setup_logging,
 )
 from certsync.config import Config, reports_root
-from certsync.errors import ExitCode, UsageError
+from certsync.errors import CertsyncError, ExitCode, StateError, UsageError
 from certsync.frenchfmt import fr_int
 from certsync.fsutil import atomic_path
 from certsync.housekeeping import prune_reports
@@ -30,12 +32,48 @@ from certsync.meter import Meter
 from certsync.novelty import new_problems
 from certsync.pipeline import Hooks, RunRequest, check_inputs, run, stage
 from certsync.plan import plan_summary
+from certsync.push import Selection
 from certsync.records import AgentStatus, RunResult
 from certsync.report import write_reports
 from certsync.report.rows import AGENT_STATUS_FR, FILE_STATUS_FR
 from certsync.state import RunSummary, StateStore
 
 log = logging.getLogger("certsync")
+
+
+def _emails(value: str) -> frozenset[str]:
+    emails = frozenset(e.strip().casefold() for e in value.split(",") if e.strip())
+    if not emails or any("@" not in e for e in emails):
+        raise argparse.ArgumentTypeError(
+            f"liste d'e-mails invalide « {value} » (attendu : EMAIL[,EMAIL…])"
+        )
+    return emails
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"nombre invalide « {value} » (entier de 1 ou plus)")
+    return number
+
+
+def add_selection(parser: argparse.ArgumentParser) -> None:
+    """`--only` and `--limit`: a careful first real push on a few agents."""
+    parser.add_argument(
+        "--only",
+        type=_emails,
+        metavar="EMAIL[,EMAIL…]",
+        help="ne déposer que pour ces agents ; les autres sont préparés et rapportés, pas écrits",
+    )
+    parser.add_argument(
+        "--limit",
+        type=_positive,
+        metavar="N",
+        help="déposer au plus N certificats (les premiers de la liste) ; le reste est rapporté",
+    )
 
 
 def exit_code_for(result: RunResult) -> ExitCode:
@@ -108,6 +146,8 @@ def _recorded(
             "platform": config.platform.name,
             "url": url,
             "as_of": as_of.date().isoformat(),
+            "only": sorted(args.only) if args.only else None,
+            "limit": args.limit,
         },
         status_file=True,
     ) as record:
@@ -122,7 +162,8 @@ def _recorded(
             dry_run=args.dry_run,
             create_missing=args.create_missing,
         )
-        previous = None if args.full else store.reusable_run(fingerprint, as_of)
+        selective = args.only is not None or args.limit is not None
+        previous = None if args.full or selective else store.reusable_run(fingerprint, as_of)
         if previous is not None and _reuse(previous, run_id, report_dir):
             record.code = ExitCode(previous.exit_code or 0)
             record.counts = dict(previous.counts)
@@ -136,9 +177,9 @@ def _recorded(
                     f"  Fichier d'état : {config.state}"
                 )
             return int(record.code)
-        result = _full_run(args, config, store, run_id, as_of, entries, url)
+        result, stopped = _full_run(args, config, store, run_id, as_of, entries, url)
         with stage("report"):
-            paths = write_reports(result, report_dir)
+            paths = _write_reports(result, report_dir)
         record.code = exit_code_for(result)
         record.counts = counts_of(result)
         record.report = report_dir.resolve()
@@ -152,8 +193,12 @@ def _recorded(
             settled=shortcut.settled(result, config),
         )
     code = record.code
-    if not args.quiet or _news(result, code, fresh):
+    if not args.quiet or _news(result, code, fresh) or stopped is not None:
         print_summary(result, paths["xlsx"].parent, code, state=config.state, new=fresh)
+    if stopped is not None:
+        print(f"certsync : {stopped.message}", file=sys.stderr)
+        if stopped.hint:
+            print(f"  → {stopped.hint}", file=sys.stderr)
     return int(code)
 
 
@@ -161,6 +206,20 @@ def _news(result: RunResult, code: ExitCode, fresh: int) -> bool:
     """Whether a quiet run has something to say: a new problem, a push, or an error."""
     pushed = any(a.status is AgentStatus.PUSHED for a in result.agents)
     return fresh > 0 or pushed or code not in (ExitCode.OK, ExitCode.FINDINGS)
+
+
+def _write_reports(result: RunResult, report_dir: Path) -> dict[str, Path]:
+    """The reports; a full disk is a clear stop (73), not an internal error."""
+    try:
+        return write_reports(result, report_dir)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise StateError(
+            f"Le disque est plein : le rapport n'a pas pu être écrit dans {report_dir}.",
+            hint="Libérez de la place puis relancez ; ce qui a été déposé est enregistré dans "
+            "le fichier d'état et ne sera pas redéposé.",
+        ) from exc
 
 
 def _full_run(
@@ -171,7 +230,8 @@ def _full_run(
     as_of: dt.datetime,
     entries: list[Entry],
     url: str,
-) -> RunResult:
+) -> tuple[RunResult, CertsyncError | None]:
+    """The run, and the error that stopped its pushes early, if any (told on stderr)."""
     folder = str(args.certs.resolve())
     pusher = None
     if url:
@@ -187,11 +247,16 @@ def _full_run(
             create_missing=args.create_missing,
             as_of=as_of,
             clock=now_utc,
+            selection=Selection(args.only, args.limit),
         )
     parameters = {
         "Plateforme": config.platform.name + (f" ({url})" if url else " (hors ligne)"),
         "Fichier d'état": str(config.state),
     }
+    if args.only is not None or args.limit is not None:
+        chosen = [", ".join(sorted(args.only))] if args.only else []
+        chosen += [f"au plus {args.limit}"] if args.limit is not None else []
+        parameters["Sélection (dépôt limité)"] = " ; ".join(chosen)
     with Meter() as meter:
         meter.start("files", "Lecture et vérification des fichiers", len(entries))
 
@@ -218,7 +283,8 @@ def _full_run(
             sheet=args.sheet,
             parameters=parameters,
         )
-        return run(request, hooks)
+        result = run(request, hooks)
+    return result, (pusher.stop_error if pusher is not None else None)
 
 
 def _reuse(previous: RunSummary, run_id: str, report_dir: Path) -> bool:

@@ -48,16 +48,34 @@ class _FormParser(HTMLParser):
         self._option_text: list[str] = []
         self._error_depth = 0
         self._error_text: list[str] = []
+        self._error_items: list[str] = []
+        self._li: list[str] | None = None
+        self._capture: tuple[str, list[str], list[str]] | None = None
+        self.feedback: list[str] = []
+        self.links: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: (v or "") for k, v in attrs}
+        classes = a.get("class", "").split()
+        if tag == "a" and a.get("href"):
+            self.links.append(a["href"])
         if self._error_depth:
             self._error_depth += 1 if tag == "div" else 0
             if tag in {"li", "br", "p"}:
                 self._error_text.append("\n")
-        elif tag == "div" and "alert-danger" in a.get("class", "").split():
+            if tag == "li":
+                self._li = []
+        elif tag == "div" and "alert-danger" in classes:
             self._error_depth = 1
             self._error_text = []
+            self._error_items = []
+        elif self._capture is None and (
+            (tag == "span" and ("kc-feedback-text" in classes or a.get("id") == "input-error"))
+            or (tag == "p" and "error" in classes)
+        ):
+            # Keycloak's feedback (template.ftl) and Tapestry pages' <p class="error">.
+            target = self.feedback if tag == "span" else self.errors
+            self._capture = (tag, [], target)
         if tag == "form":
             self._form = Form(a.get("id", ""), a.get("action", ""), a.get("method", "get").lower())
             self.forms.append(self._form)
@@ -88,17 +106,35 @@ class _FormParser(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._error_depth:
             self._error_text.append(data)
+            if self._li is not None:
+                self._li.append(data)
+        if self._capture is not None:
+            self._capture[1].append(data)
         if self._textarea is not None:
             self._text.append(data)
         elif self._option is not None:
             self._option_text.append(data)
 
     def handle_endtag(self, tag: str) -> None:
+        if self._capture is not None and tag == self._capture[0]:
+            text = " ".join("".join(self._capture[1]).split())
+            if text:
+                self._capture[2].append(text)
+            self._capture = None
+        if self._li is not None and tag == "li":
+            item = " ".join("".join(self._li).split())
+            if item:
+                self._error_items.append(item)
+            self._li = None
         if self._error_depth and tag == "div":
             self._error_depth -= 1
             if not self._error_depth:
-                text = "".join(self._error_text)
-                self.errors.extend(line.strip() for line in text.splitlines() if line.strip())
+                if self._error_items:
+                    # Tapestry's Errors component: a close button, a banner, then one <li> each.
+                    self.errors.extend(self._error_items)
+                else:
+                    text = "".join(self._error_text)
+                    self.errors.extend(line.strip() for line in text.splitlines() if line.strip())
         if tag == "textarea" and self._textarea is not None and self._form is not None:
             value = "".join(self._text)
             # HTML drops one newline right after <textarea>; browsers send the rest verbatim.
@@ -127,6 +163,10 @@ class Page:
 
     forms: tuple[Form, ...]
     errors: tuple[str, ...]
+    feedback: tuple[str, ...] = ()
+    """Keycloak's message on a login page (`kc-feedback-text`, or `input-error`)."""
+    links: tuple[str, ...] = ()
+    """Every link target (href), in page order."""
 
     def form(self, form_id: str) -> Form | None:
         """The form with this id, if present."""
@@ -138,4 +178,6 @@ def parse_page(html: str) -> Page:
     parser = _FormParser()
     parser.feed(html)
     parser.close()
-    return Page(tuple(parser.forms), tuple(parser.errors))
+    return Page(
+        tuple(parser.forms), tuple(parser.errors), tuple(parser.feedback), tuple(parser.links)
+    )

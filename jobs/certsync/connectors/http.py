@@ -213,7 +213,8 @@ class HttpClient:
         (connection refused, 408/425/429/503); any other failure raises AmbiguousWrite.
         Redirects are never followed: connectors read them (logins, S²LOW's error shape).
         """
-        url = f"{self.base_url}{path}"
+        # An absolute URL is taken as is: a login may cross to the platform's SSO host.
+        url = path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
         cap = self.retry.retry_after_cap
 
         def attempt() -> requests.Response:
@@ -262,7 +263,7 @@ class HttpClient:
             log.info(
                 "retrying %s %s after %s in %.2f s (attempt %d/%d)",
                 method,
-                path,
+                path.split("?", 1)[0],
                 why,
                 wait,
                 state.attempt_number + 1,

@@ -1,8 +1,12 @@
-"""Connector to Pastell: API v2 to list and read users, the legacy multipart script to write.
+"""Connector to Pastell: API v2 to walk entities and read users, the legacy script to write.
 
-Never a PATCH: Pastell's PATCH /api/v2/utilisateur/{id_u} erases the stored certificate when no
-`certificat` file comes with it, and PHP cannot receive a file on PATCH (megalis-platform.md §4).
-The legacy `POST /api/modif-utilisateur.php` carries the file in a multipart body.
+Sourced in docs/platforms/pastell.md. `GET /api/v2/utilisateur?id_e=` lists only the users whose
+base entity is `id_e` (UtilisateurListe::getAllUtilisateurSimple), so the listing walks every
+entity `GET /api/v2/entite` returns (or the configured `entity_id` and its descendants). Writes
+go through the legacy `POST /api/modif-utilisateur.php` with only `id_u` and the `certificat`
+file: the legacy route passes every field through `utf8_encode_array`, and fields not sent are
+kept as stored. Never a v2 PATCH: its body is read with parse_str, it can carry no file, and
+without a file it erases the stored certificate.
 """
 
 from __future__ import annotations
@@ -21,13 +25,24 @@ from certsync.connectors.http import (
     protocol_error,
     unavailable,
 )
-from certsync.connectors.interface import Account, Connector, Rejected, Unavailable
+from certsync.connectors.interface import (
+    Account,
+    AccountListing,
+    AccountSnapshot,
+    Connector,
+    OrganisationSummary,
+    Rejected,
+    Survey,
+    Unavailable,
+)
 from certsync.errors import PlatformAuthError
 from certsync.records import Agent
 
 _NAME = "pastell"
 USERS = "/api/v2/utilisateur"
+ENTITIES = "/api/v2/entite"
 LEGACY_EDIT = "/api/modif-utilisateur.php"
+DETAIL_FIELDS = ("login", "nom", "prenom", "email", "id_e", "active")
 
 
 def _message(response: requests.Response) -> str:
@@ -38,6 +53,25 @@ def _message(response: requests.Response) -> str:
     if isinstance(data, dict) and isinstance(data.get("error-message"), str):
         return str(data["error-message"])
     return f"HTTP {response.status_code}"
+
+
+def _text(value: object) -> str:
+    if value is True:
+        return "1"
+    if value is None or value is False:
+        return ""
+    return str(value)
+
+
+def _rows(data: object) -> list[dict[str, Any]]:
+    """A JSON list, or a PHP array with non-sequential keys (an object)."""
+    values = data.values() if isinstance(data, dict) else data if isinstance(data, list) else []
+    return [row for row in values if isinstance(row, dict)]
+
+
+def _active(value: object) -> bool:
+    # 4.x answers a boolean; the legacy API strval()s it ("1"/""); before 4.0 there is none.
+    return value is None or value is True or value in ("1", 1)
 
 
 class PastellConnector(Connector):
@@ -65,11 +99,10 @@ class PastellConnector(Connector):
         self._http: HttpClient = client_for(config, url, retry=retry, auth=auth, headers=headers)
 
     def _json(self, response: requests.Response, what: str) -> Any:
-        if response.status_code in {401, 403}:
+        if response.status_code == 401:
             raise PlatformAuthError(
                 f"Pastell refuse l'accès ({what}) : « {_message(response)} ».",
-                hint="Vérifiez CERTSYNC_TOKEN (jeton d'API) ou CERTSYNC_USER/CERTSYNC_PASSWORD, "
-                "et les droits du compte sur l'entité.",
+                hint="Vérifiez CERTSYNC_TOKEN (jeton d'API) ou CERTSYNC_USER/CERTSYNC_PASSWORD.",
             )
         try:
             return response.json()
@@ -78,75 +111,129 @@ class PastellConnector(Connector):
                 _NAME, f"{what} : HTTP {response.status_code}, pas du JSON"
             ) from None
 
+    def _get(self, path: str, what: str, params: dict[str, str] | None = None) -> Any:
+        response = self._http.request("GET", path, params=params)
+        data = self._json(response, what)
+        if response.status_code != 200:
+            raise Rejected(f"{what} : {_message(response)} (HTTP {response.status_code})")
+        return data
+
     def check(self) -> None:
-        """Authenticate and read the version; no write."""
+        """Authenticate, read the version and the entities; no write."""
         if not self._has_credentials:
             raise PlatformAuthError(
                 "Identifiants Pastell absents.",
                 hint="Définissez CERTSYNC_TOKEN, ou CERTSYNC_USER et CERTSYNC_PASSWORD.",
             )
         try:
-            data = self._json(self._http.request("GET", "/api/v2/version"), "version")
+            data = self._get("/api/v2/version", "version")
             if not isinstance(data, dict) or "version" not in data:
                 raise protocol_error(_NAME, "réponse de /api/v2/version sans version")
-            self.list_accounts()
+            self._entities()
         except Unavailable as exc:
             raise unavailable(_NAME, self.url, exc) from None
+        except Rejected as exc:
+            raise PlatformAuthError(
+                f"Pastell refuse la lecture des entités : {exc.message}.",
+                hint="Le compte doit avoir le droit entite:lecture sur les entités à traiter.",
+            ) from None
+
+    def _entities(self) -> list[dict[str, Any]]:
+        """The entities the account reads (each with its descendants), as GET /entite lists."""
+        rows = _rows(self._get(ENTITIES, "liste des entités"))
+        if not self._entity:
+            return rows
+        # The configured root and its descendants, by the `entite_mere` links.
+        keep = {self._entity}
+        changed = True
+        while changed:
+            changed = False
+            for row in rows:
+                if _text(row.get("entite_mere")) in keep and _text(row.get("id_e")) not in keep:
+                    keep.add(_text(row.get("id_e")))
+                    changed = True
+        kept = [row for row in rows if _text(row.get("id_e")) in keep]
+        if not any(_text(row.get("id_e")) == self._entity for row in kept):
+            kept.insert(0, self._get(f"{ENTITIES}/{self._entity}", f"entité {self._entity}"))
+        return kept
+
+    def listing(self) -> AccountListing:
+        """Users of every entity walked; an entity whose users cannot be read is a gap."""
+        gaps: list[str] = []
+        try:
+            entities = self._entities()
+        except (Unavailable, Rejected) as exc:
+            reason = exc.reason if isinstance(exc, Unavailable) else exc.message
+            return AccountListing({}, (f"liste des entités Pastell illisible : {reason}",))
+        accounts: dict[str, Account] = {}
+        for entity in entities:
+            id_e = _text(entity.get("id_e"))
+            try:
+                rows = _rows(self._get(USERS, f"utilisateurs de l'entité {id_e}", {"id_e": id_e}))
+            except (Unavailable, Rejected) as exc:
+                reason = exc.reason if isinstance(exc, Unavailable) else exc.message
+                label = _text(entity.get("denomination")) or id_e
+                gaps.append(f"utilisateurs de l'entité Pastell « {label} » ({id_e}) : {reason}")
+                continue
+            for row in rows:
+                if row.get("email") and row.get("id_u") not in (None, ""):
+                    account = Account(
+                        _text(row["id_u"]),
+                        _text(row["email"]),
+                        active=_active(row.get("active")),
+                        organisation=id_e,
+                    )
+                    accounts.setdefault(account.email_key, account)
+        return AccountListing(accounts, tuple(gaps))
 
     def list_accounts(self) -> dict[str, Account]:
-        """Users (an object keyed by id_u), keyed by e-mail."""
-        params = {"id_e": self._entity} if self._entity else None
-        response = self._http.request("GET", USERS, params=params)
-        data = self._json(response, "liste des utilisateurs")
-        if response.status_code != 200 or not isinstance(data, dict | list):
-            raise protocol_error(_NAME, f"liste des utilisateurs : HTTP {response.status_code}")
-        rows = data.values() if isinstance(data, dict) else data
-        accounts: dict[str, Account] = {}
-        for row in rows:
-            if isinstance(row, dict) and row.get("email") and row.get("id_u") is not None:
-                account = Account(str(row["id_u"]), str(row["email"]))
-                accounts.setdefault(account.email_key, account)
-        return accounts
+        """Users of the whole entity tree, keyed by e-mail (gaps are ignored here)."""
+        return self.listing().accounts
 
     def _detail(self, account: Account) -> dict[str, Any]:
-        response = self._http.request("GET", f"{USERS}/{account.id}")
-        data = self._json(response, "fiche utilisateur")
-        if response.status_code != 200:
-            raise Rejected(_message(response))
+        data = self._get(f"{USERS}/{account.id}", "fiche utilisateur")
         if not isinstance(data, dict):
             raise protocol_error(_NAME, "fiche utilisateur illisible")
         return data
+
+    def read_account(self, account: Account) -> AccountSnapshot:
+        """The certificate and every field of the user's detail (login, names, e-mail…)."""
+        detail = self._detail(account)
+        fields = tuple(
+            (name, "1" if _active(detail.get(name)) else "0")
+            if name == "active"
+            else (name, _text(detail.get(name)))
+            for name in DETAIL_FIELDS
+        )
+        value = detail.get("certificat")
+        return AccountSnapshot(value if isinstance(value, str) and value else None, fields)
 
     def read_certificate(self, account: Account) -> str | None:
         """The `certificat` field of the user, verbatim."""
         value = self._detail(account).get("certificat")
         return value if isinstance(value, str) and value else None
 
-    def _answer(self, response: requests.Response, what: str) -> dict[str, Any]:
-        data = self._json(response, what)
-        if response.status_code >= 400 or (
-            isinstance(data, dict) and data.get("status") == "error"
-        ):
-            raise Rejected(_message(response))
-        if not isinstance(data, dict):
-            raise protocol_error(_NAME, f"{what} : réponse illisible")
-        return data
-
     def write_certificate(self, account: Account, pem: str) -> None:
-        """Legacy multipart POST with the user's current fields and the `certificat` file."""
+        """Legacy multipart POST with only `id_u` and the `certificat` file."""
         detail = self._detail(account)
-        fields = {"id_u": account.id}
-        for name in ("login", "email", "nom", "prenom"):
-            if isinstance(detail.get(name), str):
-                fields[name] = detail[name]
+        if not _active(detail.get("active")):
+            raise Rejected(
+                "Compte Pastell désactivé : aucun certificat n'y est déposé. Réactivez-le dans "
+                "Pastell (Administration → Utilisateurs) s'il doit en recevoir un."
+            )
         files = {"certificat": ("certificat.pem", pem.encode("ascii"), "application/x-pem-file")}
         response = self._http.request(
-            "POST", LEGACY_EDIT, idempotent=False, data=fields, files=files
+            "POST", LEGACY_EDIT, idempotent=False, data={"id_u": account.id}, files=files
         )
-        self._answer(response, "modification de l'utilisateur")
+        data = self._json(response, "modification de l'utilisateur")
+        # The legacy API answers 200 even on a plain error: the body says.
+        if response.status_code >= 400 or not isinstance(data, dict):
+            raise Rejected(_message(response))
+        if data.get("status") == "error":
+            raise Rejected(str(data.get("error-message", "")))
 
     def create_account(self, agent: Agent, pem: str | None = None) -> Account:
-        """POST /api/v2/utilisateur (201), with the certificate file when given."""
+        """POST /api/v2/utilisateur (201, UTF-8, no re-encoding), with the certificate file."""
         fields = {
             "login": agent.email,
             "email": agent.email,
@@ -162,10 +249,44 @@ class PastellConnector(Connector):
                 "certificat": ("certificat.pem", pem.encode("ascii"), "application/x-pem-file")
             }
         response = self._http.request("POST", USERS, idempotent=False, data=fields, files=files)
-        data = self._answer(response, "création de l'utilisateur")
+        data = self._json(response, "création de l'utilisateur")
+        if response.status_code >= 400 or not isinstance(data, dict):
+            raise Rejected(_message(response))
         if response.status_code != 201 or data.get("id_u") is None:
             raise protocol_error(_NAME, f"création : HTTP {response.status_code}, pas d'id_u")
-        return Account(str(data["id_u"]), agent.email, agent.nom, agent.prenom)
+        return Account(
+            _text(data["id_u"]), agent.email, agent.nom, agent.prenom, organisation=fields["id_e"]
+        )
+
+    def survey(self) -> Survey:
+        """Log in, walk the entities, count their users, read one user's detail."""
+        self.check()
+        entities = self._entities()
+        listing = self.listing()
+        counts: dict[str, int] = {}
+        for account in listing.accounts.values():
+            counts[account.organisation] = counts.get(account.organisation, 0) + 1
+        organisations = tuple(
+            OrganisationSummary(
+                _text(e.get("id_e")),
+                _text(e.get("denomination")),
+                counts.get(_text(e.get("id_e")), 0),
+            )
+            for e in entities
+        )
+        notes = list(listing.gaps)
+        inactive = sum(not a.active for a in listing.accounts.values())
+        if inactive:
+            notes.append(f"{inactive} compte(s) désactivé(s) : aucun certificat n'y sera déposé.")
+        can_edit = False
+        first = next(iter(listing.accounts.values()), None)
+        if first is not None:
+            try:
+                self._detail(first)
+                can_edit = True
+            except Rejected as exc:
+                notes.append(f"fiche utilisateur refusée : {exc.message}")
+        return Survey("compte d'API Pastell", organisations, can_edit, tuple(notes))
 
     def close(self) -> None:
         """Release HTTP sessions."""

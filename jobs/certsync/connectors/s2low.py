@@ -1,9 +1,12 @@
 """Connector to S²LOW's admin user pages in `api=1` mode, over mutual TLS (plus HTTP Basic).
 
-S²LOW's bodies are ISO-8859-1 whatever the headers say (`utf8_decode` in JSONoutput), and its
-errors come in three shapes (megalis-platform.md §3.3): JSON `{"status":"error",
-"error-message":…}`, plain `KO\\n<message>\\n`, or a 302 redirect with the message left in the
-server session. The platform's message is passed on verbatim.
+Every behaviour relied on here is sourced in docs/platforms/s2low.md. In short: the user list is
+paginated and shows only active users unless `status=` is sent empty; with `api` set, S²LOW
+passes every POST value through `utf8_encode` then `trim` (lib/Recuperateur.php), so values are
+sent as their Latin-1 bytes and a value Latin-1 cannot carry is never written; the edit handler
+rebuilds permissions from the `perm_<module>` fields sent and sets `status` from the form, so
+every field is re-sent as read. Answers are JSON in ASCII (`\\uXXXX`) or, from older pages,
+ISO-8859-1 text; errors come as JSON `{"status":"error","error-message":…}` or `KO\\n…`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,16 @@ from certsync.connectors.http import (
     protocol_error,
     unavailable,
 )
-from certsync.connectors.interface import Account, Connector, Rejected, Unavailable
+from certsync.connectors.interface import (
+    Account,
+    AccountListing,
+    AccountSnapshot,
+    Connector,
+    OrganisationSummary,
+    Rejected,
+    Survey,
+    Unavailable,
+)
 from certsync.errors import PlatformAuthError, PlatformProtocolError
 from certsync.records import Agent
 
@@ -30,19 +42,40 @@ _NAME = "s2low"
 LIST = "/admin/users/admin_users.php"
 DETAIL = "/admin/users/admin_user_detail.php"
 EDIT = "/admin/users/admin_user_edit_handler.php"
-KEPT_FIELDS = (
+#: Rows asked per listing page (`count`, read by DataObject::pagerInit); S²LOW's own default
+#: is DEFAULT_ITEMS_PER_PAGE = 10.
+PAGE_SIZE = 500
+MAX_PAGES = 10_000
+PHP_TRIM = " \t\n\r\0\x0b"
+#: Fields of admin_user_detail.php, in its order, re-sent on every write.
+DETAIL_FIELDS = (
+    "name",
+    "givenname",
+    "login",
     "email",
     "telephone",
     "status",
     "authority_id",
     "authority_group_id",
     "role",
-    "login",
+)
+FIELD_LABELS = {
+    "name": "nom",
+    "givenname": "prénom",
+    "login": "identifiant (login)",
+    "email": "adresse électronique",
+    "telephone": "téléphone",
+    "role": "rôle",
+    "authority_group_id": "groupe",
+}
+DUPLICATE_MESSAGES = (
+    "Un utilisateur avec les mêmes informations de connexion et d'identification existe",
+    "Un utilisateur avec les mêmes données de certificat existe déjà",
 )
 
 
 def decode(response: requests.Response) -> str:
-    """The body as S²LOW wrote it: ISO-8859-1."""
+    """The body as S²LOW wrote it: ISO-8859-1 (utf8_decode), JSON itself being ASCII."""
     return response.content.decode("iso-8859-1")
 
 
@@ -52,7 +85,8 @@ def parse_answer(response: requests.Response) -> Any:
         raise PlatformProtocolError(
             f"S²LOW a répondu par une redirection vers « {response.headers.get('Location', '')} » "
             "au lieu d'un résultat (le message est resté dans la session du serveur).",
-            hint="Vérifiez l'adresse configurée et que le compte a les droits d'administration.",
+            hint="Vérifiez l'adresse configurée, le certificat client et que le compte a les "
+            "droits d'administration.",
         )
     text = decode(response)
     if text.startswith("KO\n"):
@@ -68,6 +102,34 @@ def parse_answer(response: requests.Response) -> Any:
     if isinstance(data, dict) and data.get("status") == "error":
         raise Rejected(str(data.get("error-message", "")))
     return data
+
+
+def _text(value: object) -> str:
+    """A JSON scalar as PHP's normalize() leaves it ('' for null/false)."""
+    if value is None or value is False:
+        return ""
+    return str(value)
+
+
+def latin1_field(field: str, value: str) -> bytes:
+    """The bytes that `utf8_encode` then `trim` turn back into exactly `value`, or Rejected."""
+    label = FIELD_LABELS.get(field, field)
+    try:
+        raw = value.encode("iso-8859-1")
+    except UnicodeEncodeError as exc:
+        bad = value[exc.start : exc.end]
+        raise Rejected(
+            f"Champ {label} « {value} » : le caractère « {bad} » ne passe pas par l'API S²LOW "
+            "(elle convertit chaque valeur reçue depuis le Latin-1, utf8_encode) ; l'écrire "
+            "altérerait le compte. Déposez ce certificat à la main dans S²LOW."
+        ) from None
+    if value != value.strip(PHP_TRIM):
+        raise Rejected(
+            f"Champ {label} « {value} » : S²LOW retire les espaces de début et de fin des "
+            "valeurs reçues ; l'écrire modifierait le compte. Corrigez d'abord ce champ dans "
+            "S²LOW, ou déposez le certificat à la main."
+        )
+    return raw
 
 
 class S2lowConnector(Connector):
@@ -91,6 +153,13 @@ class S2lowConnector(Connector):
 
     def _get(self, path: str, params: dict[str, str]) -> Any:
         response = self._http.request("GET", path, params={"api": "1", **params})
+        if "connexion-status" in response.headers.get("Location", ""):
+            # admin_users.php redirects a caller it cannot authenticate to this page.
+            raise PlatformAuthError(
+                "S²LOW n'a pas reconnu le compte (redirection vers la page d'état de connexion).",
+                hint="Vérifiez le certificat client (client_cert/client_key) et "
+                "CERTSYNC_USER/CERTSYNC_PASSWORD ; le compte doit être administrateur actif.",
+            )
         if response.status_code in {401, 403}:
             message = decode(response).removeprefix("KO\n").strip()
             raise PlatformAuthError(
@@ -98,12 +167,12 @@ class S2lowConnector(Connector):
                 hint="Vérifiez le certificat client (client_cert/client_key) et "
                 "CERTSYNC_USER/CERTSYNC_PASSWORD ; le compte doit être administrateur.",
             )
-        if response.status_code != 200:
+        if response.status_code != 200 and response.status_code not in {301, 302, 303}:
             raise protocol_error(_NAME, f"{path} : HTTP {response.status_code}")
         return parse_answer(response)
 
     def check(self) -> None:
-        """Authenticate (mTLS + Basic) and list the users; no write."""
+        """Authenticate (mTLS + Basic) and read one row of the list; no write."""
         if not self._has_identity:
             raise PlatformAuthError(
                 "Identifiants S²LOW absents.",
@@ -111,28 +180,67 @@ class S2lowConnector(Connector):
                 "CERTSYNC_USER/CERTSYNC_PASSWORD si le certificat est partagé.",
             )
         try:
-            self.list_accounts()
+            data = self._get(LIST, {"status": "", "count": "1", "page": "1"})
         except Unavailable as exc:
             raise unavailable(_NAME, self.url, exc) from None
         except Rejected as exc:
             raise protocol_error(_NAME, f"liste des utilisateurs refusée : {exc.message}") from None
-
-    def list_accounts(self) -> dict[str, Account]:
-        """Users (a JSON array), keyed by e-mail."""
-        data = self._get(LIST, {})
         if not isinstance(data, list):
             raise protocol_error(_NAME, "la liste des utilisateurs n'est pas un tableau JSON")
+
+    def _page(self, page: int) -> list[dict[str, Any]]:
+        # `status=` sent empty: admin_users.php then filters on no status (default: 1 only).
+        data = self._get(LIST, {"status": "", "count": str(PAGE_SIZE), "page": str(page)})
+        if not isinstance(data, list):
+            raise protocol_error(_NAME, "la liste des utilisateurs n'est pas un tableau JSON")
+        return [row for row in data if isinstance(row, dict)]
+
+    def listing(self) -> AccountListing:
+        """Every page, every status; a page that cannot be read ends the listing with a gap."""
         accounts: dict[str, Account] = {}
-        for row in data:
-            if isinstance(row, dict) and row.get("email") and row.get("id") is not None:
-                account = Account(
-                    str(row["id"]),
-                    str(row["email"]),
-                    str(row.get("name", "")),
-                    str(row.get("givenname", "")),
+        seen: set[str] = set()
+        gaps: list[str] = []
+        for page in range(1, MAX_PAGES + 1):
+            try:
+                rows = self._page(page)
+            except (Unavailable, Rejected) as exc:
+                # Where the list ends is unknown past an unreadable page: stop there.
+                reason = exc.reason if isinstance(exc, Unavailable) else exc.message
+                gaps.append(
+                    f"page {page} (et suivantes) de la liste des utilisateurs S²LOW illisible : "
+                    f"{reason}"
                 )
-                accounts.setdefault(account.email_key, account)
-        return accounts
+                break
+            ids = {str(row.get("id")) for row in rows}
+            if not rows or ids <= seen:
+                break  # pagerCountRecords: a page past the end repeats the last one
+            seen |= ids
+            for row in rows:
+                account = self._account(row)
+                if account is not None:
+                    accounts.setdefault(account.email_key, account)
+            if len(rows) < PAGE_SIZE:
+                break
+        else:
+            gaps.append(f"plus de {MAX_PAGES} pages d'utilisateurs S²LOW : liste tronquée")
+        return AccountListing(accounts, tuple(gaps))
+
+    @staticmethod
+    def _account(row: dict[str, Any]) -> Account | None:
+        if not row.get("email") or row.get("id") in (None, ""):
+            return None
+        return Account(
+            _text(row["id"]),
+            _text(row["email"]),
+            _text(row.get("name")),
+            _text(row.get("givenname")),
+            active=_text(row.get("status")) == "1",
+            organisation=_text(row.get("authority_id")),
+        )
+
+    def list_accounts(self) -> dict[str, Account]:
+        """Users of every page and status, keyed by e-mail (gaps are ignored here)."""
+        return self.listing().accounts
 
     def _detail(self, account: Account) -> dict[str, Any]:
         data = self._get(DETAIL, {"id": account.id})
@@ -140,59 +248,124 @@ class S2lowConnector(Connector):
             raise protocol_error(_NAME, "fiche utilisateur illisible")
         return data
 
+    @staticmethod
+    def _perms(detail: dict[str, Any]) -> dict[str, str]:
+        modules = detail.get("module")
+        if not isinstance(modules, dict):
+            return {}
+        return {str(k): _text(v) for k, v in modules.items()}
+
+    def read_account(self, account: Account) -> AccountSnapshot:
+        """The certificate and every field admin_user_detail.php shows, permissions included.
+
+        A module without a permission row reads as '' and, once re-sent, is stored as "NONE"
+        (User::setPerm); User::canAccess treats both as no access, so both read as "NONE".
+        """
+        detail = self._detail(account)
+        fields = [(name, _text(detail.get(name))) for name in DETAIL_FIELDS]
+        fields += [(f"perm_{k}", v or "NONE") for k, v in sorted(self._perms(detail).items())]
+        value = detail.get("certificate")
+        return AccountSnapshot(value if isinstance(value, str) and value else None, tuple(fields))
+
     def read_certificate(self, account: Account) -> str | None:
         """The stored PEM, verbatim."""
         value = self._detail(account).get("certificate")
         return value if isinstance(value, str) and value else None
 
-    def _post(self, fields: dict[str, str], pem: str) -> Any:
+    def _post(self, fields: dict[str, bytes], pem: str) -> Any:
         files = {"certificate": ("certificate.pem", pem.encode("ascii"), "application/x-pem-file")}
         response = self._http.request("POST", EDIT, idempotent=False, data=fields, files=files)
         if response.status_code >= 400:
             raise protocol_error(_NAME, f"enregistrement : HTTP {response.status_code}")
-        return parse_answer(response)
+        try:
+            return parse_answer(response)
+        except Rejected as exc:
+            if exc.message.startswith(DUPLICATE_MESSAGES):
+                raise Rejected(
+                    f"S²LOW refuse le certificat : « {exc.message} ». Il est déjà enregistré sur "
+                    "un autre compte S²LOW (règle UserSQL::hasDoublon : un même certificat ne "
+                    "peut servir à deux comptes que si chacun a un identifiant et un mot de "
+                    "passe). Retirez-le de l'autre compte, ou passez les deux comptes en "
+                    "« certificat partagé et login/mot de passe », puis relancez."
+                ) from None
+            raise
 
     def write_certificate(self, account: Account, pem: str) -> None:
-        """Re-send the user's fields with the `certificate` file (the socle's own way)."""
+        """Re-send every field as read, as Latin-1 bytes, with the `certificate` file."""
         detail = self._detail(account)
-        name, givenname = str(detail.get("name", "")), str(detail.get("givenname", ""))
-        if "?" in name + givenname:
-            # Read through utf8_decode, a name with œ or other non-Latin-1 letters comes back
-            # with "?": sending it back would damage the account.
+        values = {name: _text(detail.get(name)) for name in DETAIL_FIELDS}
+        if values["status"] != "1":
             raise Rejected(
-                f"Nom illisible via l'API S²LOW (« {givenname} {name} ») : mettez le certificat "
-                "à jour à la main pour ne pas altérer le nom."
+                "Compte S²LOW désactivé : aucun certificat n'y est déposé. Réactivez-le dans "
+                "S²LOW (Utilisateurs → Modifier → État) s'il doit en recevoir un."
             )
-        fields = {"api": "1", "id": account.id, "name": name, "givenname": givenname}
-        fields.update({k: str(detail.get(k) or "") for k in KEPT_FIELDS})
-        fields["auth_method"] = "2" if fields["login"] else "1"
-        modules = detail.get("module")
-        if isinstance(modules, dict):
-            # (inference) the edit handler resets permissions that are not sent.
-            fields.update({f"perm_{k}": str(v) for k, v in modules.items()})
-        self._post(fields, pem)
+        if values["role"] in ("SADM", "GADM"):
+            # doEditAction turns SADM/GADM into ADM unless the caller is super administrator,
+            # and the connector cannot tell who it is.
+            raise Rejected(
+                f"Compte S²LOW de rôle {values['role']} (administrateur) : S²LOW le ramènerait "
+                "au rôle ADM si l'écriture ne vient pas d'un super administrateur "
+                "(AdminUserController::doEditAction). Déposez ce certificat à la main."
+            )
+        fields = {"api": b"1", "id": latin1_field("id", account.id)}
+        fields.update({name: latin1_field(name, v) for name, v in values.items()})
+        # auth_method 1 forces the login to ''; 2 keeps it (the password is kept by S²LOW).
+        fields["auth_method"] = b"2" if values["login"] else b"1"
+        for module, perm in self._perms(detail).items():
+            fields[f"perm_{module}"] = latin1_field(f"perm_{module}", perm)
+        data = self._post(fields, pem)
+        if isinstance(data, dict) and _text(data.get("id")) not in ("", account.id):
+            raise protocol_error(
+                _NAME, f"enregistrement : id {data.get('id')} au lieu de {account.id}"
+            )
 
     def create_account(self, agent: Agent, pem: str | None = None) -> Account:
         """admin_user_edit_handler without id; S²LOW requires the certificate at creation."""
         if not pem:
             raise Rejected("Le certificat utilisateur est obligatoire")
-        fields = {
-            "api": "1",
+        values = {
             "name": agent.nom,
             "givenname": agent.prenom,
             "email": agent.email,
-            "telephone": "",
             "status": "1",
             "authority_id": self._authority,
             "role": "USER",
-            "authority_group_id": "",
-            "login": "",
-            "auth_method": "1",
         }
+        fields = {"api": b"1", "auth_method": b"1"}
+        fields.update({name: latin1_field(name, v) for name, v in values.items()})
         data = self._post(fields, pem)
-        if not isinstance(data, dict) or data.get("id") is None:
+        if not isinstance(data, dict) or data.get("id") in (None, ""):
             raise protocol_error(_NAME, "création : pas d'identifiant dans la réponse")
-        return Account(str(data["id"]), agent.email, agent.nom, agent.prenom)
+        return Account(
+            _text(data["id"]), agent.email, agent.nom, agent.prenom, organisation=self._authority
+        )
+
+    def survey(self) -> Survey:
+        """Log in, list every page, count users per authority, try reading one detail."""
+        self.check()
+        listing = self.listing()
+        counts: dict[str, int] = {}
+        for account in listing.accounts.values():
+            counts[account.organisation] = counts.get(account.organisation, 0) + 1
+        organisations = tuple(
+            OrganisationSummary(org, f"collectivité {org}", n) for org, n in sorted(counts.items())
+        )
+        inactive = sum(not a.active for a in listing.accounts.values())
+        notes = list(listing.gaps)
+        if inactive:
+            notes.append(f"{inactive} compte(s) désactivé(s) : aucun certificat n'y sera déposé.")
+        can_edit = False
+        first = next(iter(listing.accounts.values()), None)
+        if first is not None:
+            try:
+                self._detail(first)
+                can_edit = True
+            except Rejected as exc:
+                notes.append(f"fiche utilisateur refusée : {exc.message}")
+        identity = "administrateur S²LOW (certificat client" + (
+            " et identifiant)" if self._http is not None and self._has_identity else ")"
+        )
+        return Survey(identity, organisations, can_edit, tuple(notes))
 
     def close(self) -> None:
         """Release HTTP sessions."""

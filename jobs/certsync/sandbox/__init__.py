@@ -29,12 +29,20 @@ class TlsFiles:
 class SandboxHandle:
     """A running sandbox: its URL, its store, and stop()."""
 
-    def __init__(self, server: _Server, thread: threading.Thread, url: str) -> None:
+    def __init__(
+        self,
+        server: _Server,
+        thread: threading.Thread,
+        url: str,
+        sso: SandboxHandle | None = None,
+    ) -> None:
         self._server = server
         self._thread = thread
         self.url = url
         self.store = server.store
         self.app = server.app
+        self.sso = sso
+        """The socle's Keycloak, served on its own port (None for the other platforms)."""
 
     @property
     def port(self) -> int:
@@ -52,6 +60,8 @@ class SandboxHandle:
 
     def stop(self) -> None:
         """Stop listening and cut open connections, as a killed process would."""
+        if self.sso is not None:
+            self.sso.stop()
         self._server.shutdown()
         self._server.drop_connections()
         self._server.server_close()
@@ -104,9 +114,21 @@ def start_sandbox(
     store = Store(platform, state)
     app = _make_app(platform, store, credentials or SandboxCredentials.from_env())
     rows = read_accounts(accounts) if isinstance(accounts, Path) else list(accounts or [])
+    # An app that files accounts under organisations (the socle) takes the whole row.
+    seed_row = getattr(app, "seed_row", None)
     for row in rows:
-        app.seed(row["email"], row.get("nom", ""), row.get("prenom", ""), row.get("id", ""))
+        if seed_row is not None:
+            seed_row(row)
+        else:
+            app.seed(row["email"], row.get("nom", ""), row.get("prenom", ""), row.get("id", ""))
     faults = Faults(latency_ms, fail_rate, throttle_every, slow_every, slow_ms, seed)
+    sso = None
+    keycloak = getattr(app, "keycloak", None)
+    if keycloak is not None:
+        # The socle's SSO is another server (another origin), as Keycloak is in production.
+        sso_server = _Server((host, 0), keycloak, store, faults)
+        sso = _serve(sso_server, f"sandbox-{platform}-sso", "http", host)
+        keycloak.base_url = sso.url
     server = _Server((host, port), app, store, faults)
     scheme = "http"
     if tls is not None:
@@ -117,11 +139,14 @@ def start_sandbox(
             context.verify_mode = ssl.CERT_REQUIRED
         server.socket = context.wrap_socket(server.socket, server_side=True)
         scheme = "https"
+    handle = _serve(server, f"sandbox-{platform}", scheme, host)
+    handle.sso = sso
+    return handle
+
+
+def _serve(server: _Server, name: str, scheme: str, host: str) -> SandboxHandle:
     thread = threading.Thread(
-        target=server.serve_forever,
-        kwargs={"poll_interval": 0.05},
-        name=f"sandbox-{platform}",
-        daemon=True,
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True
     )
     thread.start()
     return SandboxHandle(server, thread, f"{scheme}://{host}:{server.server_address[1]}")

@@ -114,8 +114,9 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
         print(f"Fichier de comptes ou d'état inutilisable : {exc}", file=sys.stderr)
         return 66
     count = len(handle.accounts())
+    sso = f", connexion SSO (Keycloak) sur {handle.sso.url}" if handle.sso is not None else ""
     print(
-        f"Plateforme {args.platform} simulée sur {handle.url} ({count} comptes). "
+        f"Plateforme {args.platform} simulée sur {handle.url} ({count} comptes{sso}). "
         "Ctrl-C pour arrêter.",
         file=sys.stderr,
     )

@@ -197,7 +197,12 @@ class _Handler(BaseHTTPRequestHandler):
                 cert = self.connection.getpeercert()
             headers = {k.lower(): v for k, v in self.headers.items()}
             request = Request(
-                self.command, parsed.path, urllib.parse.parse_qs(parsed.query), headers, body, cert
+                self.command,
+                parsed.path,
+                urllib.parse.parse_qs(parsed.query, keep_blank_values=True),
+                headers,
+                body,
+                cert,
             )
             response = server.app.handle(request)
             if faults.slow_every and number % faults.slow_every == 0:

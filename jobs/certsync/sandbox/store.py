@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from certsync.connectors.pem import der_of_text
 from certsync.errors import CertsyncError
@@ -62,9 +63,12 @@ class Store:
         self.accounts: dict[str, SandboxAccount] = {}
         self.next_id = FIRST_ID[platform]
         self.lock = threading.RLock()
+        self.extra: dict[str, Any] = {}
+        """Platform-specific state beyond accounts (the socle's organisations), persisted too."""
         if state is not None and state.exists():
             data = json.loads(state.read_text(encoding="utf-8"))
             self.next_id = int(data["next_id"])
+            self.extra = dict(data.get("extra", {}))
             for raw in data["accounts"]:
                 account = SandboxAccount(**raw)
                 self.accounts[account.id] = account
@@ -113,6 +117,7 @@ class Store:
                 "platform": self.platform,
                 "next_id": self.next_id,
                 "accounts": [asdict(a) for a in self.accounts.values()],
+                "extra": self.extra,
             }
             self.state.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.state.parent, prefix=self.state.name, suffix=".tmp")
@@ -133,7 +138,7 @@ class Store:
 
 
 def read_accounts(path: Path) -> list[dict[str, str]]:
-    """Rows (email, nom, prenom, id) from any roster `certsync run` reads, or the socle's export.
+    """Rows (email, nom, prenom, id, organisation, siren) from any roster, or the socle's export.
 
     The job's own roster reader, so that a sandbox can be filled from exactly the files an
     administrator has (xlsx, cp1252 CSV, title rows, export_agent.csv).
@@ -150,5 +155,11 @@ def read_accounts(path: Path) -> list[dict[str, str]]:
             row = {"email": agent.email, "nom": agent.nom, "prenom": agent.prenom}
             if agent.profil_id:
                 row["id"] = agent.profil_id
+            # The socle sandbox files agents under their organisation (others ignore these keys).
+            if agent.organisation:
+                row["organisation"] = agent.organisation
+            siren = agent.siren or agent.siret[:9]
+            if siren:
+                row["siren"] = siren
             rows.append(row)
     return rows

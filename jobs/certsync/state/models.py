@@ -113,6 +113,13 @@ class InFlight:
     new_sha256: str
     run_id: str
     started_at: datetime
+    action: Action = Action.PUSH
+    """A push, or a rollback putting an old certificate back."""
+    old_known: bool = False
+    """True when the account was read before the write and `old_sha256` says what it held
+    (None: empty); False only for marks left by older versions."""
+    old_sha256: str | None = None
+    """The certificate the write replaces; its DER is in the certificates table."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,5 +186,7 @@ def _from_row(cls: type[_R], row: sqlite3.Row) -> _R:
             value = json.loads(value) if value else {}
         elif name == "action":
             value = Action(value)
+        elif name == "old_known":
+            value = bool(value)
         values[name] = value
     return cls(**values)

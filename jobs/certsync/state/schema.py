@@ -111,6 +111,13 @@ MIGRATIONS: tuple[str, ...] = (
     """
     DROP TABLE file_cache;
     """,
+    # 4: a pending write records what it replaces, durably, before the platform is written, so
+    # that a write confirmed only by the next run is audited with its previous certificate.
+    """
+    ALTER TABLE in_flight ADD COLUMN action TEXT NOT NULL DEFAULT 'push';
+    ALTER TABLE in_flight ADD COLUMN old_known INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE in_flight ADD COLUMN old_sha256 TEXT;
+    """,
 )
 
 #: The file cache's table, in the attached database `cache`.
@@ -160,6 +167,14 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def _state_error(path: Path, exc: sqlite3.Error) -> StateError:
     text = str(exc).lower()
+    if "full" in text:
+        return StateError(
+            f"Le disque du fichier d'état {path} est plein : plus rien ne peut y être "
+            "enregistré, les dépôts sont arrêtés (aucun dépôt n'est fait sans être enregistré "
+            "d'abord).",
+            hint="Libérez de la place sur ce disque puis relancez : la prochaine exécution "
+            "relira les comptes et enregistrera ce qui a été déposé.",
+        )
     if "locked" in text or "busy" in text:
         return StateError(
             f"Le fichier d'état {path} est verrouillé par un autre programme.",
@@ -207,8 +222,9 @@ def _check_and_migrate(db: sqlite3.Connection, path: Path) -> None:
         )
     try:
         db.execute("PRAGMA journal_mode = WAL")
-        # NORMAL is durable in WAL mode except for the last commits on power loss; never corrupt.
-        db.execute("PRAGMA synchronous = NORMAL")
+        # FULL: a pending write's record (what it replaces) must survive a power loss too,
+        # since the platform is written right after it; the file cache stays NORMAL.
+        db.execute("PRAGMA synchronous = FULL")
         db.execute("PRAGMA foreign_keys = ON")
         # The version is re-read under the write lock: two processes may open a new file at once.
         db.execute("BEGIN IMMEDIATE")

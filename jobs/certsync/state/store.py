@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -33,6 +34,19 @@ from certsync.state.schema import (
     _state_error,
     cache_path,
 )
+
+_INSERT_IN_FLIGHT = """
+    INSERT OR REPLACE INTO in_flight (email_key, platform, account_id, email, new_sha256, run_id,
+        started_at, action, old_known, old_sha256)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+# Marks that do not know what the account held (kept for callers that only need the mark).
+_INSERT_IN_FLIGHT_LEGACY = """
+    INSERT OR REPLACE INTO in_flight (email_key, platform, account_id, email, new_sha256, run_id,
+        started_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?)
+"""
 
 _INSERT_AUDIT = """
     INSERT INTO audit (at, run_id, action, platform, email_key, email, account_id, old_sha256,
@@ -128,14 +142,19 @@ class StateStore:
                 raise _state_error(self.path, exc) from exc
             try:
                 yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            try:
                 self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
+            except BaseException as exc:
+                self._rollback()
+                if isinstance(exc, sqlite3.Error):
+                    raise _state_error(self.path, exc) from exc
+                raise
+
+    def _rollback(self) -> None:
+        # SQLite rolls back by itself on some errors (disk full, I/O): a second ROLLBACK would
+        # raise "no transaction is active" and hide the real error.
+        if self._db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
                 self._db.execute("ROLLBACK")
-                raise _state_error(self.path, exc) from exc
 
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -264,7 +283,37 @@ class StateStore:
             for email, account_id, new_sha256 in writes
         )
         with self._tx() as db:
-            db.executemany("INSERT OR REPLACE INTO in_flight VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            db.executemany(_INSERT_IN_FLIGHT_LEGACY, rows)
+
+    def intend_write(
+        self,
+        *,
+        run_id: str,
+        platform: str,
+        email: str,
+        account_id: str,
+        old_der: bytes | None,
+        new_sha256: str,
+        at: datetime,
+        action: Action = Action.PUSH,
+    ) -> None:
+        """Record durably, before writing to the platform, the write and what it replaces.
+
+        `old_der` is the certificate the account holds now (None: empty). Should the run die
+        after the write, the next run finds this record, reads the account and audits the
+        write with this previous certificate (see `InFlight`).
+        """
+        old_sha = hashlib.sha256(old_der).hexdigest() if old_der is not None else None
+        with self._tx() as db:
+            if old_der is not None:
+                db.execute("INSERT OR IGNORE INTO certificates VALUES (?, ?)", (old_sha, old_der))
+            db.execute(
+                _INSERT_IN_FLIGHT,
+                (
+                    email.casefold(), platform, account_id, email, new_sha256, run_id, _ts(at),
+                    str(action), 1, old_sha,
+                ),
+            )  # fmt: skip
 
     def clear_in_flight(self, email: str, platform: str) -> None:
         """Forget a pending write (it failed cleanly, or reconciliation settled it)."""
@@ -341,6 +390,38 @@ class StateStore:
             cursor.lastrowid, _utc(at), run_id, action, platform, email_key, email, account_id,
             old_sha, cert.sha256,
         )  # fmt: skip
+
+    def note_account(
+        self,
+        *,
+        run_id: str,
+        platform: str,
+        account_id: str,
+        email: str,
+        cert: StoredCert,
+        at: datetime,
+        prenom: str = "",
+        nom: str = "",
+        organisation: str = "",
+    ) -> None:
+        """Remember the certificate an account was found holding, without an audit entry.
+
+        For an account that already held the certificate certsync was about to push: certsync
+        did not write it, so nothing is audited (and a rollback leaves it alone).
+        """
+        row = {
+            "email_key": email.casefold(), "platform": platform, "account_id": account_id,
+            "email": email, "prenom": prenom, "nom": nom, "organisation": organisation,
+            "sha256": cert.sha256, "subject": cert.subject, "common_name": cert.common_name,
+            "not_after": _ts(cert.not_after), "pushed_at": _ts(at), "run_id": run_id,
+        }  # fmt: skip
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO certificates VALUES (?, ?)", (cert.sha256, cert.der))
+            db.execute(_UPSERT_ACCOUNT, row)
+            db.execute(
+                "DELETE FROM in_flight WHERE email_key = ? AND platform = ?",
+                (row["email_key"], platform),
+            )
 
     def certificate_der(self, sha256: str) -> bytes | None:
         """The DER of a certificate certsync has seen on an account (pushed or replaced)."""

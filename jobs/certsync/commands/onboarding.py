@@ -1,0 +1,98 @@
+"""`certsync onboarding`: the socle's import files that create the missing agents, delete no one."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from certsync.commands.common import now_utc
+from certsync.errors import ExitCode
+from certsync.findings import Code, any_blocking
+from certsync.onboarding import Onboarding, prepare, write_workbook
+
+
+def register_onboarding(sub: Any) -> None:
+    """Add `onboarding` to the main parser."""
+    p = sub.add_parser(
+        "onboarding",
+        help="préparer les fichiers « Importer une liste d'utilisateurs » du socle",
+    )
+    p.add_argument("--roster", type=Path, required=True, help="liste des agents (.xlsx ou .csv)")
+    p.add_argument(
+        "--export",
+        type=Path,
+        nargs="+",
+        required=True,
+        metavar="EXPORT",
+        help="export_agent.csv téléchargé du socle (un ou plusieurs organismes)",
+    )
+    p.add_argument("--organisation", help="un seul organisme : numéro, SIREN ou nom")
+    p.add_argument("--out", type=Path, help="dossier des fichiers (défaut : onboarding/…)")
+    p.add_argument("--sheet", help="feuille du classeur à lire (défaut : la première)")
+    p.add_argument("--quiet", action="store_true", help="n'afficher que les problèmes")
+    p.set_defaults(handler=cmd_onboarding)
+
+
+def cmd_onboarding(args: argparse.Namespace) -> int:
+    """`certsync onboarding`."""
+    out = args.out or Path("onboarding") / f"{now_utc():%Y%m%d-%H%M%S}"
+    result = prepare(
+        args.roster, args.export, out, organisation=args.organisation, sheet=args.sheet
+    )
+    workbook = out / "onboarding.xlsx"
+    write_workbook(result, workbook)
+    for line in summary_lines(result, quiet=args.quiet):
+        print(line)
+    print(f"Aperçu détaillé : {workbook}")
+    return int(ExitCode.FINDINGS if any_blocking(list(result.findings)) else ExitCode.OK)
+
+
+def summary_lines(result: Onboarding, *, quiet: bool = False) -> list[str]:
+    """The French summary: per file, what the socle's report will say."""
+    lines: list[str] = []
+    for plan in result.plans:
+        org = plan.organisation.display
+        if not plan.files and not quiet:
+            lines.append(f"{org} : aucun agent à créer, pas de fichier.")
+        for f in plan.files:
+            lines.append(
+                f"{org} — {f.path.name} : le rapport du socle doit annoncer {f.created} à "
+                f"créer, {f.existing} dans l'import et sur myec3 (aucune valeur changée : "
+                f"{plan.modified} modifié), {f.to_delete} à supprimer."
+            )
+        for account in plan.left_out:
+            lines.append(
+                f"  ATTENTION : {account.name} <{account.email}> sera listé « à supprimer » : "
+                "NE PAS SUPPRIMER (jamais « Tout supprimer »)."
+            )
+    counts = {code: 0 for code in Code}
+    for item in result.findings:
+        counts[item.code] += 1
+    left = sum(
+        counts[c]
+        for c in (
+            Code.ONBOARD_VALUE_REFUSED,
+            Code.ONBOARD_FIELD_MISSING,
+            Code.ONBOARD_NO_ORGANISATION,
+            Code.ONBOARD_OTHER_ORGANISATION,
+            Code.ONBOARD_ACCOUNT_DISABLED,
+        )
+    )
+    adapted = counts[Code.ONBOARD_VALUE_ADAPTED] + counts[Code.ONBOARD_VALUE_DROPPED]
+    created = sum(len(p.newcomers) for p in result.plans)
+    lines.append(
+        f"{result.roster_agents} agent(s) dans la liste : {created} à créer, "
+        f"{sum(p.already_present for p in result.plans)} déjà sur le socle, {left} laissé(s) "
+        f"hors des fichiers, {adapted} valeur(s) adaptée(s) ou laissée(s) vide(s)."
+    )
+    if result.elsewhere:
+        lines.append(f"{result.elsewhere} agent(s) d'autres organismes que celui demandé, ignorés.")
+    if not quiet:
+        lines.append(
+            "Importez chaque fichier dans le socle (« Gérer les utilisateurs » → « Importer une "
+            "liste d'utilisateurs »), vérifiez que le rapport annonce les mêmes nombres, "
+            "n'utilisez ni « Modifier » ni « Supprimer », créez les comptes, puis lancez "
+            "certsync run."
+        )
+    return lines
