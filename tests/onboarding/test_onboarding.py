@@ -18,6 +18,7 @@ from tests.helpers import leaf_for
 from tests.onboarding.kit import (
     BREST,
     RENNES,
+    app,
     browser,
     create_all,
     export_csv,
@@ -200,6 +201,24 @@ def test_organisation_and_account_findings(tmp_path: Path) -> None:
     assert rennes.on_socle == 3  # the disabled agent is not listed "à supprimer" by the socle
     text = rennes.files[0].path.read_text(encoding="utf-8")
     assert "ancien@rennes.fr" not in text and "MR;Paul;Portable;;;;;;paul@rennes.fr;;;" in text
+
+
+def test_an_agent_disabled_with_desactiver_is_written_back_and_named(tmp_path: Path) -> None:
+    """The real export keeps a user disabled by "Désactiver" (profile still enabled, name
+    suffixed): it must stay in the file (else "à supprimer") and the roster agent is told."""
+    members = [*EXISTING, member("Ancien", "Agent", "ancien@rennes.fr")]
+    roster = _roster(tmp_path, ["Ancien;Agent;ancien@rennes.fr;Commune de Rennes;;;"])
+    with socle(members) as sandbox:
+        socle_app = app(sandbox)
+        account = socle_app.store.by_email("ancien@rennes.fr")
+        assert account is not None
+        socle_app.disable(account.id)
+        export = export_csv(sandbox, tmp_path / "export_agent.csv")
+    result = prepare(roster, [export], tmp_path / "out")
+    codes = {(f.code, f.params.get("email")) for f in result.findings}
+    assert (Code.ONBOARD_ACCOUNT_DISABLED, "ancien@rennes.fr") in codes
+    assert "ancien@rennes.fr" not in {n.agent.email for p in result.plans for n in p.newcomers}
+    assert all(f.to_delete == 0 for p in result.plans for f in p.files)
 
 
 def test_a_roster_without_separate_names_gets_a_finding_per_agent(tmp_path: Path) -> None:
