@@ -1,25 +1,38 @@
-"""A sandbox socle with organisms, its export as the socle writes it, and a browser session."""
+"""A sandbox socle with organisms and agents, its own export, and a browser through its importer."""
 
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
-from certsync.connectors.htmlform import parse_page
+from certsync.connectors.htmlform import Form, parse_page
 from certsync.sandbox import SandboxHandle, start_sandbox
 from certsync.sandbox.server import DEMO_PASSWORD, DEMO_USER, SandboxCredentials
-from certsync.sandbox.socle import EXPORT_HEADER
-from certsync.sandbox.socle_import import ImportPages, Organism
+from certsync.sandbox.socle import SocleApp
+from certsync.sandbox.socle_import import MESSAGES
 
-RENNES = Organism("12", "Commune de Rennes", "Place de la Mairie", "35000", "Rennes")
-BREST = Organism("13", "Ville de Brest", "2 rue Frézier", "29200", "Brest")
-SIRENS = {"12": "213502388", "13": "212900468"}
+
+@dataclass(frozen=True, slots=True)
+class Organism:
+    """An organism the tests put on the sandbox socle, with the address the import needs."""
+
+    label: str
+    siren: str
+    address: tuple[str, str, str]
+    """(postal address, postal code, city): `Organism.getAddress()`."""
+
+
+RENNES = Organism("Commune de Rennes", "213502388", ("Place de la Mairie", "35000", "Rennes"))
+BREST = Organism("Ville de Brest", "212900468", ("2 rue Frézier", "29200", "Brest"))
+ORGANISMS = (RENNES, BREST)
 
 
 def member(
@@ -29,13 +42,10 @@ def member(
     organism: Organism = RENNES,
     **extra: str,
 ) -> dict[str, str]:
-    """An agent on the socle with every field of the form filled."""
+    """An agent on the socle with every field of the form filled (the socle's store keys)."""
     values = {
-        "organism_id": organism.id,
-        "enabled": "true",
-        "username": email,
         "civility": "MR",
-        "elected": "",
+        "elected": "false",
         "function": "Secrétaire de mairie",
         "postalAddress": "1 rue de la Paix",
         "postalCode": "35000",
@@ -46,69 +56,30 @@ def member(
         "fax": "",
     }
     values.update(extra)
-    return {"prenom": prenom, "nom": nom, "email": email, **values}
+    return {"prenom": prenom, "nom": nom, "email": email, "siren": organism.siren, **values}
+
+
+def app(sandbox: SandboxHandle) -> SocleApp:
+    """The sandbox's socle application."""
+    socle_app = sandbox.app
+    assert isinstance(socle_app, SocleApp)
+    return socle_app
+
+
+def org_id(sandbox: SandboxHandle, organism: Organism) -> str:
+    """The id the sandbox gave that organism."""
+    return next(k for k, v in app(sandbox).organisations.items() if v["siren"] == organism.siren)
 
 
 def seed(sandbox: SandboxHandle, members: list[dict[str, str]]) -> None:
-    """Put the organisms and agents in the sandbox store."""
-    pages: ImportPages = sandbox.app.imports  # type: ignore[attr-defined]
-    for organism in (RENNES, BREST):
-        pages.add_organism(organism)
+    """Create the organisms, then the agents as `SocleApp.seed` does, with their fields."""
+    socle_app = app(sandbox)
+    ids = {o.siren: socle_app.add_organisation(o.label, o.siren, o.address) for o in ORGANISMS}
     with sandbox.store.mutate():
         for row in members:
-            extra = {k: v for k, v in row.items() if k not in {"prenom", "nom", "email"}}
+            fields = {k: v for k, v in row.items() if k not in {"prenom", "nom", "email", "siren"}}
+            extra = socle_app.agent_extra(ids[row["siren"]], row["email"]) | fields
             sandbox.store.add(row["email"], row["nom"], row["prenom"], extra=extra)
-
-
-def export_csv(
-    sandbox: SandboxHandle, path: Path, *, disabled: bool = False, organism: Organism | None = None
-) -> Path:
-    """export_agent.csv as ExportAgentCSVGeneratorServiceImpl writes it (BOM, `;`, quoted).
-
-    The real export lists enabled agents only (`findAllAgentProfilesByOrganism`);
-    `disabled=True` lists them too, as the reference notes say some exports do. The export
-    page exports one organism; `organism` does the same, None puts every one in one file.
-    """
-    labels = {"MR": "M.", "MRS": "Mme"}
-    organisms = {o.id: o for o in (RENNES, BREST)}
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", quoting=csv.QUOTE_ALL, lineterminator="\n")
-    writer.writerow(EXPORT_HEADER)
-    with sandbox.store.lock:
-        accounts = list(sandbox.store.accounts.values())
-    for a in accounts:
-        x = a.extra
-        if x.get("enabled") == "false" and not disabled:
-            continue
-        if organism is not None and x["organism_id"] != organism.id:
-            continue
-        org = organisms[x["organism_id"]]
-        row = dict.fromkeys(EXPORT_HEADER, "")
-        row.update(
-            user_id=a.id,
-            user_civility=labels.get(x.get("civility", ""), ""),
-            user_firstname=a.prenom,
-            user_lastname=a.nom,
-            user_username=x.get("username", a.email),
-            profil_id=a.id,
-            profil_email=a.email,
-            profil_enabled="false" if x.get("enabled") == "false" else "true",
-            profil_function=x.get("function", ""),
-            profil_postalAddress=x.get("postalAddress", ""),
-            profil_postalCode=x.get("postalCode", ""),
-            profil_city=x.get("city", ""),
-            profil_country=x.get("country", ""),
-            profil_cellPhone=x.get("cellPhone", ""),
-            profil_phone=x.get("phone", ""),
-            profil_fax=x.get("fax", ""),
-            agent_profil_elected="true" if x.get("elected") == "on" else "false",
-            organism_id=org.id,
-            organism_label=org.label,
-            organism_siren=SIRENS[org.id],
-        )
-        writer.writerow([row[h] for h in EXPORT_HEADER])
-    path.write_bytes(("\ufeff" + out.getvalue()).encode("utf-8"))
-    return path
 
 
 @contextmanager
@@ -119,60 +90,112 @@ def socle(members: list[dict[str, str]]) -> Iterator[SandboxHandle]:
         yield sandbox
 
 
-def browser(url: str) -> requests.Session:
-    """A logged-in session, through whatever login page a protected page leads to."""
+def browser(url: str, user: str = DEMO_USER, password: str = DEMO_PASSWORD) -> requests.Session:
+    """A logged-in session, through the SSO's login page the socle redirects to."""
     session = requests.Session()
-    page = session.get(f"{url}/organism/agent/export/import/{RENNES.id}", timeout=5)
+    page = session.get(f"{url}/", timeout=5)
     form = parse_page(page.text).form("kc-form-login")
     if form is not None:
-        values = dict(form.fields) | {"username": DEMO_USER, "password": DEMO_PASSWORD}
+        values = dict(form.fields) | {"username": user, "password": password}
         action = requests.compat.urljoin(page.url, form.action)
         session.post(action, data=values, timeout=5)
     return session
 
 
+def _form(session: requests.Session, url: str, path: str, form_id: str) -> Form:
+    page = session.get(f"{url}{path}", timeout=30)
+    form = parse_page(page.text).form(form_id)
+    assert form is not None, page.text
+    return form
+
+
+def export_csv(
+    sandbox: SandboxHandle,
+    path: Path,
+    *,
+    organism: Organism | None = None,
+    profile_disabled: Collection[str] = (),
+) -> Path:
+    """export_agent.csv as the sandbox socle's export page gives it, for one organism or all.
+
+    Every organism's export is one download (`agent_export_form`); None puts them all in one
+    file, header once. `profile_disabled` writes `profil_enabled` "false" on those agents' rows:
+    the reference notes report exports listing disabled agents, which this socle version's
+    export (`findAllAgentProfilesByOrganism`, enabled profiles only) never does itself.
+    """
+    session = browser(sandbox.url)
+    header: list[str] = []
+    rows: list[list[str]] = []
+    for one in [organism] if organism else list(ORGANISMS):
+        number = org_id(sandbox, one)
+        form = _form(
+            session, sandbox.url, f"/organism/agent/export/export/{number}", "agent_export_form"
+        )
+        data = dict(form.fields) | {"submit_0": "Exporter le fichier"}
+        answer = session.post(f"{sandbox.url}{form.action}", data=data, timeout=60)
+        assert answer.headers["Content-Type"] == "text/csv", answer.text
+        text = answer.content.decode("utf-8").removeprefix("\ufeff")
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+        header, rows = records[0], rows + records[1:]
+    enabled, email = header.index("profil_enabled"), header.index("profil_email")
+    for row in rows:
+        if row[email] in profile_disabled:
+            row[enabled] = "false"
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", quoting=csv.QUOTE_ALL, lineterminator="\n")
+    writer.writerows([header, *rows])
+    path.write_bytes(("\ufeff" + out.getvalue()).encode("utf-8"))
+    return path
+
+
 def upload(
     session: requests.Session,
     url: str,
-    organism: Organism,
+    organism: str,
     data: bytes,
     name: str = "import.csv",
     ctype: str = "text/csv",
 ) -> requests.Response:
-    """Submit agent_import_form with a file; the answer after redirects."""
+    """Open the import page of an organism (by id), submit agent_import_form with a file."""
+    form = _form(session, url, f"/organism/agent/export/import/{organism}", "agent_import_form")
+    fields = dict(form.fields) | {"submit_0": "Importer le fichier"}
     files = {"uploadedFile": (name, data, ctype)}
-    fields = {"t:formdata": "H4sIAAAAAAAAAA==", "submit_0": "Importer le fichier"}
-    return session.post(
-        f"{url}/organism/agent/export/import/{organism.id}", data=fields, files=files, timeout=30
-    )
+    return session.post(f"{url}{form.action}", data=fields, files=files, timeout=60)
 
 
 def report_counts(page: requests.Response) -> dict[str, int]:
-    """The three counts of the report page (create, modify, delete)."""
-    found = dict(re.findall(r'id="report-(\w+)">(\d+) ', page.text))
-    return {k: int(v) for k, v in found.items()}
+    """The report's create, modify and delete counts (a kind it does not list is 0); {} when
+    the page is not a successful report."""
+    if 'id="report-success"' not in page.text:
+        return {}
+    counts = {}
+    for kind in ("create", "modify", "delete"):
+        found = re.search(r"(\d+) " + re.escape(html.escape(MESSAGES[kind])), page.text)
+        counts[kind] = int(found.group(1)) if found else 0
+    return counts
 
 
-def create_all(session: requests.Session, url: str, organism: Organism) -> int:
-    """Click "Créer" then "Enregistrer" for every agent of the create list; how many."""
+def create_all(session: requests.Session, url: str, organism: str) -> int:
+    """Click "Créer l'utilisateur" then submit Create for every agent of the list; how many."""
     created = 0
     while True:
-        page = session.get(f"{url}/organism/agent/export/createlist/{organism.id}", timeout=5)
-        link = re.search(r'class="create" href="([^"]+)"', page.text)
+        page = session.get(f"{url}/organism/agent/export/createlist/{organism}", timeout=5)
+        link = re.search(r'href="(/organism/agent/export/createlist\.create/[^"]+)"', page.text)
         if link is None:
             return created
         form_page = session.get(f"{url}{link.group(1)}", timeout=5)
         form = parse_page(form_page.text).form("agent_create_form")
         assert form is not None, form_page.text
-        answer = session.post(f"{url}{form.action}", data=dict(form.fields) | {"submit_0": "x"})
+        data = dict(form.fields) | {"submit_0": "Créer le compte utilisateur"}
+        answer = session.post(f"{url}{form.action}", data=data, timeout=5)
         assert "alert-danger" not in answer.text, answer.text
         created += 1
 
 
-def press(session: requests.Session, url: str, page: str, button: str) -> requests.Response:
-    """Press "Tout modifier" / "Tout supprimer" on a list page."""
-    return session.post(
-        f"{url}/organism/agent/export/{page}/{RENNES.id}",
-        data={"t:formdata": "H4sI", button: "x"},
-        timeout=30,
-    )
+def press(
+    session: requests.Session, url: str, organism: str, page: str, button: str
+) -> requests.Response:
+    """Press "Tout modifier" (updateAll) / "Tout supprimer" (deleteAll) on a list page."""
+    form = _form(session, url, f"/organism/agent/export/{page}/{organism}", "list_agents_form")
+    data = dict(form.fields) | {button: dict(form.buttons)[button]}
+    return session.post(f"{url}{form.action}", data=data, timeout=60)

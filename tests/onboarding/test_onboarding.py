@@ -18,10 +18,12 @@ from tests.helpers import leaf_for
 from tests.onboarding.kit import (
     BREST,
     RENNES,
+    app,
     browser,
     create_all,
     export_csv,
     member,
+    org_id,
     press,
     report_counts,
     socle,
@@ -47,7 +49,7 @@ def _state(sandbox: SandboxHandle) -> dict[str, tuple[str, str, str, dict[str, s
 
 EXISTING = [
     member("Jean", "Dupont", "jean.dupont@rennes.fr"),
-    member("Anne-Marie", "Le Goff", "am.legoff@rennes.fr", civility="MRS", elected="on"),
+    member("Anne-Marie", "Le Goff", "am.legoff@rennes.fr", civility="MRS", elected="true"),
     member("Loïc", "Hervé", "loic.herve@rennes.fr", civility="", fax="0299000001"),
 ]
 
@@ -66,6 +68,7 @@ def test_the_file_creates_exactly_the_missing_agents_and_changes_or_deletes_no_o
         ],
     )
     with socle(EXISTING) as sandbox:
+        rennes = org_id(sandbox, RENNES)
         export = export_csv(sandbox, tmp_path / "export_agent.csv")
         before = _state(sandbox)
         out = tmp_path / "out"
@@ -75,7 +78,7 @@ def test_the_file_creates_exactly_the_missing_agents_and_changes_or_deletes_no_o
         printed = capsys.readouterr().out
         assert code == 1  # John is left out: a blocking finding
         files = sorted(out.glob("import-*.csv"))
-        assert [f.name for f in files] == ["import-12-commune-de-rennes.csv"]
+        assert [f.name for f in files] == [f"import-{rennes}-commune-de-rennes.csv"]
         data = files[0].read_bytes()
         assert not data.startswith(b"\xef\xbb\xbf")
         lines = data.decode("utf-8").splitlines()
@@ -90,12 +93,12 @@ def test_the_file_creates_exactly_the_missing_agents_and_changes_or_deletes_no_o
         assert "0 à supprimer" in printed
 
         session = browser(sandbox.url)
-        report = upload(session, sandbox.url, RENNES, data)
-        assert report.url.endswith(f"/organism/agent/export/report/{RENNES.id}")
+        report = upload(session, sandbox.url, rennes, data)
+        assert report.url.endswith(f"/organism/agent/export/report/{rennes}")
         assert report_counts(report) == {"create": 3, "modify": 3, "delete": 0}
-        assert create_all(session, sandbox.url, RENNES) == 3
+        assert create_all(session, sandbox.url, rennes) == 3
         # Even "Tout modifier" writes back exactly what every existing agent had.
-        press(session, sandbox.url, "modifylist", "updateAll")
+        press(session, sandbox.url, rennes, "modifylist", "updateAll")
         after = _state(sandbox)
         assert {k: v for k, v in after.items() if k in before} == before
         new = {v[0]: v for k, v in after.items() if k not in before}
@@ -106,17 +109,19 @@ def test_the_file_creates_exactly_the_missing_agents_and_changes_or_deletes_no_o
         }
         assert new["inaki.munoz@rennes.fr"][3]["cellPhone"] == "0611223344"
         assert new["elodie.oeuvrard@rennes.fr"][3]["civility"] == "MRS"
-        deletions = session.get(f"{sandbox.url}/organism/agent/export/deletelist/{RENNES.id}")
-        assert deletions.url.endswith(f"/report/{RENNES.id}")  # nothing to delete
+        deletions = session.get(f"{sandbox.url}/organism/agent/export/deletelist/{rennes}")
+        # Nothing to delete: DeleteList → Report.class (no organism persisted) → Import → Index.
+        assert deletions.url == f"{sandbox.url}/" and "list_agents_form" not in deletions.text
 
     book = openpyxl.load_workbook(out / "onboarding.xlsx")
     preview = list(book["Aperçu du rapport"].iter_rows(values_only=True))
-    assert preview[1][2:] == ("import-12-commune-de-rennes.csv", 7, len(data), 3, 3, 0, 0)
+    name = f"import-{rennes}-commune-de-rennes.csv"
+    assert preview[1][2:] == (name, 7, len(data), 3, 3, 0, 0)
     created = list(book["À créer"].iter_rows(values_only=True))[1:]
     assert [(r[1], r[2], r[3], r[4]) for r in created] == [
-        ("import-12-commune-de-rennes.csv", "3", "inaki.munoz@rennes.fr", "Inaki"),
-        ("import-12-commune-de-rennes.csv", "4", "elodie.oeuvrard@rennes.fr", "Elodie"),
-        ("import-12-commune-de-rennes.csv", "5", "zoe.martin@rennes.fr", "Zoé"),
+        (name, "3", "inaki.munoz@rennes.fr", "Inaki"),
+        (name, "4", "elodie.oeuvrard@rennes.fr", "Elodie"),
+        (name, "5", "zoe.martin@rennes.fr", "Zoé"),
     ]
     found = list(book["Constats"].iter_rows(values_only=True))[1:]
     by_code = {(r[1], r[4]) for r in found}
@@ -157,9 +162,10 @@ def test_existing_agents_the_importer_refuses_are_named_and_the_file_still_impor
         assert {f.params["email"] for f in change} >= {"yves@rennes.fr"}
 
         session = browser(sandbox.url)
-        report = upload(session, sandbox.url, RENNES, plan.files[0].path.read_bytes())
+        rennes = org_id(sandbox, RENNES)
+        report = upload(session, sandbox.url, rennes, plan.files[0].path.read_bytes())
         assert report_counts(report) == {"create": 1, "modify": 4, "delete": 2}
-        listed = session.get(f"{sandbox.url}/organism/agent/export/deletelist/{RENNES.id}")
+        listed = session.get(f"{sandbox.url}/organism/agent/export/deletelist/{rennes}")
         assert "eric.nunez@rennes.fr" in listed.text and "paul.sans@rennes.fr" in listed.text
         assert "marc@brest.fr" not in listed.text
 
@@ -168,7 +174,7 @@ def test_organisation_and_account_findings(tmp_path: Path) -> None:
     members = [
         *EXISTING,
         member("Marc", "Brest", "marc@brest.fr", BREST),
-        member("Ancien", "Agent", "ancien@rennes.fr", enabled="false"),
+        member("Ancien", "Agent", "ancien@rennes.fr"),
     ]
     roster = _roster(
         tmp_path,
@@ -180,18 +186,39 @@ def test_organisation_and_account_findings(tmp_path: Path) -> None:
         ],
     )
     with socle(members) as sandbox:
-        export = export_csv(sandbox, tmp_path / "export_agent.csv", disabled=True)
+        rennes_id = org_id(sandbox, RENNES)
+        export = export_csv(
+            sandbox, tmp_path / "export_agent.csv", profile_disabled={"ancien@rennes.fr"}
+        )
     result = prepare(roster, [export], tmp_path / "out")
     codes = {(f.code, f.params.get("email")) for f in result.findings}
     assert (Code.ONBOARD_OTHER_ORGANISATION, "marc@brest.fr") in codes
     assert (Code.ONBOARD_ACCOUNT_DISABLED, "ancien@rennes.fr") in codes
     assert (Code.ONBOARD_NO_ORGANISATION, "sans@ailleurs.fr") in codes
     assert (Code.ONBOARD_VALUE_DROPPED, "paul@rennes.fr") in codes
-    rennes = next(p for p in result.plans if p.organisation.id == RENNES.id)
+    rennes = next(p for p in result.plans if p.organisation.id == rennes_id)
     assert [n.agent.email for n in rennes.newcomers] == ["paul@rennes.fr"]
     assert rennes.on_socle == 3  # the disabled agent is not listed "à supprimer" by the socle
     text = rennes.files[0].path.read_text(encoding="utf-8")
     assert "ancien@rennes.fr" not in text and "MR;Paul;Portable;;;;;;paul@rennes.fr;;;" in text
+
+
+def test_an_agent_disabled_with_desactiver_is_written_back_and_named(tmp_path: Path) -> None:
+    """The real export keeps a user disabled by "Désactiver" (profile still enabled, name
+    suffixed): it must stay in the file (else "à supprimer") and the roster agent is told."""
+    members = [*EXISTING, member("Ancien", "Agent", "ancien@rennes.fr")]
+    roster = _roster(tmp_path, ["Ancien;Agent;ancien@rennes.fr;Commune de Rennes;;;"])
+    with socle(members) as sandbox:
+        socle_app = app(sandbox)
+        account = socle_app.store.by_email("ancien@rennes.fr")
+        assert account is not None
+        socle_app.disable(account.id)
+        export = export_csv(sandbox, tmp_path / "export_agent.csv")
+    result = prepare(roster, [export], tmp_path / "out")
+    codes = {(f.code, f.params.get("email")) for f in result.findings}
+    assert (Code.ONBOARD_ACCOUNT_DISABLED, "ancien@rennes.fr") in codes
+    assert "ancien@rennes.fr" not in {n.agent.email for p in result.plans for n in p.newcomers}
+    assert all(f.to_delete == 0 for p in result.plans for f in p.files)
 
 
 def test_a_roster_without_separate_names_gets_a_finding_per_agent(tmp_path: Path) -> None:
@@ -221,8 +248,9 @@ def test_a_large_organisation_is_split_and_each_part_imports(tmp_path: Path) -> 
         split = [f for f in result.findings if f.code is Code.ONBOARD_FILE_SPLIT]
         assert len(split) == 2
         session = browser(sandbox.url)
+        rennes = org_id(sandbox, RENNES)
         for f in files:
-            report = upload(session, sandbox.url, RENNES, f.path.read_bytes(), f.path.name)
+            report = upload(session, sandbox.url, rennes, f.path.read_bytes(), f.path.name)
             assert report_counts(report) == {
                 "create": f.created,
                 "modify": f.existing,
@@ -235,6 +263,7 @@ def test_unknown_organisation_is_a_usage_error(
 ) -> None:
     roster = _roster(tmp_path, ["Nina;Neuve;nina.neuve@rennes.fr;;;;"])
     with socle(EXISTING) as sandbox:
+        rennes = org_id(sandbox, RENNES)
         export = export_csv(sandbox, tmp_path / "export_agent.csv")
     code = main(
         [
@@ -248,7 +277,7 @@ def test_unknown_organisation_is_a_usage_error(
         ]
     )
     assert code == 2
-    assert "Commune de Rennes (n° 12)" in capsys.readouterr().err
+    assert f"Commune de Rennes (n° {rennes})" in capsys.readouterr().err
 
 
 def test_certsync_run_then_puts_the_certificates_on_the_new_accounts(
@@ -278,8 +307,9 @@ def test_certsync_run_then_puts_the_certificates_on_the_new_accounts(
         export = export_csv(sandbox, tmp_path / "export_agent.csv")
         result = prepare(roster, [export], tmp_path / "out")
         session = browser(sandbox.url)
-        upload(session, sandbox.url, RENNES, result.plans[0].files[0].path.read_bytes())
-        assert create_all(session, sandbox.url, RENNES) == 2
+        rennes = org_id(sandbox, RENNES)
+        upload(session, sandbox.url, rennes, result.plans[0].files[0].path.read_bytes())
+        assert create_all(session, sandbox.url, rennes) == 2
         code = main(
             [
                 "run", "--roster", str(roster), "--certs", str(certs), "--trust", str(trust),
@@ -307,6 +337,7 @@ def test_each_organisation_gets_its_own_file_and_no_agent_lands_in_another_one(
         ],
     )
     with socle(members) as sandbox:
+        ids = {o: org_id(sandbox, o) for o in (RENNES, BREST)}
         rennes = export_csv(sandbox, tmp_path / "rennes.csv", organism=RENNES)
         brest = export_csv(sandbox, tmp_path / "brest.csv", organism=BREST)
     alone = prepare(roster, [rennes], tmp_path / "alone")
@@ -318,14 +349,15 @@ def test_each_organisation_gets_its_own_file_and_no_agent_lands_in_another_one(
     ]
     both = prepare(roster, [rennes, brest], tmp_path / "both")
     created = {p.organisation.id: [n.agent.email for n in p.newcomers] for p in both.plans}
-    assert created == {RENNES.id: ["nina.neuve@rennes.fr"], BREST.id: ["bruno.neuf@brest.fr"]}
+    assert created == {ids[RENNES]: ["nina.neuve@rennes.fr"], ids[BREST]: ["bruno.neuf@brest.fr"]}
     assert (Code.ONBOARD_NO_ORGANISATION, "sans@rennes.fr") in {
         (f.code, f.params.get("email")) for f in both.findings
     }
     out = tmp_path / "one"
     args = ["onboarding", "--roster", str(roster), "--export", str(rennes), str(brest)]
     assert main([*args, "--organisation", "212900468", "--out", str(out)]) == 0
-    assert [f.name for f in out.glob("*.csv")] == ["import-13-ville-de-brest.csv"]
+    assert [f.name for f in out.glob("*.csv")] == [f"import-{ids[BREST]}-ville-de-brest.csv"]
     printed = capsys.readouterr().out
     assert "1 agent(s) d'autres organismes que celui demandé, ignorés." in printed
-    assert "sans@rennes.fr" in (out / "import-13-ville-de-brest.csv").read_text(encoding="utf-8")
+    brest_file = out / f"import-{ids[BREST]}-ville-de-brest.csv"
+    assert "sans@rennes.fr" in brest_file.read_text(encoding="utf-8")

@@ -56,6 +56,10 @@ class Organisation:
         return f"{self.label} (n° {self.id})" if self.label else f"organisme n° {self.id}"
 
 
+#: What "Désactiver" appends to the last name (same constant as the socle connector's).
+DISABLED_SUFFIX = " (désactivé)"
+
+
 @dataclass(frozen=True, slots=True)
 class ExistingAgent:
     """One agent of the export, with the import line that writes its values back."""
@@ -66,6 +70,10 @@ class ExistingAgent:
     profil_id: str
     email: str
     enabled: bool
+    """The profile is listed as enabled (the real export lists only those)."""
+    user_disabled: bool
+    """"Désactiver" was used: the user is disabled but the profile stays in the export, with
+    " (désactivé)" appended to the last name (myec3-socle `ListAgents.disableAgentProfile`)."""
     values: tuple[str, ...]
     """The 12 model values, in model order."""
     unmapped: tuple[tuple[str, str], ...]
@@ -144,6 +152,7 @@ def _agent(number: int, row: dict[str, str]) -> ExistingAgent:
         profil_id=row["profil_id"],
         email=row["profil_email"],
         enabled=row["profil_enabled"].strip().lower() != "false",
+        user_disabled=row["user_lastname"].rstrip().endswith(DISABLED_SUFFIX),
         values=values,
         unmapped=tuple(unmapped),
         username=row["user_username"],

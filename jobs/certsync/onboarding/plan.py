@@ -196,6 +196,14 @@ def _known(
     if home:
         if home[0].organisation.id in present:
             present[home[0].organisation.id] += 1
+        if home[0].user_disabled:
+            # Written back unchanged (else the socle's report would list it "à supprimer"),
+            # but no certificate can be put on it until it is reactivated.
+            return [
+                _row(
+                    agent, Code.ONBOARD_ACCOUNT_DISABLED, organisation=home[0].organisation.display
+                )
+            ]
         return []
     if enabled:
         where = enabled[0].organisation.display

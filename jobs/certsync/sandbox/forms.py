@@ -50,7 +50,28 @@ def parse_form(request: Request, *, charset: str = "utf-8") -> FormData:
 
 
 def parse_pairs(request: Request) -> list[tuple[str, str]]:
-    """An urlencoded body as ordered pairs (Tapestry reads every value)."""
+    """The body's fields as ordered pairs (Tapestry reads every value).
+
+    A multipart body (a form with an Upload) gives its non-file parts, as Tapestry's
+    MultipartDecoder makes them request parameters; files are read with `parse_form`.
+    """
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return _multipart_fields(request)
     return urllib.parse.parse_qsl(
         request.body.decode("utf-8", errors="replace"), keep_blank_values=True
     )
+
+
+def _multipart_fields(request: Request) -> list[tuple[str, str]]:
+    ctype = request.headers.get("content-type", "")
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + ctype.encode("latin-1") + b"\r\n\r\n" + request.body
+    )
+    pairs = []
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if isinstance(name, str) and part.get_filename() is None:
+            payload = part.get_payload(decode=True)
+            raw = payload if isinstance(payload, bytes) else b""
+            pairs.append((name, raw.decode("utf-8", errors="replace")))
+    return pairs

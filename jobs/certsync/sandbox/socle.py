@@ -27,6 +27,7 @@ import json
 import re
 import secrets
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -36,7 +37,6 @@ from certsync.connectors.pem import SOCLE_CERTIFICATE_RE
 from certsync.sandbox.forms import parse_pairs
 from certsync.sandbox.keycloak import KeycloakApp, auth_url
 from certsync.sandbox.server import DEMO_USER, Request, Response, SandboxCredentials
-from certsync.sandbox.socle_import import ImportPages
 from certsync.sandbox.store import SandboxAccount, Store
 
 REGEX_MESSAGE = "Le certificat n'est pas au bon format"
@@ -149,6 +149,8 @@ class Session:
     modify_pending: tuple[str, dict[str, str | None]] | None = None
     """Modify's flash fields after "Vérifier le certificat" (`activateOnce`, `agentProfile`):
     the profile id and the values posted, consumed by the next activation of Modify."""
+    pages: dict[str, Any] = field(default_factory=dict)
+    """@Persist fields of pages other modules add (by page name), e.g. the importer's."""
 
 
 Handler = Callable[[Request, Session, tuple[str, ...]], Response]
@@ -203,7 +205,6 @@ class SocleApp:
         self.sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
         self._secret = secrets.token_bytes(32)
-        self.imports = ImportPages(store, credentials.user)
         self.admins: dict[str, str | None] = {}
         """username → organism id for an organism administrator, None for a functional one,
         AUTO for the sandbox's own administrator (see `managed`)."""
@@ -235,6 +236,12 @@ class SocleApp:
             ("GET", r"/organism/agent/modifyroles/(\d+)", self._modify_roles),
         ):
             self.add_route(method, pattern, handler)
+        # The CSV importer's pages (pages/organism/agent/export: Import, Report, CreateList,
+        # Create, ModifyList, DeleteList) register their routes on this app; imported here
+        # because that module builds on this one.
+        from certsync.sandbox.socle_import import ImportPages
+
+        self.imports = ImportPages(self)
 
     def add_route(self, method: str, pattern: str, handler: Handler) -> None:
         """Register a page: `handler(request, session, groups)`; first match wins."""
@@ -244,12 +251,25 @@ class SocleApp:
 
     @property
     def organisations(self) -> dict[str, dict[str, Any]]:
-        """Organism id → {label, siren, departments: {id: label}, root}."""
+        """Organism id → {label, siren, departments: {id: label}, root, postalAddress,
+        postalCode, city} (the last three: `Organism.getAddress()`, which the importer needs)."""
         orgs: dict[str, dict[str, Any]] = self.store.extra["organisations"]
         return orgs
 
-    def add_organisation(self, label: str, siren: str = "") -> str:
-        """Create an organism with its root department; returns its id."""
+    def add_organisation(
+        self, label: str, siren: str = "", address: tuple[str, str, str] | None = None
+    ) -> str:
+        """Create an organism with its root department; returns its id.
+
+        `address` is (postal address, postal code, city); None gives the sandbox's default
+        address, ("", "", "") an organism whose coordinates were never filled in.
+        """
+        if address is None:
+            address = (
+                EXTRA_DEFAULTS["postalAddress"],
+                EXTRA_DEFAULTS["postalCode"],
+                EXTRA_DEFAULTS["city"],
+            )
         with self.store.mutate():
             number = int(self.store.extra["next_organism"])
             self.store.extra["next_organism"] = number + 1
@@ -260,6 +280,9 @@ class SocleApp:
                 "siren": siren,
                 "departments": {root: label},
                 "root": root,
+                "postalAddress": address[0],
+                "postalCode": address[1],
+                "city": address[2],
             }
             return org_id
 
@@ -304,9 +327,13 @@ class SocleApp:
         with self.store.mutate():
             if self.store.by_email(email) is not None:
                 return
-            extra = dict(EXTRA_DEFAULTS, username=email, organism=organism)
-            extra["organismDepartment"] = self.organisations[organism]["root"]
-            self.store.add(email, nom, prenom, id=id, extra=extra)
+            self.store.add(email, nom, prenom, id=id, extra=self.agent_extra(organism, email))
+
+    def agent_extra(self, org_id: str, email: str, department: str = "") -> dict[str, str]:
+        """The extra keys of a new, enabled agent of an organism (its root department)."""
+        extra = dict(EXTRA_DEFAULTS, username=email, organism=org_id)
+        extra["organismDepartment"] = department or self.organisations[org_id]["root"]
+        return extra
 
     def disable(self, account_id: str) -> None:
         """ListAgents.disableAgentProfile: user disabled, " (désactivé)" added to the name."""
@@ -314,6 +341,19 @@ class SocleApp:
             account = self.store.accounts[account_id]
             account.extra["user_enabled"] = "false"
             account.nom += DISABLED_SUFFIX
+
+    def soft_delete(self, account_id: str) -> None:
+        """AgentProfileServiceImpl.softDelete: back to the root department, then
+        GenericProfileServiceImpl.deactivateProfile: e-mail and username replaced by
+        `erased-<epoch ms>@archive.com`, user and profile disabled (the export and the
+        importer no longer list it)."""
+        erased = f"erased-{time.time_ns() // 1_000_000}@archive.com"
+        with self.store.mutate():
+            account = self.store.accounts[account_id]
+            extra = account.extra
+            extra["organismDepartment"] = self.organisations[extra["organism"]]["root"]
+            account.email = erased
+            extra.update(username=erased, user_enabled="false", profil_enabled="false")
 
     # -- adapter ---------------------------------------------------------------------------
 
@@ -376,8 +416,6 @@ class SocleApp:
         )
 
     def _dispatch(self, request: Request, session: Session) -> Response:
-        if (answer := self.imports.handle(request)) is not None:
-            return answer
         for method, pattern, handler in self.routes:
             if method == request.method:
                 found = pattern.fullmatch(request.path)
