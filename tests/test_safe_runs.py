@@ -241,3 +241,19 @@ def test_help_subprocess_never_crashes_on_a_bad_url(tmp_path):
     )  # fmt: skip
     assert proc.returncode == ExitCode.USAGE
     assert "https://megalis.bretagne.bzh" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_plan_of_a_first_careful_run_with_only(site, capsys):
+    first = mail(*PEOPLE[0])
+    code = cli.main(site.args("--report-dir", "r1", "--only", first))
+    assert code == ExitCode.OK
+    assert site.writes() == 1
+    report = json.loads((site.tmp / "r1" / "report.json").read_text(encoding="utf-8"))
+    plan = {p["email"]: p for p in report["plan"]}
+    assert plan[first]["action"] == "add"
+    others = [plan[mail(p, n)] for p, n in PEOPLE[1:]]
+    assert {p["action"] for p in others} == {"not_selected"}
+    assert all("ajouter un premier certificat" in p["reason"] for p in others)
+    out = capsys.readouterr().out
+    assert "1 premier certificat à ajouter, 3 agents hors sélection" in out

@@ -22,6 +22,7 @@ from certsync.commands.common import (
 )
 from certsync.config import Config, reports_root
 from certsync.errors import ExitCode, UsageError
+from certsync.frenchfmt import fr_int
 from certsync.fsutil import atomic_write_bytes
 from certsync.logs import COUNT_LABELS
 from certsync.notify import NotifyOutcome, NotifyStatus, notify_expiring
@@ -90,7 +91,9 @@ def cmd_history(args: argparse.Namespace) -> int:
         print("Aucune exécution enregistrée.")
     for r in runs:
         ended = f"{r.ended:%d/%m/%Y %H:%M}" if r.ended else "non terminée"
-        counts = ", ".join(f"{COUNT_LABELS.get(k, k)} : {v}" for k, v in (r.counts or {}).items())
+        counts = ", ".join(
+            f"{COUNT_LABELS.get(k, k)} : {fr_int(v)}" for k, v in (r.counts or {}).items()
+        )
         code = "?" if r.exit_code is None else str(r.exit_code)
         print(f"{r.run_id}  {r.command:8}  début {r.started:%d/%m/%Y %H:%M}  fin {ended}  "
               f"code {code}  {counts}")  # fmt: skip
