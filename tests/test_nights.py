@@ -251,3 +251,15 @@ def test_notify_dry_run_needs_no_smtp_section_and_writes_eml_files(site, capsys)
     # A preview sends nothing and remembers nothing: the real send is still to come.
     runs = json.loads(_cli("history", "--json", "--state", site.state, cwd=site.tmp).stdout)
     assert runs[0]["command"] == "notify" and runs[0]["counts"] == {"would_send": len(files)}
+
+
+def test_onboarding_files_go_to_the_data_folder_by_default(tmp_path):
+    samples = Path(__file__).resolve().parents[1] / "samples"
+    proc = _cli(
+        "onboarding", "--roster", samples / "agents.csv", "--export", samples / "export_agent.csv",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode in (ExitCode.OK, ExitCode.FINDINGS), proc.stderr
+    assert list(tmp_path.iterdir()) == []
+    [folder] = (Path.home() / ".local" / "share" / "certsync" / "rapports").iterdir()
+    assert folder.name.startswith("onboarding-") and (folder / "onboarding.xlsx").is_file()
