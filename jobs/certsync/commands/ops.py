@@ -253,10 +253,12 @@ def cmd_notify(args: argparse.Namespace) -> int:
     finally:
         outputs.forget_empty_report()
     for o in outcomes:
+        if args.quiet and o.status is NotifyStatus.ALREADY_SENT:
+            continue  # a quiet Monday mentions only what it sent or could not send
         print(f"{o.email} : {o.message}")
         if args.dry_run and o.mail is not None:
             print("  " + o.mail.get_content().replace("\n", "\n  "))
-    if not outcomes:
+    if not outcomes and not args.quiet:
         print(f"Aucun certificat n'expire d'ici {args.within} jours.")
     if written:
         print(f"Messages (simulation, rien n'a été envoyé) : {len(written)} fichier(s) .eml dans "
