@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -113,22 +114,25 @@ def step_of(entry: PlanEntry) -> PlanStep:
             return PlanStep(Step.OTHER, current, entry.reason or str(entry.action))
 
 
+_NOT_READ = PlanStep(
+    Step.NOT_READ,
+    reason="simulation sans --url : le compte n'a pas été lu ; donnez --url pour voir ce qu'il "
+    "contient",
+)
+
+
 def step_for(agent: AgentResult) -> PlanStep:
     """The plan step of a row: the engine's, or why the row never reached the engine."""
     if agent.plan is not None:
         return agent.plan
+    if agent.status is AgentStatus.WOULD_PUSH:
+        return _NOT_READ
     reasons = "; ".join(dict.fromkeys(f.spec.title for f in agent.findings if f.blocking))
     match agent.status:
         case AgentStatus.BLOCKED:
             return PlanStep(Step.BLOCKED, reason=reasons)
         case AgentStatus.NO_CERTIFICATE:
             return PlanStep(Step.NO_CERTIFICATE, reason=reasons)
-        case AgentStatus.WOULD_PUSH:
-            return PlanStep(
-                Step.NOT_READ,
-                reason="simulation sans --url : le compte n'a pas été lu ; donnez --url pour "
-                "voir ce qu'il contient",
-            )
         case _:
             return PlanStep(Step.OTHER, reason=reasons)
 
@@ -172,9 +176,9 @@ def plan_counts(result: RunResult) -> Counter[Step]:
     return Counter(step_for(a).step for a in result.agents)
 
 
-def plan_summary(result: RunResult) -> str:
+def plan_summary(result: RunResult, counts: Counter[Step] | None = None) -> str:
     """« 12 comptes à créer, 340 certificats à remplacer, … » (empty without agents)."""
-    counts = plan_counts(result)
+    counts = plan_counts(result) if counts is None else counts
     return ", ".join(
         f"{fr_int(counts[step])} {one if counts[step] == 1 else many}"
         for step, (one, many) in _COUNTED.items()
@@ -182,7 +186,9 @@ def plan_summary(result: RunResult) -> str:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def _date(moment: dt.datetime | None) -> str:
+    # Thousands of certificates share an end of validity: format each one once.
     return f"{moment:%d/%m/%Y}" if moment else ""
 
 
@@ -229,9 +235,9 @@ def _brief_json(brief: CertBrief | None) -> dict[str, str | None] | None:
     }
 
 
-def plan_json(result: RunResult) -> Iterator[dict[str, object]]:
+def plan_json(rows: Iterable[PlanRow]) -> Iterator[dict[str, object]]:
     """The plan for report.json: one object per roster row."""
-    for r in plan_rows(result):
+    for r in rows:
         yield {
             "row": r.row,
             "email": r.email,

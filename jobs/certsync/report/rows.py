@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from certsync.findings import Finding
 from certsync.plan import STEP_FR, plan_counts
-from certsync.records import AgentStatus, FileStatus, RunResult
+from certsync.records import AgentStatus, FileStatus, RunResult, Step
 
 #: Column titles of the findings table, in order (French, as the administrator reads them).
 COLUMNS = (
@@ -105,7 +105,9 @@ def finding_rows(result: RunResult) -> list[Row]:
     return out
 
 
-def summary_rows(result: RunResult) -> list[tuple[str, str | int]]:
+def summary_rows(
+    result: RunResult, steps: Counter[Step] | None = None
+) -> list[tuple[str, str | int]]:
     """The summary sheet: run parameters, notices and counts (French labels)."""
     rows: list[tuple[str, str | int]] = [
         ("Exécution", result.run_id),
@@ -121,7 +123,7 @@ def summary_rows(result: RunResult) -> list[tuple[str, str | int]]:
     for status, label in AGENT_STATUS_FR.items():
         if agent_counts.get(status):
             rows.append((f"Agents : {label}", agent_counts[status]))
-    steps = plan_counts(result)
+    steps = plan_counts(result) if steps is None else steps
     for step, label in STEP_FR.items():
         if steps.get(step):
             rows.append((f"Plan : {label}", steps[step]))
