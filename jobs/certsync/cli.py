@@ -86,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.set_defaults(handler=commands.cmd_inspect)
 
     commands.register_ops(sub, _common)
+    commands.register_audit(sub, _common)
     return parser
 
 

@@ -48,6 +48,7 @@ class StatePusher:
         self.clock = clock
         self.platform = config.platform.name
         self._previous: dict[int, AccountRecord | None] = {}
+        self._files: dict[int, str | None] = {}
 
     def __call__(
         self, agents: list[AgentResult], checked: Sequence[Checked]
@@ -62,6 +63,7 @@ class StatePusher:
             else {}
         )
         self._previous = {a.agent.row: known.get(a.agent.email_key) for a in todo}
+        self._files = {a.agent.row: a.file for a in todo}
         if self.store is not None and not self.dry_run:
             self._log_left_in_flight()
             self.store.mark_in_flight_many(
@@ -192,6 +194,7 @@ class StatePusher:
             prenom=item.agent.prenom,
             nom=item.agent.nom,
             organisation=item.agent.organisation,
+            source_file=self._files.get(item.row),
         )
 
     def _log_left_in_flight(self) -> None:

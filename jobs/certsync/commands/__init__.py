@@ -1,8 +1,15 @@
 """Command handlers: turn parsed arguments into library calls and French output."""
 
+from certsync.commands.audit import register_audit
 from certsync.commands.common import crash_log_path
 from certsync.commands.inspect import cmd_inspect
 from certsync.commands.ops import register_ops
 from certsync.commands.run import cmd_run
 
-__all__ = ["cmd_inspect", "cmd_run", "crash_log_path", "register_ops"]
+__all__ = [
+    "cmd_inspect",
+    "cmd_run",
+    "crash_log_path",
+    "register_audit",
+    "register_ops",
+]
