@@ -42,7 +42,7 @@ def test_workbook_reads_back_in_two_readers_with_hostile_text(tmp_path):
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == ["Résumé", "Constats"]
     sheet = book["Constats"]
-    assert [c.value for c in sheet[1]] == list(COLUMNS)
+    assert [c.value for c in sheet[1]] == [*COLUMNS, "Décision"]
     texts = [sheet.cell(row=r, column=3).value for r in range(2, len(hostile) + 2)]
     assert texts[0] == hostile[0] and texts[1] == hostile[1] and texts[2] == hostile[2]
     assert (
@@ -51,7 +51,7 @@ def test_workbook_reads_back_in_two_readers_with_hostile_text(tmp_path):
     assert texts[6] == hostile[6] and texts[5] == hostile[5]
     assert all(c.data_type in ("s", "n") for row in sheet.iter_rows() for c in row if c.value)
     assert sheet["A2"].value == 2 and sheet["A2"].data_type == "n"
-    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == f"A1:J{len(hostile) + 1}"
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == f"A1:K{len(hostile) + 1}"
     assert sheet["F2"].fill.fgColor.rgb == "FFF8CBAD"  # blocking: orange
     assert sheet["F3"].fill.fgColor.rgb == "FFFFE699"  # warning: yellow
     summary = book["Résumé"]
@@ -65,4 +65,4 @@ def test_empty_findings_still_make_a_valid_workbook(tmp_path):
     path = tmp_path / "vide.xlsx"
     write_xlsx(path, [("Agents dans la liste", 0)], [])
     sheet = openpyxl.load_workbook(path)["Constats"]
-    assert sheet.max_row == 1 and sheet.auto_filter.ref == "A1:J2"
+    assert sheet.max_row == 1 and sheet.auto_filter.ref == "A1:K2"

@@ -218,13 +218,13 @@ CATALOGUE: Mapping[Code, Spec] = {
     Code.MATCH_DECISION_APPLIED: Spec(
         _I,
         "Décision manuelle appliquée",
-        "Attribution fixée par le fichier de décisions : {decision}.",
+        "Attribution fixée par {by} : {decision}.",
         "Aucune action nécessaire.",
     ),
     Code.MATCH_DECISION_INVALID: Spec(
         _W,
         "Décision inapplicable",
-        "La ligne {line} du fichier de décisions n'est pas appliquée : {reason}.",
+        "La décision {where} n'est pas appliquée : {reason}.",
         "Corrigez la ligne du fichier de décisions (empreinte SHA-256 ; e-mail de la liste ou "
         "« ignorer »).",
     ),

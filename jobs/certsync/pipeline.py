@@ -15,6 +15,7 @@ from pathlib import Path
 from certsync.assign import EXCLUDED_ROW_CODES, decide, deduplicate_files
 from certsync.certfiles.scan import Entry
 from certsync.config import Config
+from certsync.decisionbook import stored_decisions
 from certsync.decisions import read_decisions
 from certsync.errors import InputError
 from certsync.findings import Finding
@@ -138,8 +139,12 @@ def run(request: RunRequest, hooks: Hooks | None = None) -> RunResult:
     check_inputs(request.roster, request.certs)
     general: list[Finding] = []
     decisions: dict[str, Decision] = {}
+    if hooks.store is not None:
+        # Decisions imported from a workbook; the CSV file, read next, wins for a certificate.
+        decisions.update(stored_decisions(hooks.store))
     if config.decisions is not None:
-        decisions, decision_findings = read_decisions(config.decisions)
+        from_file, decision_findings = read_decisions(config.decisions)
+        decisions.update(from_file)
         general.extend(decision_findings)
     trust = load_trust_store(config)
     setup = CheckSetup(

@@ -2,6 +2,7 @@
 
 from certsync.commands.audit import register_audit
 from certsync.commands.common import crash_log_path
+from certsync.commands.decisions import register_decisions
 from certsync.commands.inspect import cmd_inspect
 from certsync.commands.ops import register_ops
 from certsync.commands.run import cmd_run
@@ -11,5 +12,6 @@ __all__ = [
     "cmd_run",
     "crash_log_path",
     "register_audit",
+    "register_decisions",
     "register_ops",
 ]

@@ -20,7 +20,9 @@ from certsync.commands.common import (
     recorded_run,
     setup_logging,
 )
+from certsync.commands.decisions import with_workbook_decisions
 from certsync.config import Config
+from certsync.decisionbook import decisions_digest
 from certsync.errors import ExitCode, UsageError
 from certsync.fsutil import atomic_path
 from certsync.logs import progress
@@ -94,6 +96,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         status_file=True,
     ) as record:
         store = record.store
+        config = with_workbook_decisions(
+            config, store, roster=args.roster, certs=args.certs, sheet=args.sheet
+        )
         entries = list_files(args.certs)
         fingerprint = shortcut.fingerprint(
             roster=args.roster,
@@ -103,6 +108,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             config=config,
             dry_run=args.dry_run,
             create_missing=args.create_missing,
+            extra=decisions_digest(store),
         )
         previous = None if args.full else store.reusable_run(fingerprint, as_of)
         if previous is not None and _reuse(previous, run_id, report_dir):

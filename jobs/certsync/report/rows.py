@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from certsync.findings import Finding
+from certsync.findings import Code, Finding
 from certsync.records import AgentStatus, FileStatus, RunResult
 
 #: Column titles of the findings table, in order (French, as the administrator reads them).
@@ -21,6 +21,11 @@ COLUMNS = (
     "Action",
     "Empreinte SHA-256",
 )
+
+#: The workbook's column where the administrator settles a held or orphan certificate.
+DECISION_HEADER = "Décision"
+#: The choice that tells certsync never to use a certificate.
+IGNORE_CHOICE = "ignorer"
 
 AGENT_STATUS_FR = {
     AgentStatus.WOULD_PUSH: "à déposer (simulation)",
@@ -40,6 +45,19 @@ FILE_STATUS_FR = {
 }
 
 
+#: Findings about a certificate that waits for the administrator's decision.
+DECIDABLE = frozenset({Code.MATCH_AMBIGUOUS, Code.MATCH_CONFLICT, Code.MATCH_ORPHAN_FILE})
+
+
+def decision_choices(f: Finding) -> tuple[str, ...] | None:
+    """The candidate e-mails of a held or orphan certificate; None when there is nothing to
+    decide."""
+    if f.code not in DECIDABLE or f.file is None:
+        return None
+    emails = f.params.get("candidate_emails", ())
+    return tuple(str(e) for e in emails) if isinstance(emails, tuple | list) else ()
+
+
 @dataclass(frozen=True, slots=True)
 class Row:
     """One finding as a report line."""
@@ -54,6 +72,9 @@ class Row:
     message: str
     action: str
     sha256: str
+    choices: tuple[str, ...] | None = None
+    """For a held or orphan certificate: the e-mails its finding names (the workbook's
+    « Décision » drop-down offers them and « ignorer »); None for every other finding."""
 
     def cells(self) -> tuple[int | str, ...]:
         """Values in COLUMNS order."""
@@ -89,6 +110,7 @@ def finding_rows(result: RunResult) -> list[Row]:
                 f.message(),
                 f.action(),
                 sha or (sha_of_file.get(f.file, "") if f.file else ""),
+                decision_choices(f),
             )
         )
 

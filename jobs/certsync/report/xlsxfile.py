@@ -15,11 +15,11 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from certsync.fsutil import atomic_path
-from certsync.report.rows import COLUMNS, Row
+from certsync.report.rows import COLUMNS, DECISION_HEADER, IGNORE_CHOICE, Row
 
-_WIDTHS = (7, 34, 26, 30, 26, 13, 30, 70, 70, 66)
+_WIDTHS = (7, 34, 26, 30, 26, 13, 30, 70, 70, 66, 34)
 # Style indexes into styles.xml's cellXfs, below.
-_BOLD, _HEAD, _WRAP = 1, 2, 3
+_BOLD, _HEAD, _WRAP, _DECIDE = 1, 2, 3, 7
 _SEVERITY_STYLE = {"bloquant": 4, "avertissement": 5, "information": 6}
 # Characters XML 1.0 cannot carry at all (a cell would make the file unreadable).
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -59,17 +59,18 @@ _STYLES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font>
 <font><b/><sz val="11"/><color rgb="FFFFFFFF"/><name val="Calibri"/><family val="2"/></font>
 </fonts>
-<fills count="6">
+<fills count="7">
 <fill><patternFill patternType="none"/></fill>
 <fill><patternFill patternType="gray125"/></fill>
 <fill><patternFill patternType="solid"><fgColor rgb="FF1F4E78"/><bgColor indexed="64"/></patternFill></fill>
 <fill><patternFill patternType="solid"><fgColor rgb="FFF8CBAD"/><bgColor indexed="64"/></patternFill></fill>
 <fill><patternFill patternType="solid"><fgColor rgb="FFFFE699"/><bgColor indexed="64"/></patternFill></fill>
 <fill><patternFill patternType="solid"><fgColor rgb="FFDDEBF7"/><bgColor indexed="64"/></patternFill></fill>
+<fill><patternFill patternType="solid"><fgColor rgb="FFE2EFDA"/><bgColor indexed="64"/></patternFill></fill>
 </fills>
 <borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>
 <cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>
-<cellXfs count="7">
+<cellXfs count="8">
 <xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>
 <xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>
 <xf numFmtId="0" fontId="2" fillId="2" borderId="0" xfId="0" applyFont="1" applyFill="1"/>
@@ -77,6 +78,7 @@ _STYLES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <xf numFmtId="0" fontId="0" fillId="3" borderId="0" xfId="0" applyFill="1" applyAlignment="1"><alignment vertical="top"/></xf>
 <xf numFmtId="0" fontId="0" fillId="4" borderId="0" xfId="0" applyFill="1" applyAlignment="1"><alignment vertical="top"/></xf>
 <xf numFmtId="0" fontId="0" fillId="5" borderId="0" xfId="0" applyFill="1" applyAlignment="1"><alignment vertical="top"/></xf>
+<xf numFmtId="0" fontId="0" fillId="6" borderId="0" xfId="0" applyFill="1" applyAlignment="1"><alignment vertical="top"/></xf>
 </cellXfs>
 <cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>
 </styleSheet>"""  # noqa: E501
@@ -97,7 +99,16 @@ def column_letter(index: int) -> str:
     return letters
 
 
-_LETTERS = [column_letter(i) for i in range(len(COLUMNS))]
+#: The findings sheet's columns: the report's, then the administrator's decision.
+_HEADERS = (*COLUMNS, DECISION_HEADER)
+_LETTERS = [column_letter(i) for i in range(len(_HEADERS))]
+_DECISION = _LETTERS[len(COLUMNS)]
+#: Excel refuses a literal list longer than this in a data validation.
+_LIST_MAX = 255
+_PROMPT = (
+    "Choisissez l'agent qui reçoit ce certificat, ou « ignorer ». Toute adresse de la liste "
+    "des agents est acceptée. Puis : certsync decisions import exceptions.xlsx"
+)
 
 
 def _text(value: str) -> str:
@@ -138,8 +149,9 @@ def _findings_sheet(rows: Sequence[Row]) -> Iterable[str]:
     )
     yield _cols(_WIDTHS)
     yield "<sheetData>"
-    head = "".join(_cell(f"{_LETTERS[c]}1", t, _HEAD) for c, t in enumerate(COLUMNS))
+    head = "".join(_cell(f"{_LETTERS[c]}1", t, _HEAD) for c, t in enumerate(_HEADERS))
     yield f'<row r="1">{head}</row>'
+    lists: dict[str, list[str]] = {}
     for r, row in enumerate(rows, start=2):
         severity = _SEVERITY_STYLE.get(row.severity, 0)
         cells = row.cells()
@@ -147,10 +159,36 @@ def _findings_sheet(rows: Sequence[Row]) -> Iterable[str]:
         for c, value in enumerate(cells):
             style = severity if c == 5 else (_WRAP if c in (7, 8) else 0)
             parts.append(_cell(f"{_LETTERS[c]}{r}", value, style))
+        if row.choices is not None:
+            parts.append(_cell(f"{_DECISION}{r}", "", _DECIDE))
+            lists.setdefault(_decision_list(row.choices), []).append(f"{_DECISION}{r}")
         yield f'<row r="{r}">{"".join(parts)}</row>'
     yield "</sheetData>"
     yield f'<autoFilter ref="A1:{_LETTERS[-1]}{max(len(rows), 1) + 1}"/>'
+    yield _decision_validations(lists)
     yield "</worksheet>"
+
+
+def _decision_list(choices: Sequence[str]) -> str:
+    """The drop-down's literal list: the candidates that fit Excel's limit, then « ignorer »."""
+    options = [c for c in choices if c and "," not in c and '"' not in c]
+    while options and len(",".join([*options, IGNORE_CHOICE])) > _LIST_MAX:
+        options.pop()
+    return ",".join([*options, IGNORE_CHOICE])
+
+
+def _decision_validations(lists: dict[str, list[str]]) -> str:
+    """One list validation per set of candidates; the error alert is off, so that any roster
+    e-mail may be typed in, not only the candidates offered."""
+    if not lists:
+        return ""
+    items = "".join(
+        f'<dataValidation type="list" allowBlank="1" showErrorMessage="0" showInputMessage="1" '
+        f'promptTitle="{DECISION_HEADER}" prompt="{_text(_PROMPT)}" sqref="{" ".join(refs)}">'
+        f'<formula1>"{_text(options)}"</formula1></dataValidation>'
+        for options, refs in lists.items()
+    )
+    return f'<dataValidations count="{len(lists)}">{items}</dataValidations>'
 
 
 def write_xlsx(path: Path, summary: Sequence[tuple[str, str | int]], rows: Sequence[Row]) -> None:
