@@ -99,7 +99,8 @@ def read_workbook(path: Path) -> Workbook:
     header = {str(c.value).strip(): c.column for c in sheet[1] if c.value is not None}
     missing = [name for name in _NEEDED if name not in header]
     if missing:
-        raise _refuse(path, "colonne(s) absente(s) : " + ", ".join(f"« {m} »" for m in missing))
+        absent = "colonne absente" if len(missing) == 1 else "colonnes absentes"
+        raise _refuse(path, f"{absent} : " + ", ".join(f"« {m} »" for m in missing))
     offered = _offered(sheet)
     cells = []
     for row in sheet.iter_rows(min_row=2):

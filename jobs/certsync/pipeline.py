@@ -19,6 +19,7 @@ from certsync.decisionbook import stored_decisions
 from certsync.decisions import read_decisions
 from certsync.errors import InputError
 from certsync.findings import Finding
+from certsync.french import plural
 from certsync.ingest import Checked, CheckSetup, make_validator, read_and_check
 from certsync.match import Decision, Matcher, MatchResult, combine
 from certsync.records import AgentResult, Roster, RunResult
@@ -255,8 +256,8 @@ def _parameters(request: RunRequest, roster: Roster, trust: TrustStore | None) -
         if roster.detected.get(key):
             params[label] = roster.detected[key]
     params["Magasin de confiance"] = (
-        f"{trust.source} ({len(trust.anchors)} racine(s), "
-        f"{len(trust.intermediates)} intermédiaire(s))"
+        f"{trust.source} ({plural(len(trust.anchors), 'racine')}, "
+        f"{plural(len(trust.intermediates), 'intermédiaire')})"
         if trust is not None
         else "aucun"
     )

@@ -18,6 +18,7 @@ from certsync.commands.common import (
 )
 from certsync.config import Config
 from certsync.errors import ExitCode, UsageError
+from certsync.french import plural
 from certsync.logs import COUNT_LABELS
 from certsync.notify import NotifyStatus, notify_expiring
 from certsync.renewal import PlatformCertificate, expiring, write_expiring
@@ -173,9 +174,11 @@ def cmd_expiring(args: argparse.Namespace) -> int:
         entries = expiring(store, args.within, as_of, platform)
     paths = write_expiring(entries, report_dir, as_of, args.within)
     expired = sum(1 for e in entries if e.expired)
+    found = plural(len(entries), "certificat expiré ou expirant", "certificats expirés ou expirant")
     print(
-        f"{len(entries)} certificat(s) expiré(s) ou expirant d'ici {args.within} jours "
-        f"(dont {expired} déjà expiré(s)), au {as_of:%d/%m/%Y}."
+        f"{found} d'ici {plural(args.within, 'jour')} "
+        f"(dont {plural(expired, 'déjà expiré', 'déjà expirés')}), "
+        f"au {as_of:%d/%m/%Y}."
     )
     print(f"  Rapport : {paths['xlsx']}")
     print(f"  Publipostage : {paths['csv']}")
@@ -238,5 +241,5 @@ def cmd_notify(args: argparse.Namespace) -> int:
         if args.dry_run and o.mail is not None:
             print("  " + o.mail.get_content().replace("\n", "\n  "))
     if not outcomes:
-        print(f"Aucun certificat n'expire d'ici {args.within} jours.")
+        print(f"Aucun certificat n'expire d'ici {plural(args.within, 'jour')}.")
     return int(record.code)
