@@ -29,6 +29,7 @@ from certsync.logs import progress
 from certsync.pipeline import Hooks, RunRequest, check_inputs, run, stage
 from certsync.records import RunResult
 from certsync.report import write_reports
+from certsync.report.mail import previous_report, send_summary, send_unchanged
 from certsync.report.rows import AGENT_STATUS_FR, FILE_STATUS_FR
 from certsync.state import RunSummary, StateStore
 
@@ -120,10 +121,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 f"{previous.run_id} (liste, fichiers, réglages) ; son résultat est repris.\n"
                 f"  Rapport : {report_dir / 'exceptions.xlsx'}"
             )
+            _tell(send_unchanged(run_id, previous.run_id, record.report, config, now_utc()))
             return int(record.code)
         result = _full_run(args, config, store, run_id, as_of, entries, url)
         with stage("report"):
             paths = write_reports(result, report_dir)
+        last = previous_report(store, run_id)
         record.code = exit_code_for(result)
         record.counts = counts_of(result)
         record.report = report_dir.resolve()
@@ -136,7 +139,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
     code = record.code
     print_summary(result, paths["xlsx"].parent, code, quiet=args.quiet)
+    _tell(send_summary(result, last, report_dir.resolve(), config, now_utc()))
     return int(code)
+
+
+def _tell(note: str | None) -> None:
+    """Say what became of the summary e-mail (nothing when none is configured)."""
+    if note:
+        print(note)
 
 
 def _full_run(
