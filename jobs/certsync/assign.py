@@ -135,11 +135,12 @@ def decide(
                 if refused
                 else ""
             )
-            extra: dict[str, object] = {"reason": reason}
+            extra: dict[str, object] = {"reason": reason, "see_file": held or refused or ""}
             if held:
                 extra["action"] = (
-                    f"Tranchez le cas du fichier « {held} » (voir son constat) : indiquez l'agent "
-                    "dans le fichier de décisions ou dans la colonne Fichier de la liste."
+                    f"Tranchez le cas du fichier « {held} » (voir son constat) : choisissez "
+                    "l'agent dans sa colonne « Décision » du classeur, ou indiquez-le dans le "
+                    "fichier de décisions ou dans la colonne Fichier de la liste."
                 )
             elif refused:
                 extra["action"] = (
