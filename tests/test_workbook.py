@@ -108,13 +108,13 @@ def test_agents_sheet_lists_every_row_with_status_match_expiry_and_links(book):
     assert sheet["H4"].number_format == "mm-dd-yy"  # Excel's built-in short date
     assert agents[0]["Statut"] == "bloqué" and "CERT_EXPIRED" in str(agents[0]["Constats"])
     constats = _table(book["Constats"])
-    first_of = {}
-    for i, r in enumerate(constats, start=2):
-        first_of.setdefault(r["Ligne"], i)
-    for r, agent in enumerate(agents, start=2):
+    first_of: dict[object, int] = {}
+    for i, finding in enumerate(constats, start=2):
+        first_of.setdefault(finding["Ligne"], i)
+    for n, agent in enumerate(agents, start=2):
         assert agent["Voir"] == ("voir son constat" if agent["Ligne"] in first_of else None)
         if agent["Voir"]:
-            assert sheet[f"J{r}"].hyperlink.location == f"'Constats'!A{first_of[agent['Ligne']]}"
+            assert sheet[f"J{n}"].hyperlink.location == f"'Constats'!A{first_of[agent['Ligne']]}"
     chain_row = next(
         i
         for i, c in enumerate(constats, start=2)
