@@ -21,7 +21,7 @@ from certsync.errors import ExitCode, UsageError
 from certsync.french import plural
 from certsync.logs import COUNT_LABELS
 from certsync.notify import NotifyStatus, notify_expiring
-from certsync.renewal import PlatformCertificate, expiring, write_expiring
+from certsync.renewal import PlatformCertificate, expiring, headline, renewed, write_expiring
 from certsync.rollback import RollbackStatus, rollback
 from certsync.state import RunSummary, StateStore, history
 
@@ -172,14 +172,11 @@ def cmd_expiring(args: argparse.Namespace) -> int:
     platform = _platform_certificates(config) if config.platform.url else None
     with StateStore.open(config.state) as store:
         entries = expiring(store, args.within, as_of, platform)
-    paths = write_expiring(entries, report_dir, as_of, args.within)
-    expired = sum(1 for e in entries if e.expired)
-    found = plural(len(entries), "certificat expiré ou expirant", "certificats expirés ou expirant")
-    print(
-        f"{found} d'ici {plural(args.within, 'jour')} "
-        f"(dont {plural(expired, 'déjà expiré', 'déjà expirés')}), "
-        f"au {as_of:%d/%m/%Y}."
-    )
+        done = renewed(store, args.within, as_of)
+    paths = write_expiring(entries, report_dir, as_of, args.within, done)
+    print(headline(entries, args.within, as_of))
+    if done:
+        print(f"  Déjà renouvelés : {plural(len(done), 'certificat')} (voir le classeur).")
     print(f"  Rapport : {paths['xlsx']}")
     print(f"  Publipostage : {paths['csv']}")
     return 0

@@ -23,6 +23,7 @@ from certsync.state.models import (
     StoredCert,
     StoredDecision,
     _from_row,
+    _parse_ts,
     _ts,
     _utc,
     clean_parameters,
@@ -432,6 +433,14 @@ class StateStore:
             (email.casefold(), sha256, threshold_days),
         )
         return bool(rows)
+
+    def reminders_sent(self) -> dict[tuple[str, str], datetime]:
+        """(e-mail key, SHA-256) → when the last reminder for that certificate went out."""
+        rows = self._query(
+            "SELECT email_key, sha256, MAX(sent_at) AS sent_at FROM notifications "
+            "GROUP BY email_key, sha256"
+        )
+        return {(r["email_key"], r["sha256"]): _parse_ts(r["sent_at"]) for r in rows}
 
     def record_notification(
         self, *, email: str, sha256: str, threshold_days: int, sent_at: datetime, run_id: str
