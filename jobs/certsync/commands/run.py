@@ -29,7 +29,7 @@ from certsync.logs import progress
 from certsync.pipeline import Hooks, RunRequest, check_inputs, run, stage
 from certsync.records import RunResult
 from certsync.report import write_reports
-from certsync.report.mail import previous_report, send_summary, send_unchanged
+from certsync.report.mail import previous_report, recipients, send_summary, send_unchanged
 from certsync.report.rows import AGENT_STATUS_FR, FILE_STATUS_FR
 from certsync.state import RunSummary, StateStore
 
@@ -126,7 +126,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         result = _full_run(args, config, store, run_id, as_of, entries, url)
         with stage("report"):
             paths = write_reports(result, report_dir)
-        last = previous_report(store, run_id)
+        # Read only when a summary is to be sent: at 100,000 agents it is a large file.
+        last = previous_report(store, run_id) if recipients(config) else None
         record.code = exit_code_for(result)
         record.counts = counts_of(result)
         record.report = report_dir.resolve()

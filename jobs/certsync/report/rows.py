@@ -184,7 +184,7 @@ def agent_lines(result: RunResult) -> list[AgentLine]:
             a.file or "",
             a.method,
             a.not_after.date() if a.not_after else None,
-            ", ".join(dict.fromkeys(str(f.code) for f in a.findings)),
+            ", ".join(dict.fromkeys(f.code for f in a.findings)) if a.findings else "",
         )
         for a in result.agents
     ]

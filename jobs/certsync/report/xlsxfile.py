@@ -135,12 +135,12 @@ def content_widths(
     headers: Sequence[str], rows: Iterable[Sequence[object]], wrapped: Set[int] = frozenset()
 ) -> list[float]:
     """Column widths sized to their content: the longest text (header included), capped."""
-    longest = [len(h) + 2 for h in headers]  # the filter button sits next to the title
-    for cells in rows:
-        for c, value in enumerate(cells):
-            size = len(value) if isinstance(value, str) else len(str(value))
-            if size > longest[c]:
-                longest[c] = size
+    columns = list(zip(*rows, strict=False)) or [() for _ in headers]
+    # The filter button sits next to the title; map() keeps the 100,000-row case in C.
+    longest = [
+        max(len(h) + 2, max(map(len, map(str, column)), default=0))
+        for h, column in zip(headers, columns, strict=False)
+    ]
     return [
         float(min(max(n + 2, 6), _WRAPPED_MAX if c in wrapped else _PLAIN_MAX))
         for c, n in enumerate(longest)
@@ -369,8 +369,27 @@ _EXCEL_EPOCH = date(1899, 12, 30)
 _SEE = "voir son constat"
 
 
-def _agent_cells(a: AgentLine) -> tuple[int | str, ...]:
-    return (a.row, a.name, a.email, a.organisation, a.status, a.file, a.method, "", a.codes, "")
+def _escape_all(values: Sequence[str]) -> list[str]:
+    """_text() of many values at once: three C calls over the joined text instead of three
+    per value (100,000 agents); per value when a value holds the separator itself."""
+    joined = _SEPARATOR.join(values)
+    parts = escape(_INVALID_XML.sub("\ufffd", joined)).split(_SEPARATOR)
+    return parts if len(parts) == len(values) else [_text(v) for v in values]
+
+
+#: A private-use character, which no roster or certificate text is expected to hold.
+_SEPARATOR = "\ue000"
+
+#: The « Agents » text columns written from each AgentLine, with their letters.
+_AGENT_TEXTS = (
+    ("B", "name"),
+    ("C", "email"),
+    ("D", "organisation"),
+    ("E", "status"),
+    ("F", "file"),
+    ("G", "method"),
+    ("I", "codes"),
+)
 
 
 def _agents_sheet(agents: Sequence[AgentLine], targets: Targets) -> Sheet:
@@ -381,35 +400,55 @@ def _agents_sheet(agents: Sequence[AgentLine], targets: Targets) -> Sheet:
 
 def _agents_parts(agents: Sequence[AgentLine], targets: Targets) -> Iterator[str]:
     letters = [column_letter(i) for i in range(len(AGENT_COLUMNS))]
+    raw = {field: [getattr(a, field) for a in agents] for _letter, field in _AGENT_TEXTS}
     yield _SHEET_HEAD
     yield _frozen_header()
-    widths = content_widths(AGENT_COLUMNS, (_agent_cells(a) for a in agents))
+    widths = content_widths(AGENT_COLUMNS, [])
+    widths[0] = float(max(len(AGENT_COLUMNS[0]) + 4, len(str(last_row(agents))) + 2))
+    for column, (_letter, field) in zip((1, 2, 3, 4, 5, 6, 8), _AGENT_TEXTS, strict=True):
+        longest = max(map(len, raw[field]), default=0)
+        widths[column] = float(min(max(longest + 2, widths[column]), _PLAIN_MAX))
     widths[7], widths[9] = 15.0, float(len(_SEE) + 2)
     yield _cols(widths)
     yield "<sheetData>"
     head = "".join(_cell(f"{letters[c]}1", t, _HEAD) for c, t in enumerate(AGENT_COLUMNS))
     yield f'<row r="1">{head}</row>'
+    texts = {field: _escape_all(values) for field, values in raw.items()}
     links: list[tuple[str, str, str]] = []
-    for r, a in enumerate(agents, start=2):
-        cells = list(_agent_cells(a))
-        own, file_row = targets.agent.get(a.row), targets.file.get(a.file)
+    for i, a in enumerate(agents):
+        # Written inline rather than through _cell(): 100,000 rows of ten cells.
+        r = i + 2
+        parts = [f'<row r="{r}"><c r="A{r}"><v>{a.row}</v></c>']
+        for letter, field in _AGENT_TEXTS:
+            if letter == "I" and a.not_after is not None:  # cells go in column order
+                serial = (a.not_after - _EXCEL_EPOCH).days
+                parts.append(f'<c r="H{r}" s="{_DATE}"><v>{serial}</v></c>')
+            text = texts[field][i]
+            if not text:
+                continue
+            style = ""
+            if letter == "F" and (target := targets.file.get(a.file)) is not None:
+                links.append((f"F{r}", "Constats", f"A{target}"))
+                style = f' s="{_LINK}"'
+            parts.append(
+                f'<c r="{letter}{r}"{style} t="inlineStr"><is><t xml:space="preserve">{text}'
+                "</t></is></c>"
+            )
+        own = targets.agent.get(a.row)
         if own is not None:
-            cells[9] = _SEE
             links.append((f"J{r}", "Constats", f"A{own}"))
-        if file_row is not None:
-            links.append((f"F{r}", "Constats", f"A{file_row}"))
-        parts = []
-        for c, value in enumerate(cells):
-            style = _LINK if (c == 9 and own is not None) or (c == 5 and file_row) else 0
-            parts.append(_cell(f"{letters[c]}{r}", value, style))
-        if a.not_after is not None:
-            serial = (a.not_after - _EXCEL_EPOCH).days
-            parts[7] = f'<c r="H{r}" s="{_DATE}"><v>{serial}</v></c>'
-        yield f'<row r="{r}">{"".join(parts)}</row>'
+            parts.append(_cell(f"J{r}", _SEE, _LINK))
+        parts.append("</row>")
+        yield "".join(parts)
     yield "</sheetData>"
     yield f'<autoFilter ref="A1:{letters[-1]}{max(len(agents), 1) + 1}"/>'
     yield _links(links)
     yield "</worksheet>"
+
+
+def last_row(agents: Sequence[AgentLine]) -> int:
+    """The largest roster row number (for the « Ligne » column's width)."""
+    return max((a.row for a in agents), default=0)
 
 
 # -- the package -------------------------------------------------------------------------------
