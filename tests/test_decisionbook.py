@@ -217,3 +217,48 @@ def test_import_of_something_that_is_not_a_report(tmp_path, capsys):
     code = cli.main(["decisions", "remove", "ab" * 32, "--state", str(tmp_path / "s.sqlite")])
     assert code == ExitCode.USAGE
     assert "Aucune décision enregistrée pour l'empreinte" in capsys.readouterr().err
+
+
+def test_a_kept_decision_for_an_agent_gone_from_the_roster_says_how_to_remove_it(
+    tmp_path, pki, capsys
+):
+    desk = Desk(tmp_path, pki, None)
+    assert desk.run("r1", "--dry-run") == ExitCode.FINDINGS
+    path = tmp_path / "r1" / "exceptions.xlsx"
+    rows = _fill(path, {"MATCH_AMBIGUOUS": TWINS[1]})
+    assert cli.main(["decisions", "import", str(path), "--state", desk.state]) == 0
+    write_csv(desk.roster, [{"Nom": "DUBOIS", "Prénom": "Thomas", "Courriel": OTHERS[0]}])
+    assert desk.run("r2", "--dry-run") == ExitCode.OK
+    constats = openpyxl.load_workbook(tmp_path / "r2" / "exceptions.xlsx")["Constats"]
+    (invalid,) = [
+        r
+        for r in constats.iter_rows(min_row=2, values_only=True)
+        if r[4] == "MATCH_DECISION_INVALID"
+    ]
+    assert invalid[7].startswith(
+        f"La décision enregistrée (exceptions.xlsx, ligne {rows['MATCH_AMBIGUOUS']}, le "
+    )
+    assert f"certsync decisions remove {desk.held_sha}" in invalid[8]
+
+
+def test_import_needs_the_roster_and_the_folder_and_refuses_a_path_outside(tmp_path, pki, capsys):
+    desk = Desk(tmp_path, pki, None)
+    assert desk.run("r1", "--dry-run") == ExitCode.FINDINGS
+    path = tmp_path / "r1" / "exceptions.xlsx"
+    book = openpyxl.load_workbook(path)
+    sheet = book["Constats"]
+    row = _decision_rows(sheet)["MATCH_AMBIGUOUS"]
+    sheet[f"B{row}"] = "../agents.csv"
+    sheet[f"K{row}"] = TWINS[0]
+    book.save(path)
+    state = ["--state", desk.state]
+    capsys.readouterr()
+    assert cli.main(["decisions", "import", str(path), *state]) == ExitCode.FINDINGS
+    assert "il sort du dossier des certificats" in capsys.readouterr().out
+    desk.certs.rename(tmp_path / "ailleurs")
+    assert cli.main(["decisions", "import", str(path), *state]) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert "Dossier des certificats du rapport" in err and "--certs" in err
+    desk.roster.unlink()
+    assert cli.main(["decisions", "import", str(path), *state]) == ExitCode.USAGE
+    assert "Liste des agents du rapport" in capsys.readouterr().err

@@ -166,7 +166,7 @@ def check_cells(
     cells: Sequence[DecisionCell],
     roster: Roster,
     *,
-    certs: Path | None,
+    certs: Path,
     limits: Limits,
 ) -> list[Verdict]:
     """Check each cell against the roster and its certificate file's fingerprint."""
@@ -202,7 +202,7 @@ def check_cells(
     return verdicts
 
 
-def _refusal(cell: DecisionCell, certs: Path | None, limits: Limits) -> str | None:
+def _refusal(cell: DecisionCell, certs: Path, limits: Limits) -> str | None:
     if cell.code not in DECIDABLE:
         return (
             f"ce constat ({cell.code or 'sans code'}) n'attend pas de décision : seuls les "
@@ -210,17 +210,19 @@ def _refusal(cell: DecisionCell, certs: Path | None, limits: Limits) -> str | No
         )
     if not _SHA256.match(cell.sha256):
         return "l'empreinte SHA-256 de la ligne est absente ou a été modifiée"
-    if certs is not None:
-        if not (certs / cell.file).is_file():
-            return (
-                f"le fichier n'est plus dans le dossier {certs} ; relancez une simulation "
-                "et décidez sur le nouveau rapport"
-            )
-        if load_der(certs, cell.file, cell.sha256, limits) is None:
-            return (
-                "le fichier ne contient plus le certificat de cette empreinte (il a été "
-                "remplacé) ; relancez une simulation et décidez sur le nouveau rapport"
-            )
+    inside = (certs / cell.file).resolve().is_relative_to(certs.resolve())
+    if not cell.file or not inside:
+        return "le nom de fichier de la ligne a été modifié (il sort du dossier des certificats)"
+    if not (certs / cell.file).is_file():
+        return (
+            f"le fichier n'est plus dans le dossier {certs} ; relancez une simulation "
+            "et décidez sur le nouveau rapport"
+        )
+    if load_der(certs, cell.file, cell.sha256, limits) is None:
+        return (
+            "le fichier ne contient plus le certificat de cette empreinte (il a été "
+            "remplacé) ; relancez une simulation et décidez sur le nouveau rapport"
+        )
     return None
 
 

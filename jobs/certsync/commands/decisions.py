@@ -65,15 +65,24 @@ def import_workbook(
     """Read, check, keep and print (in French) the decisions of one workbook."""
     book = read_workbook(workbook)
     roster_path = roster or book.roster
-    if roster_path is None:
+    if roster_path is None or not roster_path.is_file():
+        where = f"introuvable : {roster_path}" if roster_path else "non indiquée dans le classeur"
         raise UsageError(
-            f"Le classeur {workbook} ne dit pas quelle liste des agents il concerne.",
-            hint="Indiquez-la avec --roster.",
+            f"Liste des agents du rapport {workbook} {where}.",
+            hint="Indiquez-la avec --roster (et le dossier des certificats avec --certs).",
+        )
+    folder = certs or book.certs
+    if folder is None or not folder.is_dir():
+        where = f"introuvable : {folder}" if folder else "non indiqué dans le classeur"
+        raise UsageError(
+            f"Dossier des certificats du rapport {workbook} {where} : les empreintes ne "
+            "peuvent pas être vérifiées.",
+            hint="Indiquez-le avec --certs.",
         )
     agents = read_roster(
-        roster_path, sheet=sheet or book.sheet, limits=config.limits, certs_root=certs or book.certs
+        roster_path, sheet=sheet or book.sheet, limits=config.limits, certs_root=folder
     )
-    verdicts = check_cells(book.cells, agents, certs=certs or book.certs, limits=config.limits)
+    verdicts = check_cells(book.cells, agents, certs=folder, limits=config.limits)
     kept = keep(store, verdicts, workbook, now_utc())
     for verdict in verdicts:
         print(verdict.line(workbook))
