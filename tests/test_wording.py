@@ -90,3 +90,12 @@ def test_expiring_summary_agrees_in_number(tmp_path, capsys):
     assert code == 0
     out = capsys.readouterr().out
     assert out.startswith("0 certificat expiré ou expirant d'ici 1 jour (dont 0 déjà expiré)")
+
+
+def test_sizes_and_digit_counts_agree_in_number():
+    from certsync.certfiles.scan import _human
+    from certsync.roster.clean import clean_id
+
+    assert _human(1) == "1 octet" and _human(900) == "900 octets"
+    assert clean_id("7", "SIREN").problem == "1 chiffre au lieu de 9"
+    assert clean_id("12", "SIREN").problem == "2 chiffres au lieu de 9"
