@@ -147,3 +147,24 @@ def test_migration_keeps_old_audit_lines_without_a_file(tmp_path, pki):
         )  # fmt: skip
         assert [e.source_file for e in store.audit_entries()] == [None, "a.cer"]
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_run_stopped_by_ctrl_c_is_recorded_as_interrupted(tmp_path, monkeypatch, capsys):
+    import certsync.commands.run as run_command
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_command, "_full_run", interrupted)
+    roster, certs = tmp_path / "agents.csv", tmp_path / "depot"
+    roster.write_text("Nom;Prénom;Courriel\nMARTIN;Anne;a@b.fr\n", encoding="utf-8")
+    certs.mkdir()
+    (certs / "a.cer").write_bytes(b"x")
+    state = str(tmp_path / "s.sqlite")
+    code = cli.main(["run", "--roster", str(roster), "--certs", str(certs), "--dry-run",
+                     "--state", state, "--report-dir", str(tmp_path / "r")])  # fmt: skip
+    assert code == ExitCode.INTERRUPTED == 130
+    capsys.readouterr()
+    assert cli.main(["history", "--state", state, "--json"]) == 0
+    (run,) = json.loads(capsys.readouterr().out)
+    assert run["exit_code"] == 130 and run["interrupted"] and run["dry_run"]

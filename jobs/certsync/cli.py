@@ -110,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.exit_code)
     except KeyboardInterrupt:
         print("certsync : interrompu.", file=sys.stderr)
-        return 130
+        return int(ExitCode.INTERRUPTED)
     except Exception:
         return _internal_error(args)
 

@@ -90,7 +90,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 #: Exit codes of a run that stopped before the end of its work (platform gone, interrupted).
-_INTERRUPTED_CODES = {int(ExitCode.PLATFORM_UNAVAILABLE), 130}
+_INTERRUPTED_CODES = {int(ExitCode.PLATFORM_UNAVAILABLE), int(ExitCode.INTERRUPTED)}
 
 
 def run_marks(run: RunSummary) -> list[str]:
