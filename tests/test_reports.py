@@ -66,3 +66,32 @@ def test_empty_findings_still_make_a_valid_workbook(tmp_path):
     write_xlsx(path, [("Agents dans la liste", 0)], [])
     sheet = openpyxl.load_workbook(path)["Constats"]
     assert sheet.max_row == 1 and sheet.auto_filter.ref == "A1:K2"
+
+
+def test_decision_drop_downs_share_one_validation_per_list_with_compact_ranges(tmp_path):
+    orphan = ("MATCH_ORPHAN_FILE", "avertissement")
+    rows = [
+        Row(None, f"o{i}.cer", "X", "", *orphan, "t", "m", "a", "ab" * 32, ()) for i in range(3)
+    ]
+    rows.append(_row(9, "texte"))  # nothing to decide: no cell, no validation
+    rows.append(Row(None, "h.cer", "Y", "", "MATCH_AMBIGUOUS", "bloquant", "t", "m", "a",
+                    "cd" * 32, ("a@x.fr", "b@x.fr")))  # fmt: skip
+    rows.append(Row(None, "o9.cer", "X", "", *orphan, "t", "m", "a", "ef" * 32, ()))
+    path = tmp_path / "d.xlsx"
+    write_xlsx(path, [], rows)
+    sheet = openpyxl.load_workbook(path)["Constats"]
+    found = {str(dv.sqref): dv.formula1 for dv in sheet.data_validations.dataValidation}
+    assert found == {"K2:K4 K7": '"ignorer"', "K6": '"a@x.fr,b@x.fr,ignorer"'}
+    assert sheet["K5"].fill.fill_type is None and sheet["K2"].fill.fgColor.rgb == "FFE2EFDA"
+
+
+def test_a_long_candidate_list_is_cut_to_what_excel_accepts(tmp_path):
+    many = tuple(f"agent.numero.{i:03d}@commune-de-test.fr" for i in range(20))
+    rows = [Row(None, "h.cer", "Y", "", "MATCH_AMBIGUOUS", "bloquant", "t", "m", "a", "cd" * 32,
+                many)]  # fmt: skip
+    path = tmp_path / "long.xlsx"
+    write_xlsx(path, [], rows)
+    (dv,) = openpyxl.load_workbook(path)["Constats"].data_validations.dataValidation
+    options = dv.formula1.strip('"').split(",")
+    assert len(dv.formula1) - 2 <= 255 and options[-1] == "ignorer"
+    assert options[:-1] == list(many[: len(options) - 1]) and len(options) > 3

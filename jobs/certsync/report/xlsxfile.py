@@ -316,7 +316,7 @@ def _findings_parts(rows: Sequence[Row], targets: Targets) -> Iterator[str]:
     yield "<sheetData>"
     head = "".join(_cell(f"{_LETTERS[c]}1", t, _HEAD) for c, t in enumerate(_HEADERS))
     yield f'<row r="1">{head}</row>'
-    lists: dict[str, list[str]] = {}
+    lists: dict[str, list[int]] = {}
     links: list[tuple[str, str, str]] = []
     for r, row in enumerate(rows, start=2):
         severity = _SEVERITY_STYLE.get(row.severity, 0)
@@ -331,7 +331,7 @@ def _findings_parts(rows: Sequence[Row], targets: Targets) -> Iterator[str]:
             links.append((f"I{r}", "Constats", f"A{see}"))
         if row.choices is not None:
             parts.append(_cell(f"{_DECISION}{r}", "", _DECIDE))
-            lists.setdefault(_decision_list(row.choices), []).append(f"{_DECISION}{r}")
+            lists.setdefault(_decision_list(row.choices), []).append(r)
         yield f'<row r="{r}">{"".join(parts)}</row>'
     yield "</sheetData>"
     yield f'<autoFilter ref="A1:{_LETTERS[-1]}{max(len(rows), 1) + 1}"/>'
@@ -348,14 +348,27 @@ def _decision_list(choices: Sequence[str]) -> str:
     return ",".join([*options, IGNORE_CHOICE])
 
 
-def _decision_validations(lists: dict[str, list[str]]) -> str:
+def _ranges(rows: Sequence[int]) -> str:
+    """Ascending sheet rows of the decision column as a compact sqref: `K5:K9 K12`."""
+    spans: list[list[int]] = []
+    for r in rows:
+        if spans and r == spans[-1][1] + 1:
+            spans[-1][1] = r
+        else:
+            spans.append([r, r])
+    return " ".join(
+        f"{_DECISION}{a}" if a == b else f"{_DECISION}{a}:{_DECISION}{b}" for a, b in spans
+    )
+
+
+def _decision_validations(lists: dict[str, list[int]]) -> str:
     """One list validation per set of candidates; the error alert is off, so that any roster
     e-mail may be typed in, not only the candidates offered."""
     if not lists:
         return ""
     items = "".join(
         f'<dataValidation type="list" allowBlank="1" showErrorMessage="0" showInputMessage="1" '
-        f'promptTitle="{DECISION_HEADER}" prompt="{_text(_PROMPT)}" sqref="{" ".join(refs)}">'
+        f'promptTitle="{DECISION_HEADER}" prompt="{_text(_PROMPT)}" sqref="{_ranges(refs)}">'
         f'<formula1>"{_text(options)}"</formula1></dataValidation>'
         for options, refs in lists.items()
     )
