@@ -149,5 +149,6 @@ def test_columns_are_sized_to_their_content(book):
     assert constats.column_dimensions["B"].width == max(len(f) for f in files) + 2
     assert constats.column_dimensions["A"].width == len("Ligne") + 4
     assert constats.column_dimensions["H"].width == 70  # long messages wrap at 70
+    assert constats.column_dimensions["J"].width == 66  # a SHA-256 shows whole
     emails = [e for _p, _n, e in ROSTER]
     assert agents.column_dimensions["C"].width == max(len(e) for e in emails) + 2

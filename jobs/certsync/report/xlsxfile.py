@@ -128,7 +128,7 @@ def _cols(widths: Iterable[float]) -> str:
 
 
 #: Columns whose text wraps: sized up to this width, the rest of the text on more lines.
-_WRAPPED_MAX, _PLAIN_MAX = 70, 60
+_WRAPPED_MAX, _PLAIN_MAX = 70, 66  # 66: a SHA-256 (64) shows whole
 
 
 def content_widths(
