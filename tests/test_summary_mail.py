@@ -37,7 +37,8 @@ def _parts(mail: EmailMessage) -> tuple[str, str, list[EmailMessage]]:
     plain = mail.get_body(preferencelist=("plain",))
     rich = mail.get_body(preferencelist=("html",))
     assert plain is not None and rich is not None
-    return plain.get_content(), rich.get_content(), list(mail.iter_attachments())
+    text = plain.get_content().replace("\r\n", "\n")
+    return text, rich.get_content(), list(mail.iter_attachments())
 
 
 def test_dry_run_summary_then_only_news_then_always(tmp_path, pki, server, capsys):  # noqa: F811
@@ -63,7 +64,10 @@ def test_dry_run_summary_then_only_news_then_always(tmp_path, pki, server, capsy
         "Plan de la simulation : 1 certificat serait déposé, dont 1 nouveau (première exécution)"
         in text
     )
-    assert "Thomas DUBOIS <thomas.dubois@ville.fr> (ligne 3) : « dubois.cer »" in text
+    assert (
+        "Thomas DUBOIS <thomas.dubois@ville.fr> (ligne 3) : « dubois.cer », "
+        "valable jusqu'au 31/05/2028 (nouveau)" in text
+    )
     assert f"Rapport : {report}" in text and "est joint à ce message" in text
     assert "<h3>Plan de la simulation" in rich and "&lt;thomas.dubois@ville.fr&gt;" in rich
     (attached,) = attachments
@@ -88,6 +92,7 @@ def test_dry_run_summary_then_only_news_then_always(tmp_path, pki, server, capsy
     assert "Nouveaux problèmes depuis l'exécution " in text
     news = text.split("Nouveaux problèmes", 1)[1].split("\n\n", 1)[0]
     assert news.count("\n  - ") == 1 and "Certificat expiré" in news and TWINS[0] in news
+    assert "« dubois.cer », valable jusqu'au 31/05/2028\n" in text  # planned before: not new
 
     # Asked for always, with a workbook too big to attach.
     config = str(_config(tmp_path, port, email_always=True, attach_max_bytes=100))

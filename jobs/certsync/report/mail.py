@@ -59,6 +59,8 @@ class News:
     renewed: tuple[Item, ...]
     planned: tuple[Item, ...]
     """In a dry run: certificates that would be pushed and were not planned last time."""
+    plan: tuple[Item, ...] = ()
+    """In a dry run: every certificate that would be pushed, the new ones marked."""
 
     @property
     def any(self) -> bool:
@@ -106,7 +108,7 @@ def news(result: RunResult, previous: tuple[str, Mapping[str, Any]] | None) -> N
 
     for f in result.general:
         problem("", "Exécution", f)
-    pushed, renewed, planned = [], [], []
+    pushed, renewed, planned, plan = [], [], [], []
     for a in result.agents:
         who = f"{a.agent.display_name} <{a.agent.email}> (ligne {a.agent.row})"
         for f in a.findings:
@@ -116,11 +118,12 @@ def news(result: RunResult, previous: tuple[str, Mapping[str, Any]] | None) -> N
         until = f", valable jusqu'au {a.not_after:%d/%m/%Y}" if a.not_after else ""
         if a.status is AgentStatus.PUSHED:
             pushed.append(Item(who, f"« {a.file} »{until}"))
-        elif (
-            a.status is AgentStatus.WOULD_PUSH
-            and (a.agent.email_key, str(a.sha256)) not in planned_before
-        ):
-            planned.append(Item(who, f"« {a.file} »{until}"))
+        elif a.status is AgentStatus.WOULD_PUSH:
+            item = Item(who, f"« {a.file} »{until}")
+            if (a.agent.email_key, str(a.sha256)) not in planned_before:
+                planned.append(item)
+                item = Item(who, f"{item.what} (nouveau)")
+            plan.append(item)
     for fr in result.files:
         for f in fr.findings:
             problem(fr.file, f"Fichier « {fr.file} »", f)
@@ -130,6 +133,7 @@ def news(result: RunResult, previous: tuple[str, Mapping[str, Any]] | None) -> N
         tuple(pushed),
         tuple(renewed),
         tuple(planned),
+        tuple(plan),
     )
 
 
@@ -172,7 +176,7 @@ def _sections(result: RunResult, found: News) -> list[tuple[str, Sequence[Item]]
             f"Plan de la simulation : {plural(len(planned), 'certificat serait déposé', 'certificats seraient déposés')}"  # noqa: E501
             f", dont {plural(len(found.planned), 'nouveau', 'nouveaux')} {since}"
         )
-        out.append((title, found.planned))
+        out.append((title, found.plan))
     return out
 
 
