@@ -85,9 +85,7 @@ class Decision:
     def by(self) -> str:
         """French: who fixed the attribution, for MATCH_DECISION_APPLIED."""
         return (
-            f"la décision enregistrée ({self.source})"
-            if self.source
-            else ("le fichier de décisions")
+            f"la décision enregistrée ({self.source})" if self.source else "le fichier de décisions"
         )
 
 
