@@ -57,6 +57,8 @@ def test_workbook_reads_back_in_two_readers_with_hostile_text(tmp_path):
     summary = book["Résumé"]
     assert summary["B3"].value == 7 and summary["B4"].value == "=1+1"
     assert summary["B4"].data_type == "s"
+    streamed = openpyxl.load_workbook(path, read_only=True)["Constats"]
+    assert (streamed.max_row, streamed.max_column) == (len(hostile) + 1, 11)  # <dimension>
     calamine = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Constats").to_python()
     assert calamine[1][2] == hostile[0] and len(calamine) == len(hostile) + 1
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +27,8 @@ from certsync.state import StateStore, StoredDecision
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SPLIT = re.compile(r"[;,\s]+")
 _IGNORE = {IGNORE_CHOICE, "ignore", "rejet", "rejeter"}
-_NEEDED = ("Fichier", "Agent", "Code", "Empreinte SHA-256", DECISION_HEADER)
+_NEEDED = ("Fichier", "Agent", "Code", "Message", "Empreinte SHA-256", DECISION_HEADER)
+_NAMED = re.compile(r"<([^<>\s]+@[^<>\s]+)>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,7 @@ class DecisionCell:
     sha256: str
     value: str
     choices: tuple[str, ...] = ()
-    """What the drop-down offered (empty when the workbook lost its validations)."""
+    """The candidate e-mails the finding named (what the drop-down offered)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,45 +85,26 @@ def _refuse(path: Path, why: str) -> InputError:
 
 
 def read_workbook(path: Path) -> Workbook:
-    """The filled « Décision » cells of a report workbook, and the inputs of its run."""
+    """The filled « Décision » cells of a report workbook, and the inputs of its run.
+
+    Read in streaming mode, only the two sheets needed: a report of 100,000 agents loaded whole
+    takes half a minute and a lot of memory.
+    """
     import openpyxl
 
     if not path.is_file():
         raise _refuse(path, "fichier introuvable")
     try:
-        book = openpyxl.load_workbook(path, data_only=True)
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
         raise _refuse(path, f"ce n'est pas un classeur .xlsx lisible ({exc})") from exc
-    if "Constats" not in book.sheetnames:
-        raise _refuse(path, "la feuille « Constats » est absente")
-    sheet = book["Constats"]
-    header = {str(c.value).strip(): c.column for c in sheet[1] if c.value is not None}
-    missing = [name for name in _NEEDED if name not in header]
-    if missing:
-        absent = "colonne absente" if len(missing) == 1 else "colonnes absentes"
-        raise _refuse(path, f"{absent} : " + ", ".join(f"« {m} »" for m in missing))
-    offered = _offered(sheet)
-    cells = []
-    for row in sheet.iter_rows(min_row=2):
-        by = {name: row[header[name] - 1].value for name in _NEEDED}
-        value = _text(by[DECISION_HEADER])
-        if not value:
-            continue
-        number = row[0].row
-        cells.append(
-            DecisionCell(
-                row=number,
-                file=_text(by["Fichier"]),
-                name=_text(by["Agent"]),
-                code=_text(by["Code"]),
-                sha256=re.sub(r"[\s:]", "", _text(by["Empreinte SHA-256"])).lower(),
-                value=value,
-                choices=offered.get(
-                    f"{row[header[DECISION_HEADER] - 1].column_letter}{number}", ()
-                ),
-            )
-        )
-    summary = _summary(book)
+    try:
+        if "Constats" not in book.sheetnames:
+            raise _refuse(path, "la feuille « Constats » est absente")
+        cells = _cells(path, book["Constats"].iter_rows(values_only=True))
+        summary = _summary(book)
+    finally:
+        book.close()
     folder = summary.get("Dossier des certificats")
     roster = summary.get("Liste des agents")
     return Workbook(
@@ -134,22 +116,37 @@ def read_workbook(path: Path) -> Workbook:
     )
 
 
+def _cells(path: Path, rows: Iterator[tuple[Any, ...]]) -> list[DecisionCell]:
+    first = next(rows, ())
+    header = {str(v).strip(): i for i, v in enumerate(first) if v is not None}
+    missing = [name for name in _NEEDED if name not in header]
+    if missing:
+        absent = "colonne absente" if len(missing) == 1 else "colonnes absentes"
+        raise _refuse(path, f"{absent} : " + ", ".join(f"« {m} »" for m in missing))
+    at = {name: header[name] for name in (*_NEEDED, "Message")}
+    cells = []
+    for number, row in enumerate(rows, start=2):
+        value = _text(row[at[DECISION_HEADER]] if len(row) > at[DECISION_HEADER] else None)
+        if not value:
+            continue
+        by = {name: row[i] if i < len(row) else None for name, i in at.items()}
+        cells.append(
+            DecisionCell(
+                row=number,
+                file=_text(by["Fichier"]),
+                name=_text(by["Agent"]),
+                code=_text(by["Code"]),
+                sha256=re.sub(r"[\s:]", "", _text(by["Empreinte SHA-256"])).lower(),
+                value=value,
+                # The candidates the report named, as « Name <e-mail> (ligne N) ».
+                choices=tuple(_NAMED.findall(_text(by["Message"]))),
+            )
+        )
+    return cells
+
+
 def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
-
-
-def _offered(sheet: Any) -> dict[str, tuple[str, ...]]:
-    """Cell → the choices its drop-down offers."""
-    from openpyxl.utils import get_column_letter
-
-    out: dict[str, tuple[str, ...]] = {}
-    for validation in sheet.data_validations.dataValidation:
-        formula = (validation.formula1 or "").strip('"')
-        choices = tuple(c for c in formula.split(",") if c and c != IGNORE_CHOICE)
-        for cell_range in validation.sqref.ranges:
-            for row, col in cell_range.cells:
-                out[f"{get_column_letter(col)}{row}"] = choices
-    return out
 
 
 def _summary(book: Any) -> dict[str, str]:

@@ -147,6 +147,12 @@ def content_widths(
     ]
 
 
+def _dimension(last_column: str, last_row: int) -> str:
+    """The sheet's used range: a streaming reader (openpyxl read-only, for the decisions
+    import) would otherwise read the whole sheet once just to find it."""
+    return f'<dimension ref="A1:{last_column}{max(last_row, 1)}"/>'
+
+
 def _frozen_header() -> str:
     return (
         '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
@@ -241,7 +247,8 @@ def _summary_sheet(
     widths = content_widths(("", ""), summary)
     widths += [3.0, *content_widths(("Statut", "Agents"), statuses)] if statuses else []
     drawing = '<drawing r:id="rId1"/>' if statuses else ""
-    xml = f"{_SHEET_HEAD}{_cols(widths)}<sheetData>{data}</sheetData>{drawing}</worksheet>"
+    size = _dimension("E" if statuses else "B", max(lines))
+    xml = f"{_SHEET_HEAD}{size}{_cols(widths)}<sheetData>{data}</sheetData>{drawing}</worksheet>"
     return Sheet("Résumé", [xml], chart=_status_chart(statuses) if statuses else None)
 
 
@@ -310,6 +317,7 @@ def _findings_sheet(rows: Sequence[Row], targets: Targets) -> Sheet:
 
 def _findings_parts(rows: Sequence[Row], targets: Targets) -> Iterator[str]:
     yield _SHEET_HEAD
+    yield _dimension(_LETTERS[-1], len(rows) + 1)
     yield _frozen_header()
     decision_width = [float(len(DECISION_HEADER) + 16)]
     yield _cols(content_widths(COLUMNS, (r.cells() for r in rows), {7, 8}) + decision_width)
@@ -415,6 +423,7 @@ def _agents_parts(agents: Sequence[AgentLine], targets: Targets) -> Iterator[str
     letters = [column_letter(i) for i in range(len(AGENT_COLUMNS))]
     raw = {field: [getattr(a, field) for a in agents] for _letter, field in _AGENT_TEXTS}
     yield _SHEET_HEAD
+    yield _dimension(letters[-1], len(agents) + 1)
     yield _frozen_header()
     widths = content_widths(AGENT_COLUMNS, [])
     widths[0] = float(max(len(AGENT_COLUMNS[0]) + 4, len(str(last_row(agents))) + 2))
