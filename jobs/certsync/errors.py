@@ -30,6 +30,8 @@ class ExitCode(IntEnum):
     """The platform refused the credentials."""
     CONFIG = 78
     """Bad configuration."""
+    INTERRUPTED = 130
+    """Stopped by Ctrl-C or SIGINT (128 + 2, as a shell reports it)."""
 
 
 class CertsyncError(Exception):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -53,6 +53,7 @@ class StatePusher:
         self._previous: dict[int, AccountRecord | None] = {}
         self.stop_error: CertsyncError | None = None
         """The error that stopped the pushes early (state file full, credentials lost…)."""
+        self._files: dict[int, str | None] = {}
 
     def __call__(
         self, agents: list[AgentResult], checked: Sequence[Checked]
@@ -68,7 +69,8 @@ class StatePusher:
             else {}
         )
         self._previous = {a.agent.row: known.get(a.agent.email_key) for a in todo}
-        journal = StateJournal(self.store, self.run_id, self.platform, self.clock)
+        self._files = {a.agent.row: a.file for a in todo}
+        journal = StateJournal(self.store, self.run_id, self.platform, self.clock, self._files)
         live = self.store is not None and not self.dry_run
         run = push(
             items,
@@ -201,11 +203,14 @@ class StateJournal:
         run_id: str,
         platform: str,
         clock: Callable[[], dt.datetime],
+        files: Mapping[int, str | None] | None = None,
     ) -> None:
         self.store = store
         self.run_id = run_id
         self.platform = platform
         self.clock = clock
+        self.files = files or {}
+        """Roster row → the file its certificate came from (for the audit)."""
 
     def _store(self) -> StateStore:
         assert self.store is not None
@@ -237,6 +242,7 @@ class StateJournal:
             prenom=agent.prenom,
             nom=agent.nom,
             organisation=agent.organisation,
+            source_file=self.files.get(intent.item.row),
         )
 
     def drop(self, intent: Intent) -> None:

@@ -99,6 +99,10 @@ def recorded_run(
         except CertsyncError as exc:
             record.code = exc.exit_code
             raise
+        except KeyboardInterrupt:
+            # Recorded as interrupted (history marks it), not as an internal error.
+            record.code = ExitCode.INTERRUPTED
+            raise
         finally:
             ended = now_utc()
             code, counts = int(record.code), record.counts
