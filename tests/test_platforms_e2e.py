@@ -209,6 +209,12 @@ class World:
                 self.ids[p.email] = store.add(p.email, p.nom, p.prenom, extra=extra).id
 
     def _seed_pastell(self) -> None:
+        app = self.sandbox.app
+        assert isinstance(app, PastellApp)
+        for org in ORGS:  # the roster's organisations are the sandbox's entities 2, 3, 4
+            app.entities[org.pastell] = dataclasses.replace(
+                app.entities[org.pastell], denomination=org.label, siren=org.siren
+            )
         store = self.sandbox.store
         with store.mutate():
             for n, p in enumerate((*PEOPLE, *BYSTANDERS)):
@@ -327,6 +333,11 @@ def test_real_push_puts_each_certificate_and_changes_nothing_else(world: World) 
     assert sorted(str(r["email"]) for r in new.values()) == sorted(p.email for p in MISSING)
     for record in new.values():
         assert _sha(record) == w.sha[str(record["email"])]
+        # …each in its own organisation (socle, Pastell: by SIREN; S²LOW: authority_id).
+        org = next(p.org for p in MISSING if p.email == record["email"])
+        where = {"socle": "organism", "s2low": "authority_id", "pastell": "id_e"}[w.platform]
+        wanted = "1" if w.platform == "s2low" else w.org_ids()[org]
+        assert record["extra"][where] == wanted  # type: ignore[index]
     for p in MISSING:
         assert "MEGALIS_ACCOUNT_CREATED" in agents[p.email]["codes"], agents[p.email]
     _assert_only_certificates_changed(w, after, created, set())
@@ -424,3 +435,42 @@ def test_check_unreachable_is_69(
     config.write_text(f'[platform]\nname = "{platform}"\nmax_attempts = 1\n', encoding="utf-8")
     code = cli.main(["check", "--config", str(config), "--url", f"http://127.0.0.1:{port}"])
     assert code == ExitCode.PLATFORM_UNAVAILABLE
+
+
+@pytest.mark.parametrize("platform", ["s2low", "pastell"])
+def test_create_missing_without_a_known_place_creates_nothing_and_says_why(
+    platform: str, tmp_path: Path, pki: SamplePKI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    w = World(platform, tmp_path, pki)
+    try:
+        # Neither authority_id nor entity_id configured.
+        w.config.write_text(
+            f'[platform]\nname = "{platform}"\nrate_per_second = 0\nmax_attempts = 2\n',
+            encoding="utf-8",
+        )
+        if platform == "pastell":
+            app = w.sandbox.app
+            assert isinstance(app, PastellApp)
+            entity = ORGS[2].pastell  # no entity carries this organisation's SIREN any more
+            app.entities[entity] = dataclasses.replace(app.entities[entity], siren="")
+        before = _records(w.sandbox)
+        _, agents = w.run("--create-missing")
+        created = {str(r["email"]): r for i, r in _records(w.sandbox).items() if i not in before}
+        if platform == "pastell":
+            # The agent whose SIREN names an entity is created there; the other is not.
+            assert list(created) == [MISSING[0].email]
+            assert created[MISSING[0].email]["extra"]["id_e"] == ORGS[1].pastell  # type: ignore[index]
+            refused = [MISSING[1]]
+            said = "entity_id n'est pas configuré"
+        else:
+            assert created == {}
+            refused = MISSING
+            said = "authority_id n'est pas configuré"
+        exceptions = (w.tmp / "r1" / "exceptions.csv").read_text(encoding="utf-8-sig")
+        for p in refused:
+            assert agents[p.email]["codes"] == ["MEGALIS_REJECTED"]
+            assert f"{p.email} inconnue" in exceptions and said in exceptions
+    finally:
+        w.sandbox.stop()

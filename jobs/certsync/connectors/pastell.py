@@ -239,7 +239,7 @@ class PastellConnector(Connector):
             "email": agent.email,
             "nom": agent.nom,
             "prenom": agent.prenom,
-            "id_e": self._entity or "0",
+            "id_e": self._entity_for(agent),
             # The agent logs in with the certificate; a random password nobody knows.
             "password": secrets.token_urlsafe(24),
         }
@@ -256,6 +256,32 @@ class PastellConnector(Connector):
             raise protocol_error(_NAME, f"création : HTTP {response.status_code}, pas d'id_u")
         return Account(
             _text(data["id_u"]), agent.email, agent.nom, agent.prenom, organisation=fields["id_e"]
+        )
+
+    def _entity_for(self, agent: Agent) -> str:
+        """The entity a new account goes to: the one with the agent's SIREN, else entity_id.
+
+        Without either, `id_e` would default to 0 and Pastell would refuse with a bare
+        "Acces interdit" (UtilisateurAPIController::post checks utilisateur:creation on id_e).
+        """
+        siren = (agent.siren or agent.siret[:9]).strip()
+        if siren:
+            matches = [
+                _text(e.get("id_e")) for e in self._entities() if _text(e.get("siren")) == siren
+            ]
+            if len(matches) > 1:
+                raise Rejected(
+                    f"Plusieurs entités Pastell ont le SIREN {siren} ({', '.join(matches)}) : "
+                    f"compte de {agent.email} non créé. Créez-le à la main dans la bonne entité."
+                )
+            if matches:
+                return matches[0]
+        if self._entity:
+            return self._entity
+        raise Rejected(
+            f"Entité Pastell de {agent.email} inconnue (aucune entité accessible n'a le SIREN "
+            f"« {siren or 'absent'} » et entity_id n'est pas configuré) : compte non créé. "
+            "Ajoutez la colonne SIREN à la liste, ou entity_id dans la section [platform]."
         )
 
     def survey(self) -> Survey:

@@ -323,6 +323,12 @@ class S2lowConnector(Connector):
         """admin_user_edit_handler without id; S²LOW requires the certificate at creation."""
         if not pem:
             raise Rejected("Le certificat utilisateur est obligatoire")
+        if not self._authority:
+            # doEdit refuses a creation without it ("authority_id est obligatoire").
+            raise Rejected(
+                f"Collectivité S²LOW de {agent.email} inconnue : authority_id n'est pas "
+                "configuré, compte non créé. Indiquez authority_id dans la section [platform]."
+            )
         values = {
             "name": agent.nom,
             "givenname": agent.prenom,
