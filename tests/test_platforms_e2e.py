@@ -15,6 +15,7 @@ import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,7 @@ from certsync.sandbox import SandboxHandle, start_sandbox
 from certsync.sandbox.pastell import PastellApp
 from certsync.sandbox.s2low import Admin, S2lowApp
 from certsync.sandbox.server import Request, Response, SandboxCredentials
-from certsync.sandbox.socle import SocleApp
+from certsync.sandbox.socle import EXTRA_DEFAULTS, SocleApp
 from certsync.testkit.pki import SamplePKI
 from certsync.testkit.rosters import write_csv
 from tests.connectors.kit import ENV
@@ -227,11 +228,41 @@ class World:
                 }
                 self.ids[p.email] = store.add(p.email, p.nom, p.prenom, extra=extra).id
 
+    def add_twin(self, person: Person, org: int, *, active: bool) -> str:
+        """A second account with the person's e-mail in another organisation; its id.
+
+        Every platform allows it: S²LOW's and Pastell's e-mail is not unique (User::$dbFields,
+        the login is), and the socle asks for an alias as the username of a second agent with
+        the same e-mail (AgentForm.onValidate's message).
+        """
+        store, n = self.sandbox.store, len(self.sandbox.store.accounts)
+        if self.platform == "socle":
+            app = self.sandbox.app
+            assert isinstance(app, SocleApp)
+            org_id = self.org_ids()[org]
+            extra = dict(EXTRA_DEFAULTS, organism=org_id, username=f"twin{n}+{person.email}")
+            extra["organismDepartment"] = app.organisations[org_id]["root"]
+        elif self.platform == "s2low":
+            extra = {"role": "USER", "status": "1", "authority_id": ORGS[org].s2low,
+                     "login": f"twin{n}", "authority_group_id": "", "telephone": "",
+                     "perm:1": "RW"}  # fmt: skip
+        else:
+            extra = {"login": f"twin{n}", "id_e": ORGS[org].pastell, "is_enabled": "1"}
+        with store.mutate():
+            twin = store.add(person.email, person.nom, person.prenom, extra=extra)
+        if not active:
+            if self.platform == "socle":
+                app = self.sandbox.app
+                assert isinstance(app, SocleApp)
+                app.disable(twin.id)
+            else:
+                with store.mutate():
+                    twin.extra["status" if self.platform == "s2low" else "is_enabled"] = "0"
+        return twin.id
+
     # -- running the CLI ----------------------------------------------------------------------
 
-    def run(
-        self, *extra: str, state: str = "state.sqlite"
-    ) -> tuple[int, dict[str, dict[str, object]]]:
+    def run(self, *extra: str, state: str = "state.sqlite") -> tuple[int, dict[str, Any]]:
         """`certsync run` for real; the exit code and the report's agents by e-mail."""
         self.runs += 1
         report = self.tmp / f"r{self.runs}"
@@ -297,7 +328,7 @@ def _assert_only_certificates_changed(
     assert set(before) <= set(after)
     for account_id, old in before.items():
         new, email = after[account_id], str(old["email"])
-        if email in written:
+        if email in written and w.ids[email] == account_id:  # not a twin of the same e-mail
             assert _sha(new) == w.sha[email], email
             assert new["writes"] == int(old["writes"]) + 1, email  # type: ignore[call-overload]
             assert _without_certificate(w.platform, new) == _without_certificate(w.platform, old)
@@ -355,6 +386,7 @@ def test_listing_with_a_gap_creates_nothing(world: World) -> None:
     before = _records(w.sandbox)
     code, agents = w.run("--create-missing")
     after = _records(w.sandbox)
+    assert code == ExitCode.FINDINGS
     assert set(after) == set(before)  # nothing created
     for p in MISSING:
         assert agents[p.email]["codes"] == ["MEGALIS_LISTING_INCOMPLETE"], agents[p.email]
@@ -371,6 +403,7 @@ def test_only_one_agent_writes_exactly_that_one(world: World) -> None:
     chosen = ACTIVE[4]  # Joël L'Helgouac'h
     before = _records(w.sandbox)
     code, agents = w.run("--only", chosen.email.upper())
+    assert code == ExitCode.FINDINGS  # the disabled and missing agents are still reported
     _assert_only_certificates_changed(w, before, _records(w.sandbox), {chosen.email})
     assert agents[chosen.email]["status"] == "pushed"
     others = [p for p in ACTIVE if p is not chosen]
@@ -474,3 +507,20 @@ def test_create_missing_without_a_known_place_creates_nothing_and_says_why(
             assert f"{p.email} inconnue" in exceptions and said in exceptions
     finally:
         w.sandbox.stop()
+
+
+def test_an_email_two_active_accounts_share_is_never_guessed(world: World) -> None:
+    w = world
+    shared, renewed = ACTIVE[2], ACTIVE[3]
+    w.add_twin(shared, 0, active=True)  # two active accounts: which one is the agent's?
+    w.add_twin(renewed, 2, active=False)  # an old disabled account beside the active one
+    before = _records(w.sandbox)
+    _, agents = w.run("--create-missing")
+    after = _records(w.sandbox)
+    assert agents[shared.email]["codes"] == ["MEGALIS_ACCOUNT_AMBIGUOUS"], agents[shared.email]
+    assert agents[renewed.email]["status"] == "pushed"
+    written = {p.email for p in ACTIVE} - {shared.email}
+    _assert_only_certificates_changed(w, before, after, written)  # the shared ones untouched
+    assert sorted(str(r["email"]) for i, r in after.items() if i not in before) == sorted(
+        p.email for p in MISSING
+    )  # the ambiguous agent is not "missing": nothing created for it

@@ -35,6 +35,7 @@ from certsync.connectors.interface import (
     Survey,
     Unavailable,
 )
+from certsync.connectors.listing import AccountCollector
 from certsync.errors import PlatformAuthError
 from certsync.records import Agent
 
@@ -165,7 +166,7 @@ class PastellConnector(Connector):
         except (Unavailable, Rejected) as exc:
             reason = exc.reason if isinstance(exc, Unavailable) else exc.message
             return AccountListing({}, (f"liste des entités Pastell illisible : {reason}",))
-        accounts: dict[str, Account] = {}
+        collected = AccountCollector()
         for entity in entities:
             id_e = _text(entity.get("id_e"))
             try:
@@ -183,8 +184,8 @@ class PastellConnector(Connector):
                         active=_active(row.get("active")),
                         organisation=id_e,
                     )
-                    accounts.setdefault(account.email_key, account)
-        return AccountListing(accounts, tuple(gaps))
+                    collected.add(account)
+        return collected.listing(gaps)
 
     def list_accounts(self) -> dict[str, Account]:
         """Users of the whole entity tree, keyed by e-mail (gaps are ignored here)."""

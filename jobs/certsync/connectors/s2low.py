@@ -35,6 +35,7 @@ from certsync.connectors.interface import (
     Survey,
     Unavailable,
 )
+from certsync.connectors.listing import AccountCollector
 from certsync.errors import PlatformAuthError, PlatformProtocolError
 from certsync.records import Agent
 
@@ -197,7 +198,7 @@ class S2lowConnector(Connector):
 
     def listing(self) -> AccountListing:
         """Every page, every status; a page that cannot be read ends the listing with a gap."""
-        accounts: dict[str, Account] = {}
+        collected = AccountCollector()
         seen: set[str] = set()
         gaps: list[str] = []
         for page in range(1, MAX_PAGES + 1):
@@ -218,12 +219,12 @@ class S2lowConnector(Connector):
             for row in rows:
                 account = self._account(row)
                 if account is not None:
-                    accounts.setdefault(account.email_key, account)
+                    collected.add(account)
             if len(rows) < PAGE_SIZE:
                 break
         else:
             gaps.append(f"plus de {MAX_PAGES} pages d'utilisateurs S²LOW : liste tronquée")
-        return AccountListing(accounts, tuple(gaps))
+        return collected.listing(gaps)
 
     @staticmethod
     def _account(row: dict[str, Any]) -> Account | None:
