@@ -184,6 +184,10 @@ class World:
         app = self.sandbox.app
         assert isinstance(app, S2lowApp)
         app.admin = Admin(role="GADM", authority_id="1", group_id="1")  # sees 3 authorities
+        for org in ORGS:  # the roster's organisations are the sandbox's authorities 1, 2, 3
+            app.authorities[org.s2low] = dataclasses.replace(
+                app.authorities[org.s2low], name=org.label
+            )
         store = self.sandbox.store
         with store.mutate():
             for i in range(S2LOW_FILLERS):
@@ -425,8 +429,14 @@ def test_check_names_identity_and_organisations_with_counts(
             expected[w.org_ids()[p.org]] += 1
     if w.platform == "s2low":
         expected["1"] += S2LOW_FILLERS
-    for org_id, count in expected.items():
-        assert f"({org_id}) : {count} compte(s)" in out, out
+    for org, (org_id, count) in zip(ORGS, expected.items(), strict=True):
+        assert f"    - {org.label} ({org_id}) : {count} compte(s)" in out, out
+    identity = {
+        "socle": "admin@megalis.test (administrateur fonctionnel)",
+        "s2low": "administrateur S²LOW (identifiant admin@megalis.test)",
+        "pastell": "jeton d'API Pastell (CERTSYNC_TOKEN)",
+    }
+    assert f"  Identité : {identity[w.platform]}\n" in out
     assert "Modification d'un agent : possible" in out
     assert _records(w.sandbox) == before
 

@@ -94,8 +94,12 @@ class PastellConnector(Connector):
         headers: dict[str, str] = {"Accept": "application/json"}
         if credentials.token:
             headers["Authorization"] = f"Bearer {credentials.token}"
+            self._identity = "jeton d'API Pastell (CERTSYNC_TOKEN)"
         elif credentials.has_login:
             auth = (credentials.user, credentials.password)
+            self._identity = f"{credentials.user} (compte d'API Pastell)"
+        else:
+            self._identity = "aucun identifiant Pastell"
         self._has_credentials = bool(credentials.token or credentials.has_login)
         self._http: HttpClient = client_for(config, url, retry=retry, auth=auth, headers=headers)
 
@@ -313,7 +317,7 @@ class PastellConnector(Connector):
                 can_edit = True
             except Rejected as exc:
                 notes.append(f"fiche utilisateur refusée : {exc.message}")
-        return Survey("compte d'API Pastell", organisations, can_edit, tuple(notes))
+        return Survey(self._identity, organisations, can_edit, tuple(notes))
 
     def close(self) -> None:
         """Release HTTP sessions."""

@@ -149,6 +149,10 @@ class S2lowConnector(Connector):
         self.url = url
         self._authority = config.authority_id
         self._has_identity = config.client_cert is not None or credentials.has_login
+        how = ["certificat client"] if config.client_cert is not None else []
+        how += [f"identifiant {credentials.user}"] if credentials.has_login else []
+        self._identity = "administrateur S²LOW (" + ", ".join(how) + ")"
+        self._authority_names: dict[str, str] = {}
         auth = (credentials.user, credentials.password) if credentials.has_login else None
         self._http: HttpClient = client_for(config, url, retry=retry, auth=auth)
 
@@ -220,6 +224,9 @@ class S2lowConnector(Connector):
                 account = self._account(row)
                 if account is not None:
                     collected.add(account)
+                    self._authority_names.setdefault(
+                        account.organisation, _text(row.get("authority_name"))
+                    )
             if len(rows) < PAGE_SIZE:
                 break
         else:
@@ -355,7 +362,8 @@ class S2lowConnector(Connector):
         for account in listing.accounts.values():
             counts[account.organisation] = counts.get(account.organisation, 0) + 1
         organisations = tuple(
-            OrganisationSummary(org, f"collectivité {org}", n) for org, n in sorted(counts.items())
+            OrganisationSummary(org, self._authority_names.get(org) or f"collectivité {org}", n)
+            for org, n in sorted(counts.items())
         )
         inactive = sum(not a.active for a in listing.accounts.values())
         notes = list(listing.gaps)
@@ -369,10 +377,7 @@ class S2lowConnector(Connector):
                 can_edit = True
             except Rejected as exc:
                 notes.append(f"fiche utilisateur refusée : {exc.message}")
-        identity = "administrateur S²LOW (certificat client" + (
-            " et identifiant)" if self._http is not None and self._has_identity else ")"
-        )
-        return Survey(identity, organisations, can_edit, tuple(notes))
+        return Survey(self._identity, organisations, can_edit, tuple(notes))
 
     def close(self) -> None:
         """Release HTTP sessions."""
