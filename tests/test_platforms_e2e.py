@@ -276,6 +276,8 @@ class World:
              "--url", self.sandbox.url, "--as-of", "2026-03-01",
              "--state", str(self.tmp / state), "--report-dir", str(report), *extra]
         )  # fmt: skip
+        if not (report / "report.json").exists():  # a run stopped before any report
+            return code, {}
         data = json.loads((report / "report.json").read_text(encoding="utf-8"))
         return code, {a["email"]: a for a in data["agents"]}
 
@@ -463,6 +465,24 @@ def test_check_wrong_password_is_77(world: World, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("CERTSYNC_PASSWORD", "faux")
     monkeypatch.setenv("CERTSYNC_TOKEN", "faux")
     assert world.check() == ExitCode.PLATFORM_AUTH
+
+
+def test_run_with_a_wrong_password_is_77_and_writes_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CERTSYNC_PASSWORD", "faux")
+    monkeypatch.setenv("CERTSYNC_TOKEN", "faux")
+    before = _records(world.sandbox)
+    code, _ = world.run("--create-missing")
+    assert code == ExitCode.PLATFORM_AUTH
+    assert _records(world.sandbox) == before
+
+
+def test_run_against_a_platform_that_went_away_is_69(world: World) -> None:
+    world.sandbox.stop()
+    code, agents = world.run("--create-missing")
+    assert code == ExitCode.PLATFORM_UNAVAILABLE
+    assert not any(a["status"] == "pushed" for a in agents.values())
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
