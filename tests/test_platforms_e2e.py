@@ -209,6 +209,8 @@ class World:
                     "perm:1": "RW",
                     "perm:3": "RO" if n % 3 else "NONE",
                 }
+                if n == 0:
+                    del extra["perm:3"]  # no row: a write stores "NONE" (see _without_certificate)
                 if authority != "2":  # authority 2 has no module 2 (helios)
                     extra["perm:2"] = "RO"
                 self.ids[p.email] = store.add(p.email, p.nom, p.prenom, extra=extra).id
