@@ -344,7 +344,6 @@ def _assert_only_certificates_changed(
             assert new == old, email
 
 
-@pytest.mark.slow
 def test_real_push_puts_each_certificate_and_changes_nothing_else(world: World) -> None:
     w = world
     before = _records(w.sandbox)
@@ -387,7 +386,6 @@ def test_real_push_puts_each_certificate_and_changes_nothing_else(world: World) 
     assert _records(w.sandbox) == created
 
 
-@pytest.mark.slow
 def test_listing_with_a_gap_creates_nothing(world: World) -> None:
     w = world
     w.break_listing()
