@@ -554,3 +554,17 @@ def test_an_email_two_active_accounts_share_is_never_guessed(world: World) -> No
     assert sorted(str(r["email"]) for i, r in after.items() if i not in before) == sorted(
         p.email for p in MISSING
     )  # the ambiguous agent is not "missing": nothing created for it
+
+
+def test_check_of_an_s2low_administrator_with_no_user_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    config = tmp_path / "c.toml"
+    config.write_text('[platform]\nname = "s2low"\n', encoding="utf-8")
+    with start_sandbox("s2low", credentials=SandboxCredentials()) as sandbox:
+        code = cli.main(["check", "--config", str(config), "--url", sandbox.url])
+    err = capsys.readouterr().err
+    assert code == ExitCode.USAGE
+    assert "aucun compte listé" in err and "administre des utilisateurs" in err

@@ -81,7 +81,9 @@ def cmd_check(args: argparse.Namespace) -> int:
             "compte : " + (" ; ".join(survey.notes) or "aucun compte listé") + ".",
             hint="Pour un administrateur fonctionnel du socle, donnez la liste des agents "
             "(--roster) pour en lire les SIREN, ou « organisations = [...] » dans la section "
-            "[platform] de la configuration.",
+            "[platform] de la configuration."
+            if config.platform.name == "socle"
+            else "Vérifiez que ce compte administre des utilisateurs sur la plateforme.",
         )
     if not survey.can_edit:
         raise PlatformAuthError(
