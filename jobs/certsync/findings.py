@@ -70,6 +70,7 @@ class Code(StrEnum):
     MEGALIS_UNAVAILABLE = "MEGALIS_UNAVAILABLE"
     MEGALIS_VERIFY_FAILED = "MEGALIS_VERIFY_FAILED"
     MEGALIS_ACCOUNT_DISABLED = "MEGALIS_ACCOUNT_DISABLED"
+    MEGALIS_ACCOUNT_AMBIGUOUS = "MEGALIS_ACCOUNT_AMBIGUOUS"
     MEGALIS_LISTING_INCOMPLETE = "MEGALIS_LISTING_INCOMPLETE"
     MEGALIS_OUTCOME_UNKNOWN = "MEGALIS_OUTCOME_UNKNOWN"
     MEGALIS_NOT_SELECTED = "MEGALIS_NOT_SELECTED"
@@ -377,6 +378,14 @@ CATALOGUE: Mapping[Code, Spec] = {
         "désactivé.",
         "Si l'agent est toujours en poste, faites réactiver son compte par l'administrateur de "
         "son organisme sur Mégalis puis relancez ; sinon retirez-le de la liste des agents.",
+    ),
+    Code.MEGALIS_ACCOUNT_AMBIGUOUS: Spec(
+        _B,
+        "Plusieurs comptes Mégalis pour un e-mail",
+        "Plusieurs comptes actifs ont l'adresse « {email} » sur la plateforme (identifiants "
+        "{ids}) : certsync ne choisit pas à la place de l'administrateur, rien n'a été écrit.",
+        "Déposez le certificat à la main sur le bon compte, ou faites désactiver ou changer "
+        "l'adresse du compte en trop sur Mégalis, puis relancez.",
     ),
     Code.MEGALIS_LISTING_INCOMPLETE: Spec(
         _B,
