@@ -1,4 +1,4 @@
-"""Benchmark of the push stage: one worker against several, on a slow sandbox, under a rate cap."""
+"""Benchmark of the push stage on one platform's sandbox at 50 ms latency, under a rate cap."""
 
 from __future__ import annotations
 
@@ -66,6 +66,7 @@ def _one_run(
         "requests": len(log),
         "sso_requests": len(sso),
         "requests_per_agent": round((len(log) + len(sso)) / max(1, len(items)), 2),
+        "platform_requests_per_agent": round(len(log) / max(1, len(items)), 2),
         "pushed": pushed,
         "writes_per_account": writes,
         "max_requests_per_second": _max_per_second([float(str(r["t"])) for r in log]),
@@ -73,43 +74,57 @@ def _one_run(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run both configurations and print a summary, then the same as JSON."""
+    """Push n certificates with the configured workers (and, if asked, with one), print JSON."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--platform", default="socle", choices=("socle", "s2low", "pastell"))
-    parser.add_argument("-n", type=int, default=200, help="certificates to push")
+    parser.add_argument("-n", type=int, default=1000, help="certificates to push")
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--rate", type=float, default=150.0, help="rate cap, requests per second")
+    parser.add_argument(
+        "--single-n",
+        type=int,
+        default=0,
+        help="certificates for the one-worker run (0: skip it; at 50 ms, 1,000 take ~4 min)",
+    )
     args = parser.parse_args(argv)
 
-    items = _items(args.n)
     base = PlatformConfig(name=args.platform, rate_per_second=args.rate, timeout_seconds=10.0)
-    single = _one_run(args.platform, items, replace(base, workers=1), args.latency_ms)
-    print(f"1 worker : {single['seconds']} s, {single['requests']} requêtes", file=sys.stderr)
-    multi = _one_run(args.platform, items, replace(base, workers=args.workers), args.latency_ms)
+    multi = _one_run(
+        args.platform, _items(args.n), replace(base, workers=args.workers), args.latency_ms
+    )
     print(
-        f"{args.workers} workers : {multi['seconds']} s, {multi['requests']} requêtes",
+        f"{args.platform} : {args.workers} workers, {args.n} dépôts : {multi['seconds']} s, "
+        f"{multi['requests_per_agent']} requêtes par agent",
         file=sys.stderr,
     )
-    speedup = single["seconds"] / multi["seconds"]
-    peak = max(single["max_requests_per_second"], multi["max_requests_per_second"])
-    result = {
+    result: dict[str, Any] = {
         "platform": args.platform,
         "n": args.n,
         "latency_ms": args.latency_ms,
         "rate_cap_per_second": args.rate,
-        "single": single,
         "concurrent": multi,
-        "speedup": round(speedup, 2),
-        "rate_cap_respected": peak <= args.rate,
     }
-    print(
-        f"accélération : ×{result['speedup']} ; pic observé {peak} req/s "
-        f"pour un plafond de {args.rate:g} req/s",
-        file=sys.stderr,
-    )
+    peak = multi["max_requests_per_second"]
+    ok = multi["pushed"] == args.n and multi["writes_per_account"] == [1]
+    if args.single_n > 0:
+        single = _one_run(
+            args.platform, _items(args.single_n), replace(base, workers=1), args.latency_ms
+        )
+        print(
+            f"{args.platform} : 1 worker, {args.single_n} dépôts : {single['seconds']} s",
+            file=sys.stderr,
+        )
+        # Per-agent time, so that a smaller one-worker run still compares.
+        per_single = single["seconds"] / args.single_n
+        per_multi = multi["seconds"] / args.n
+        result["single"] = single
+        result["speedup"] = round(per_single / per_multi, 2)
+        peak = max(peak, single["max_requests_per_second"])
+        ok = ok and result["speedup"] >= 5
+    result["rate_cap_respected"] = peak <= args.rate
     print(json.dumps(result, indent=2))
-    return 0 if speedup >= 5 and result["rate_cap_respected"] else 1
+    return 0 if ok and result["rate_cap_respected"] else 1
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """`make bench`: the floor, the end-to-end dry run, a rerun, the XLSX read and the pushes.
 
 Every figure is printed with its ratio to the floor and written to bench/results.json.
-N comes from BENCH_N (default 100,000); the scaling check also runs at N/4.
+N comes from BENCH_N (default 100,000); the scaling check also runs at N/4. The pushes run on
+each platform's sandbox (the socle with its SSO); BENCH_ONLY=push measures only them.
 """
 
 from __future__ import annotations
@@ -115,22 +116,73 @@ def xlsx_read(data: Path, work: Path) -> dict[str, Any]:
     return {"rows": int(rows), "read_s": float(seconds), "process_wall_s": result["wall_s"]}
 
 
+PUSH_PLATFORMS = ("socle", "s2low", "pastell")
+
+
 def pushes(work: Path) -> dict[str, Any]:
-    """bench_push.py at 50 ms latency: one worker against the configured workers."""
-    proc = subprocess.run(
-        [PYTHON, str(HERE / "bench_push.py")],
-        cwd=work,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    """bench_push.py on each platform: 1,000 pushes at 50 ms latency with 16 workers.
+
+    The one-worker figure runs on BENCH_PUSH_SINGLE_N agents (default 0: skipped, since 1,000
+    pushes one at a time take about four minutes per platform).
+    """
+    n = os.environ.get("BENCH_PUSH_N", "1000")
+    single_n = os.environ.get("BENCH_PUSH_SINGLE_N", "0")
+    out: dict[str, Any] = {}
+    for name in PUSH_PLATFORMS:
+        proc = subprocess.run(
+            [PYTHON, str(HERE / "bench_push.py"), "--platform", name, "-n", n,
+             "--single-n", single_n, "--workers", "16", "--latency-ms", "50"],
+            cwd=work,
+            capture_output=True,
+            text=True,
+            check=False,
+        )  # fmt: skip
+        try:
+            out[name] = dict(json.loads(proc.stdout))
+        except ValueError:
+            out[name] = {"error": proc.stderr[-1000:]}
+    return out
+
+
+def push_lines(push: dict[str, Any]) -> list[str]:
+    """One French line per platform: requests per agent and wall time."""
+    lines = []
+    for name, r in push.items():
+        if "concurrent" not in r:
+            lines.append(f"{name:8} : ÉCHEC {r.get('error', '')[-300:]}")
+            continue
+        c = r["concurrent"]
+        sso = f" (dont SSO {c['sso_requests']} en tout)" if c["sso_requests"] else ""
+        line = (
+            f"{name:8} : {r['n']} dépôts, {c['workers']} workers, {r['latency_ms']} ms : "
+            f"{c['seconds']} s ; {c['requests_per_agent']} requêtes/agent{sso} ; "
+            f"pic {c['max_requests_per_second']} req/s (plafond {r['rate_cap_per_second']:g})"
+        )
+        if "single" in r:
+            s = r["single"]
+            line += f" ; 1 worker, {s['pushed']} dépôts : {s['seconds']} s (×{r['speedup']})"
+        lines.append(line)
+    return lines
+
+
+def push_only() -> int:
+    """BENCH_ONLY=push: only the push figures, merged into the existing results.json."""
+    work = Path(tempfile.mkdtemp(prefix="certsync-bench-"))
     try:
-        return dict(json.loads(proc.stdout))
-    except ValueError:
-        return {"error": proc.stderr[-1000:]}
+        push = pushes(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    path = HERE / "results.json"
+    results = json.loads(path.read_text()) if path.exists() else {}
+    results["push"] = push
+    print("\n".join(push_lines(push)))
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    return 0
 
 
 def main() -> int:
+    if os.environ.get("BENCH_ONLY") == "push":
+        return push_only()
     n = int(os.environ.get("BENCH_N", "100000"))
     quarter = max(1000, n // 4)
     print(f"Données : N = {n} (et N/4 = {quarter}), générées une fois dans bench/.cache/")
@@ -177,6 +229,7 @@ def main() -> int:
     results["targets"] = targets
     for label, ok in targets.items():
         print(f"{'OK ' if ok else 'NON'}  {label}")
+    print("\n".join(push_lines(results["push"])))
     (HERE / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     return 0
 

@@ -215,7 +215,7 @@ def test_xlsx_summary_and_findings_sheet(inputs):
         "--as-of", "2026-03-01", "--report-dir", out,
     )  # fmt: skip
     book = openpyxl.load_workbook(out / "exceptions.xlsx")
-    assert book.sheetnames == ["Résumé", "Constats", "Plan"]
+    assert book.sheetnames == ["Résumé", "Constats", "Agents", "Plan"]
     summary = {r[0].value: r[1].value for r in book["Résumé"].iter_rows(min_row=3) if r[0].value}
     assert summary["Date de référence"] == "01/03/2026"
     assert summary["Agents dans la liste"] == 1

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from certsync.config import Config, Limits, PlatformConfig, Policy, SmtpConfig, load_config
+from certsync.config import (
+    Config,
+    Limits,
+    PlatformConfig,
+    Policy,
+    ReportConfig,
+    SmtpConfig,
+    load_config,
+)
 from certsync.errors import ConfigError
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "certsync.example.toml"
@@ -18,6 +26,7 @@ SECTIONS = {
     "limits": Limits,
     "platform": PlatformConfig,
     "smtp": SmtpConfig,
+    "report": ReportConfig,
 }
 
 
@@ -30,7 +39,7 @@ def test_example_configuration_loads():
 @pytest.mark.parametrize("section", list(SECTIONS))
 def test_example_configuration_documents_every_key(section):
     text = EXAMPLE.read_text(encoding="utf-8")
-    nested = {"policy", "limits", "platform", "smtp"}
+    nested = {"policy", "limits", "platform", "smtp", "report"}
     for f in fields(SECTIONS[section]):
         if f.name in nested:
             continue

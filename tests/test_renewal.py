@@ -147,7 +147,9 @@ def test_write_expiring_reports(tmp_path: Path, store: StateStore) -> None:
         '=HYPERLINK("http   evil","x")',
     ]
     summary = book["Synthèse"]
-    assert summary["A1"].value == "Certificats expirant dans 30 jours au 27/11/2026"
+    assert summary["A1"].value == (
+        "4 certificats expirés ou expirant d'ici 30 jours (dont 2 déjà expirés), au 27/11/2026."
+    )
     assert [c.value for c in summary[4]][:4] == ["Commune de Plouha", "Commune de Plouha", 2, 1]
     assert summary.freeze_panes == "A4"
     plouha = book["Commune de Plouha"]
@@ -155,7 +157,7 @@ def test_write_expiring_reports(tmp_path: Path, store: StateStore) -> None:
         "E-mail",
         "Prénom",
         "Nom",
-        "Organisation",
+        "Organisme",
         "Certificat (CN)",
         "Date d'expiration",
         "Jours restants",
@@ -165,7 +167,7 @@ def test_write_expiring_reports(tmp_path: Path, store: StateStore) -> None:
     assert plouha["F2"].number_format == "dd/mm/yyyy"
     assert plouha["G2"].value == -5
     assert plouha.freeze_panes == "A2"
-    assert plouha.auto_filter.ref == "A1:I3"
+    assert plouha.auto_filter.ref == "A1:L3"
     assert plouha.column_dimensions["A"].width > 30
     evil = book.worksheets[4]
     for cell in ("A2", "B2", "C2", "D2", "E2"):

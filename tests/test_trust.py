@@ -32,7 +32,7 @@ def test_describe_lists_each_anchor_with_expiry(pki: SamplePKI, tmp_path: Path) 
     assert trust.describe() == [
         "Autorité racine « ChamberSign France CA3 Root » (expire le 04/12/2038)",
         "Autorité racine « Certigna Root CA » (expire le 01/10/2033)",
-        "2 autorité(s) intermédiaire(s) en plus",
+        "2 autorités intermédiaires en plus",
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -22,12 +23,30 @@ from certsync.validate import Validator
 EXCLUDED_ROW_CODES = frozenset({Code.ROSTER_DUPLICATE_AGENT})
 
 
+#: File names Windows, macOS and browsers give to a copy or a second download of a file.
+_COPY_NAME = re.compile(
+    r"^(copie de |copy of |copie_de_)"
+    r"|( - copie| - copy| copie| copy|_copie|-copie)( \(\d+\))?$"
+    r"|\s?\(\d+\)$",
+    re.IGNORECASE,
+)
+
+
+def is_copy_name(path: str) -> bool:
+    """Whether a file's name is that of a copy (« Copie de x.cer », « x (1).cer »…)."""
+    stem = path.rsplit("/", 1)[-1]
+    stem = stem.rsplit(".", 1)[0] if "." in stem else stem
+    return bool(_COPY_NAME.search(stem.strip()))
+
+
 def deduplicate_files(
     checked: Sequence[Checked], preferred: set[str]
 ) -> tuple[list[Checked], dict[str, str]]:
     """Mark later copies of one certificate FILE_DUPLICATE; returns (records, duplicate → kept).
 
-    The copy named in the roster's file column is kept first, then the first by path.
+    The copy named in the roster's file column is kept first, then a file whose name is not
+    that of a copy (« Copie de x.cer », « x (1).cer », « x - Copie.cer »), then the first by
+    path: the original keeps its name in the report, the copy is called the duplicate.
     """
     by_sha: dict[str, list[Checked]] = defaultdict(list)
     for item in checked:
@@ -37,7 +56,9 @@ def deduplicate_files(
     for items in by_sha.values():
         if len(items) < 2:
             continue
-        items.sort(key=lambda i: (i.file.path not in preferred, i.file.path))
+        items.sort(
+            key=lambda i: (i.file.path not in preferred, is_copy_name(i.file.path), i.file.path)
+        )
         for dup in items[1:]:
             kept_of[dup.file.path] = items[0].file.path
     out = []
@@ -114,11 +135,12 @@ def decide(
                 if refused
                 else ""
             )
-            extra: dict[str, object] = {"reason": reason}
+            extra: dict[str, object] = {"reason": reason, "see_file": held or refused or ""}
             if held:
                 extra["action"] = (
-                    f"Tranchez le cas du fichier « {held} » (voir son constat) : indiquez l'agent "
-                    "dans le fichier de décisions ou dans la colonne Fichier de la liste."
+                    f"Tranchez le cas du fichier « {held} » (voir son constat) : choisissez "
+                    "l'agent dans sa colonne « Décision » du classeur, ou indiquez-le dans le "
+                    "fichier de décisions ou dans la colonne Fichier de la liste."
                 )
             elif refused:
                 extra["action"] = (

@@ -56,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="simulation : rien n'est déposé")
     run.add_argument("--report-dir", type=Path, help="dossier du rapport (défaut : reports/…)")
     run.add_argument("--sheet", help="feuille du classeur à lire (défaut : la première)")
-    run.add_argument("--decisions", type=Path, help="fichier de décisions (CSV)")
+    run.add_argument(
+        "--decisions", type=Path, help="décisions : fichier CSV, ou exceptions.xlsx rempli"
+    )
     run.add_argument(
         "--skip-chain-check",
         action="store_true",
@@ -89,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.register_ops(sub, _common)
     commands.register_onboarding(sub)
     commands.register_check(sub, _common)
+    commands.register_audit(sub, _common)
+    commands.register_decisions(sub, _common)
     commands.register_trust(sub)
     return parser
 

@@ -124,6 +124,18 @@ DATA_FILES = {"state": "certsync.sqlite", "log_file": "certsync.log", "status_fi
 
 
 @dataclass(frozen=True, slots=True)
+class ReportConfig:
+    """The summary e-mail sent to the administrator after each run (through [smtp])."""
+
+    email_to: str = ""
+    """Recipients, separated by commas; empty: no summary e-mail."""
+    email_always: bool = False
+    """Send it even when nothing is new since the last run."""
+    attach_max_bytes: int = 5_000_000
+    """exceptions.xlsx is attached when it is no larger than this."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """Everything a run needs besides its inputs."""
 
@@ -152,6 +164,7 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     platform: PlatformConfig = field(default_factory=PlatformConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
 
 
 _PATH_FIELDS = {
@@ -203,15 +216,16 @@ def _coerce(section: str, key: str, value: Any, default: Any, base: Path) -> Any
     return value
 
 
+_SECTIONS = {"policy", "limits", "platform", "smtp", "report"}
+
+
 def _section(cls: type, data: Mapping[str, Any], section: str, base: Path) -> Any:
     instance = cls()
     known = {f.name: f for f in fields(cls)}
     changes: dict[str, Any] = {}
     for key, value in data.items():
-        if key not in known or key in {"policy", "limits", "platform", "smtp"}:
-            names = ", ".join(
-                sorted(k for k in known if k not in {"policy", "limits", "platform", "smtp"})
-            )
+        if key not in known or key in _SECTIONS:
+            names = ", ".join(sorted(k for k in known if k not in _SECTIONS))
             where = f"[{section}]" if section else "la racine"
             raise ConfigError(
                 f"Configuration : clé inconnue « {key} » dans {where}.",
@@ -241,7 +255,13 @@ def load_config(path: Path | None) -> Config:
             "config/certsync.example.toml.",
         ) from exc
     base = path.parent
-    sections = {"policy": Policy, "limits": Limits, "platform": PlatformConfig, "smtp": SmtpConfig}
+    sections = {
+        "policy": Policy,
+        "limits": Limits,
+        "platform": PlatformConfig,
+        "smtp": SmtpConfig,
+        "report": ReportConfig,
+    }
     top = {k: v for k, v in data.items() if k not in sections}
     config = _section(Config, top, "", base)
     # Files not named one by one follow the configured data folder.

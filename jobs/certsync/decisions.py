@@ -46,6 +46,7 @@ def read_decisions(path: Path) -> tuple[dict[str, Decision], list[Finding]]:
                 finding(
                     Code.MATCH_DECISION_INVALID,
                     line=line,
+                    where=f"de la ligne {line} du fichier de décisions",
                     reason=f"« {cells[0]} » n'est pas une empreinte SHA-256 "
                     "(64 chiffres hexadécimaux)",
                 )
@@ -56,6 +57,7 @@ def read_decisions(path: Path) -> tuple[dict[str, Decision], list[Finding]]:
                 finding(
                     Code.MATCH_DECISION_INVALID,
                     line=line,
+                    where=f"de la ligne {line} du fichier de décisions",
                     reason="la deuxième colonne (e-mail ou « ignorer ») est vide",
                 )
             )

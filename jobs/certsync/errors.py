@@ -31,7 +31,7 @@ class ExitCode(IntEnum):
     CONFIG = 78
     """Bad configuration."""
     INTERRUPTED = 130
-    """Stopped by the administrator (Ctrl-C), as a shell reports SIGINT."""
+    """Stopped by Ctrl-C or SIGINT (128 + 2, as a shell reports it)."""
 
 
 class CertsyncError(Exception):

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from certsync.french import plural
+
 
 class Severity(StrEnum):
     """How much a finding weighs on the run's outcome."""
@@ -68,6 +70,7 @@ class Code(StrEnum):
     MEGALIS_UNAVAILABLE = "MEGALIS_UNAVAILABLE"
     MEGALIS_VERIFY_FAILED = "MEGALIS_VERIFY_FAILED"
     MEGALIS_ACCOUNT_DISABLED = "MEGALIS_ACCOUNT_DISABLED"
+    MEGALIS_ACCOUNT_AMBIGUOUS = "MEGALIS_ACCOUNT_AMBIGUOUS"
     MEGALIS_LISTING_INCOMPLETE = "MEGALIS_LISTING_INCOMPLETE"
     MEGALIS_OUTCOME_UNKNOWN = "MEGALIS_OUTCOME_UNKNOWN"
     MEGALIS_NOT_SELECTED = "MEGALIS_NOT_SELECTED"
@@ -155,7 +158,8 @@ CATALOGUE: Mapping[Code, Spec] = {
     Code.FILE_CHAIN_INCLUDED: Spec(
         _I,
         "Chaîne de certification incluse",
-        "Le fichier contient aussi {count} certificat(s) d'autorité ; seul le certificat de "
+        "Le fichier contient aussi {count:certificat d'autorité|certificats d'autorité} ; "
+        "seul le certificat de "
         "l'agent ({subject}) est utilisé.",
         "Aucune action nécessaire.",
     ),
@@ -233,13 +237,13 @@ CATALOGUE: Mapping[Code, Spec] = {
     Code.MATCH_DECISION_APPLIED: Spec(
         _I,
         "Décision manuelle appliquée",
-        "Attribution fixée par le fichier de décisions : {decision}.",
+        "Attribution fixée par {by} : {decision}.",
         "Aucune action nécessaire.",
     ),
     Code.MATCH_DECISION_INVALID: Spec(
         _W,
         "Décision inapplicable",
-        "La ligne {line} du fichier de décisions n'est pas appliquée : {reason}.",
+        "La décision {where} n'est pas appliquée : {reason}.",
         "Corrigez la ligne du fichier de décisions (empreinte SHA-256 ; e-mail de la liste ou "
         "« ignorer »).",
     ),
@@ -307,7 +311,9 @@ CATALOGUE: Mapping[Code, Spec] = {
         _W,
         "Organisme différent",
         "Le certificat indique l'organisme {cert_org}, la liste indique {roster_org}.",
-        "Vérifiez que l'agent a bien changé de collectivité ; sinon corrigez la liste.",
+        "Vérifiez que l'agent a bien changé de collectivité, ou qu'il s'agit d'un élu qui "
+        "utilise légitimement un même certificat dans plusieurs collectivités (aucune action "
+        "alors) ; sinon corrigez la liste.",
     ),
     Code.CERT_POLICY_NOT_ALLOWED: Spec(
         _B,
@@ -372,6 +378,14 @@ CATALOGUE: Mapping[Code, Spec] = {
         "désactivé.",
         "Si l'agent est toujours en poste, faites réactiver son compte par l'administrateur de "
         "son organisme sur Mégalis puis relancez ; sinon retirez-le de la liste des agents.",
+    ),
+    Code.MEGALIS_ACCOUNT_AMBIGUOUS: Spec(
+        _B,
+        "Plusieurs comptes Mégalis pour un e-mail",
+        "Plusieurs comptes actifs ont l'adresse « {email} » sur la plateforme (identifiants "
+        "{ids}) : certsync ne choisit pas à la place de l'administrateur, rien n'a été écrit.",
+        "Déposez le certificat à la main sur le bon compte, ou faites désactiver ou changer "
+        "l'adresse du compte en trop sur Mégalis, puis relancez.",
     ),
     Code.MEGALIS_LISTING_INCOMPLETE: Spec(
         _B,
@@ -475,9 +489,30 @@ CATALOGUE: Mapping[Code, Spec] = {
 }
 
 
-class _SafeDict(dict[str, object]):
-    def __missing__(self, key: str) -> str:
+class _Count(int):
+    """An integer parameter: `{count:certificat|certificats}` writes it with its noun agreed."""
+
+    def __format__(self, spec: str) -> str:
+        if "|" in spec:
+            one, many = spec.split("|", 1)
+            return plural(int(self), one, many)
+        return int.__format__(self, spec)
+
+
+class _Unknown:
+    """A parameter a finding lacks: shown as « ? », whatever its format."""
+
+    def __format__(self, spec: str) -> str:
         return "?"
+
+
+class _SafeDict(dict[str, object]):
+    def __getitem__(self, key: str) -> object:
+        value = super().__getitem__(key)
+        return _Count(value) if type(value) is int else value
+
+    def __missing__(self, key: str) -> object:
+        return _Unknown()
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,6 +71,22 @@ class Decision:
     ignore: bool = False
     """`ignorer`: the certificate is never used."""
     line: int = 0
+    source: str = ""
+    """For a decision kept in the state: where it was taken (workbook and row)."""
+
+    @property
+    def where(self) -> str:
+        """French: which decision this is, for messages."""
+        if self.source:
+            return f"enregistrée ({self.source})"
+        return f"de la ligne {self.line} du fichier de décisions"
+
+    @property
+    def by(self) -> str:
+        """French: who fixed the attribution, for MATCH_DECISION_APPLIED."""
+        return (
+            f"la décision enregistrée ({self.source})" if self.source else "le fichier de décisions"
+        )
 
 
 @dataclass(slots=True)
@@ -158,6 +174,21 @@ def _sirens(info: CertInfo) -> tuple[str, ...]:
 def _rows(agents: Iterable[Agent]) -> set[int]:
     """Row numbers: rows identify agents (comparing whole records is needlessly slow)."""
     return {a.row for a in agents}
+
+
+def _stored_action(decision: Decision) -> dict[str, str]:
+    """A decision kept in the state is corrected with `certsync decisions`, not in a file."""
+    if not decision.source:
+        return {}
+    return {
+        "action": f"Retirez la décision (certsync decisions remove {decision.sha256}) ou "
+        "remettez l'agent dans la liste, puis relancez."
+    }
+
+
+def _emails(agents: Sequence[Agent]) -> tuple[str, ...]:
+    """The candidates' e-mails, for the workbook's « Décision » drop-down."""
+    return tuple(dict.fromkeys(a.email for a in agents))
 
 
 def _who(agents: Sequence[Agent]) -> str:
@@ -319,7 +350,9 @@ class Matcher:
             if decision.ignore:
                 result.ignored.add(path)
                 result.findings.append(
-                    finding(Code.MATCH_DECISION_APPLIED, file=path, decision="ignorer")
+                    finding(
+                        Code.MATCH_DECISION_APPLIED, file=path, decision="ignorer", by=decision.by
+                    )
                 )
                 return
             rows = tuple(
@@ -332,15 +365,20 @@ class Matcher:
                         Code.MATCH_DECISION_APPLIED,
                         file=path,
                         decision=", ".join(decision.emails),
+                        by=decision.by,
                     )
                 )
                 return
             result.findings.append(
-                finding(
+                Finding(
                     Code.MATCH_DECISION_INVALID,
                     file=path,
-                    line=decision.line,
-                    reason="aucune des adresses indiquées n'est dans la liste des agents",
+                    params={
+                        "line": decision.line,
+                        "where": decision.where,
+                        "reason": "aucune des adresses indiquées n'est dans la liste des agents",
+                        **_stored_action(decision),
+                    },
                 )
             )
 
@@ -389,7 +427,13 @@ class Matcher:
             result.hold(path, content)
             result.findings.append(
                 Finding(
-                    Code.MATCH_AMBIGUOUS, file=path, params={**base, "candidates": _who(content)}
+                    Code.MATCH_AMBIGUOUS,
+                    file=path,
+                    params={
+                        **base,
+                        "candidates": _who(content),
+                        "candidate_emails": _emails(content),
+                    },
                 )
             )
             return
@@ -427,6 +471,7 @@ class Matcher:
                     "content_agent": _who(content),
                     "other_signal": other_signal,
                     "other_agent": _who(other),
+                    "candidate_emails": _emails([*content, *other]),
                 },
             )
         )

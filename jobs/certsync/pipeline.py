@@ -15,9 +15,11 @@ from pathlib import Path
 from certsync.assign import EXCLUDED_ROW_CODES, decide, deduplicate_files
 from certsync.certfiles.scan import Entry
 from certsync.config import Config
+from certsync.decisionbook import stored_decisions
 from certsync.decisions import read_decisions
 from certsync.errors import InputError
 from certsync.findings import Finding
+from certsync.french import plural
 from certsync.ingest import Checked, CheckSetup, make_validator, read_and_check
 from certsync.match import Decision, Matcher, MatchResult, combine
 from certsync.records import AgentResult, Roster, RunResult
@@ -138,8 +140,12 @@ def run(request: RunRequest, hooks: Hooks | None = None) -> RunResult:
     check_inputs(request.roster, request.certs)
     general: list[Finding] = []
     decisions: dict[str, Decision] = {}
+    if hooks.store is not None:
+        # Decisions imported from a workbook; the CSV file, read next, wins for a certificate.
+        decisions.update(stored_decisions(hooks.store))
     if config.decisions is not None:
-        decisions, decision_findings = read_decisions(config.decisions)
+        from_file, decision_findings = read_decisions(config.decisions)
+        decisions.update(from_file)
         general.extend(decision_findings)
     trust = load_trust_store(config)
     setup = CheckSetup(
@@ -250,8 +256,8 @@ def _parameters(request: RunRequest, roster: Roster, trust: TrustStore | None) -
         if roster.detected.get(key):
             params[label] = roster.detected[key]
     params["Magasin de confiance"] = (
-        f"{trust.source} ({len(trust.anchors)} racine(s), "
-        f"{len(trust.intermediates)} intermédiaire(s))"
+        f"{trust.source} ({plural(len(trust.anchors), 'racine')}, "
+        f"{plural(len(trust.intermediates), 'intermédiaire')})"
         if trust is not None
         else "aucun"
     )

@@ -78,6 +78,8 @@ class Action(StrEnum):
     """Not in a listing that is not proven complete: never created (it may exist)."""
     DISABLED = "disabled"
     """The platform lists the account as disabled: never written."""
+    AMBIGUOUS = "ambiguous"
+    """Several active accounts have the agent's e-mail: none is written, none is created."""
     REJECTED = "rejected"
     PENDING = "pending"
     """The account could not be read (platform unavailable): apply() reads it again first."""
@@ -234,6 +236,10 @@ def _planned_outcome(entry: PlanEntry) -> PushOutcome:
             return failed(
                 finding(Code.MEGALIS_ACCOUNT_DISABLED, row=row, email=email, account=account_id)
             )
+        case Action.AMBIGUOUS:
+            return failed(
+                finding(Code.MEGALIS_ACCOUNT_AMBIGUOUS, row=row, email=email, ids=entry.reason)
+            )
         case Action.REJECTED:
             return failed(finding(Code.MEGALIS_REJECTED, row=row, message=entry.reason))
         case Action.UNSETTLED:
@@ -279,12 +285,15 @@ def plan(
         except CertsyncError as exc:
             pending = tuple(PlanEntry(i, Action.PENDING, reason=exc.message) for i in items)
             return Plan(pending, error=exc)
-    accounts, gaps = listing.accounts, listing.gaps
+    accounts, gaps, ambiguous = listing.accounts, listing.gaps, listing.ambiguous
     unsettled = unsettled or {}
     breaker = CircuitBreaker(breaker_threshold)
     stop: list[CertsyncError] = []
 
     def decide(item: PushItem) -> PlanEntry:
+        shared = ambiguous.get(item.agent.email_key)
+        if shared:
+            return PlanEntry(item, Action.AMBIGUOUS, reason=", ".join(shared))
         account = accounts.get(item.agent.email_key)
         if account is None:
             if gaps:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
@@ -61,6 +61,7 @@ class StatePusher:
         """The engine's plan by roster row, kept for the report."""
         self.meter: Meter | None = None
         """Where progress goes (the run's own display), else a display of its own."""
+        self._files: dict[int, str | None] = {}
 
     def __call__(
         self, agents: list[AgentResult], checked: Sequence[Checked]
@@ -76,7 +77,8 @@ class StatePusher:
             else {}
         )
         self._previous = {a.agent.row: known.get(a.agent.email_key) for a in todo}
-        journal = StateJournal(self.store, self.run_id, self.platform, self.clock)
+        self._files = {a.agent.row: a.file for a in todo}
+        journal = StateJournal(self.store, self.run_id, self.platform, self.clock, self._files)
         live = self.store is not None and not self.dry_run
         with nullcontext(self.meter) if self.meter else Meter() as meter:
             # Progress is watched from outside the engine: the connector's calls are counted.
@@ -234,11 +236,14 @@ class StateJournal:
         run_id: str,
         platform: str,
         clock: Callable[[], dt.datetime],
+        files: Mapping[int, str | None] | None = None,
     ) -> None:
         self.store = store
         self.run_id = run_id
         self.platform = platform
         self.clock = clock
+        self.files = files or {}
+        """Roster row → the file its certificate came from (for the audit)."""
 
     def _store(self) -> StateStore:
         assert self.store is not None
@@ -270,6 +275,7 @@ class StateJournal:
             prenom=agent.prenom,
             nom=agent.nom,
             organisation=agent.organisation,
+            source_file=self.files.get(intent.item.row),
         )
 
     def drop(self, intent: Intent) -> None:

@@ -50,8 +50,10 @@ def fingerprint(
     config: Config,
     dry_run: bool,
     create_missing: bool,
+    extra: str = "",
 ) -> str:
-    """A digest of everything a run's result depends on, apart from the date."""
+    """A digest of everything a run's result depends on, apart from the date; `extra` is a
+    digest of other inputs (the decisions kept in the state)."""
     digest = hashlib.sha256()
     head = {
         "version": __version__,
@@ -63,6 +65,7 @@ def fingerprint(
         "config": json.dumps(asdict(config), default=str, sort_keys=True),
         "dry_run": dry_run,
         "create_missing": create_missing,
+        "extra": extra,
     }
     digest.update(json.dumps(head, sort_keys=True).encode())
     for e in entries:

@@ -10,6 +10,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import NameOID
 
 from certsync.errors import ConfigError
+from certsync.french import plural
 
 _HINT = (
     "Le magasin de confiance doit être un fichier PEM contenant les certificats des autorités "
@@ -36,7 +37,10 @@ class TrustStore:
             for cert in self.anchors
         ]
         if self.intermediates:
-            lines.append(f"{len(self.intermediates)} autorité(s) intermédiaire(s) en plus")
+            count = plural(
+                len(self.intermediates), "autorité intermédiaire", "autorités intermédiaires"
+            )
+            lines.append(f"{count} en plus")
         return lines
 
 

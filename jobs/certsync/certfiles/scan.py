@@ -13,6 +13,7 @@ from certsync.certfiles.parse import cert_info
 from certsync.certfiles.sniff import sniff
 from certsync.config import Limits
 from certsync.findings import Code, finding
+from certsync.french import plural
 from certsync.records import CertFile, CertInfo, FileFormat
 
 log = logging.getLogger(__name__)
@@ -199,4 +200,4 @@ def _human(size: int) -> str:
         if size >= scale:
             text = f"{size / scale:.1f}".replace(".", ",").removesuffix(",0")
             return f"{text} {unit}"
-    return f"{size} octets"
+    return plural(size, "octet")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from certsync.commands.common import config_from_args, setup_logging
@@ -26,6 +27,12 @@ def register_check(sub: Any, common: Common) -> None:
     )
     p.add_argument("--platform", choices=("socle", "s2low", "pastell"), help="plateforme")
     p.add_argument("--url", help="adresse de la plateforme")
+    p.add_argument(
+        "--roster",
+        type=Path,
+        help="liste des agents : ses SIREN désignent les organismes à vérifier (socle, "
+        "administrateur fonctionnel)",
+    )
     common(p)
     p.set_defaults(handler=cmd_check)
 
@@ -46,7 +53,12 @@ def cmd_check(args: argparse.Namespace) -> int:
             "Aucune plateforme indiquée pour la vérification.",
             hint="Donnez son adresse avec --url (ou [platform] url dans la configuration).",
         )
+    sirens = _roster_sirens(args.roster) if args.roster else ()
     connector = make_connector(config.platform, url=url)
+    # The socle finds a functional administrator's organisations by the roster's SIRENs.
+    scope = getattr(connector, "use_sirens", None)
+    if scope is not None and sirens:
+        scope(sirens)
     try:
         survey = connector.survey()
     except Unavailable as exc:
@@ -62,6 +74,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     finally:
         connector.close()
     print(describe(config.platform.name, url, survey))
+    if not survey.organisations:
+        # Nothing to look at is not a missing right: say what to give instead.
+        raise UsageError(
+            "Connexion réussie, mais aucun organisme ou aucune entité n'a été trouvé pour ce "
+            "compte : " + (" ; ".join(survey.notes) or "aucun compte listé") + ".",
+            hint="Pour un administrateur fonctionnel du socle, donnez la liste des agents "
+            "(--roster) pour en lire les SIREN, ou « organisations = [...] » dans la section "
+            "[platform] de la configuration."
+            if config.platform.name == "socle"
+            else "Vérifiez que ce compte administre des utilisateurs sur la plateforme.",
+        )
     if not survey.can_edit:
         raise PlatformAuthError(
             "Ce compte peut se connecter mais n'a pas le droit de modifier un agent : aucun "
@@ -70,6 +93,14 @@ def cmd_check(args: argparse.Namespace) -> int:
             "agents (organisme ou entité) pour ce compte, puis relancez « certsync check ».",
         )
     return int(ExitCode.OK)
+
+
+def _roster_sirens(path: Path) -> tuple[str, ...]:
+    """The roster's SIRENs (from SIREN or SIRET), in first-seen order."""
+    from certsync.roster import read_roster
+
+    agents = read_roster(path).agents
+    return tuple(dict.fromkeys(s for a in agents if (s := a.siren or a.siret[:9])))
 
 
 def describe(platform: str, url: str, survey: Survey) -> str:

@@ -128,6 +128,8 @@ def recorded_run(
             record.code = exc.exit_code
             raise
         except KeyboardInterrupt:
+            # Recorded as interrupted (history marks it), not as an internal error, with what
+            # was already written.
             record.code = ExitCode.INTERRUPTED
             raise _interrupted(record, command) from None
         finally:

@@ -22,13 +22,14 @@ from certsync.commands.common import (
 )
 from certsync.config import Config, reports_root
 from certsync.errors import ExitCode, UsageError
+from certsync.french import plural
 from certsync.frenchfmt import fr_int
 from certsync.fsutil import atomic_write_bytes
 from certsync.logs import COUNT_LABELS
 from certsync.notify import NotifyOutcome, NotifyStatus, notify_expiring
-from certsync.renewal import PlatformCertificate, expiring, write_expiring
+from certsync.renewal import PlatformCertificate, expiring, headline, renewed, write_expiring
 from certsync.rollback import RollbackStatus, rollback
-from certsync.state import StateStore, history
+from certsync.state import RunSummary, StateStore, history
 
 Common = Callable[[argparse.ArgumentParser], None]
 
@@ -95,13 +96,32 @@ def cmd_history(args: argparse.Namespace) -> int:
             f"{COUNT_LABELS.get(k, k)} : {fr_int(v)}" for k, v in (r.counts or {}).items()
         )
         code = "?" if r.exit_code is None else str(r.exit_code)
+        marks = "".join(f"  [{m}]" for m in run_marks(r))
         print(f"{r.run_id}  {r.command:8}  début {r.started:%d/%m/%Y %H:%M}  fin {ended}  "
-              f"code {code}  {counts}")  # fmt: skip
+              f"code {code}{marks}  {counts}")  # fmt: skip
     return 0
+
+
+#: Exit codes of a run that stopped before the end of its work (platform gone, interrupted).
+_INTERRUPTED_CODES = {int(ExitCode.PLATFORM_UNAVAILABLE), int(ExitCode.INTERRUPTED)}
+
+
+def run_marks(run: RunSummary) -> list[str]:
+    """French marks for `history`: a dry run, a run interrupted or never finished."""
+    marks = []
+    if run.parameters.get("dry_run"):
+        marks.append("simulation")
+    if run.ended is None:
+        marks.append("interrompue : jamais terminée (arrêtée ou encore en cours)")
+    elif run.exit_code in _INTERRUPTED_CODES:
+        marks.append("interrompue : le reste sera repris")
+    return marks
 
 
 def _run_dict(run: Any) -> dict[str, Any]:
     return {
+        "dry_run": bool(run.parameters.get("dry_run")),
+        "interrupted": run.ended is None or run.exit_code in _INTERRUPTED_CODES,
         "run_id": run.run_id,
         "command": run.command,
         "started": run.started.isoformat(),
@@ -174,12 +194,11 @@ def _expiring(args: argparse.Namespace, config: Config, report_dir: Path, now: d
     platform = _platform_certificates(config) if config.platform.url else None
     with StateStore.open(config.state) as store:
         entries = expiring(store, args.within, as_of, platform)
-    paths = write_expiring(entries, report_dir, as_of, args.within)
-    expired = sum(1 for e in entries if e.expired)
-    print(
-        f"{len(entries)} certificat(s) expiré(s) ou expirant d'ici {args.within} jours "
-        f"(dont {expired} déjà expiré(s)), au {as_of:%d/%m/%Y}."
-    )
+        done = renewed(store, args.within, as_of)
+    paths = write_expiring(entries, report_dir, as_of, args.within, done)
+    print(headline(entries, args.within, as_of))
+    if done:
+        print(f"  Déjà renouvelés : {plural(len(done), 'certificat')} (voir le classeur).")
     print(f"  Rapport : {paths['xlsx']}")
     print(f"  Publipostage : {paths['csv']}")
     return 0
@@ -259,7 +278,7 @@ def cmd_notify(args: argparse.Namespace) -> int:
         if args.dry_run and o.mail is not None:
             print("  " + o.mail.get_content().replace("\n", "\n  "))
     if not outcomes and not args.quiet:
-        print(f"Aucun certificat n'expire d'ici {args.within} jours.")
+        print(f"Aucun certificat n'expire d'ici {plural(args.within, 'jour')}.")
     if written:
         print(f"Messages (simulation, rien n'a été envoyé) : {len(written)} fichier(s) .eml dans "
               f"{preview_dir}")  # fmt: skip

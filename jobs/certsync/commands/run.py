@@ -23,7 +23,9 @@ from certsync.commands.common import (
     recorded_run,
     setup_logging,
 )
+from certsync.commands.decisions import with_workbook_decisions
 from certsync.config import Config, reports_root
+from certsync.decisionbook import decisions_digest
 from certsync.errors import CertsyncError, ExitCode, StateError, UsageError
 from certsync.frenchfmt import fr_int
 from certsync.fsutil import atomic_path
@@ -35,6 +37,7 @@ from certsync.plan import plan_summary
 from certsync.push import Selection
 from certsync.records import AgentStatus, RunResult
 from certsync.report import write_reports
+from certsync.report.mail import previous_report, recipients, send_summary, send_unchanged
 from certsync.report.rows import AGENT_STATUS_FR, FILE_STATUS_FR
 from certsync.state import RunSummary, StateStore
 
@@ -152,6 +155,9 @@ def _recorded(
         status_file=True,
     ) as record:
         store = record.store
+        config = with_workbook_decisions(
+            config, store, roster=args.roster, certs=args.certs, sheet=args.sheet
+        )
         entries = list_files(args.certs)
         fingerprint = shortcut.fingerprint(
             roster=args.roster,
@@ -161,6 +167,7 @@ def _recorded(
             config=config,
             dry_run=args.dry_run,
             create_missing=args.create_missing,
+            extra=decisions_digest(store),
         )
         selective = args.only is not None or args.limit is not None
         previous = None if args.full or selective else store.reusable_run(fingerprint, as_of)
@@ -176,10 +183,13 @@ def _recorded(
                     f"  Rapport : {report_dir / 'exceptions.xlsx'}\n"
                     f"  Fichier d'état : {config.state}"
                 )
+            _tell(send_unchanged(run_id, previous.run_id, record.report, config, now_utc()))
             return int(record.code)
         result, stopped = _full_run(args, config, store, run_id, as_of, entries, url)
         with stage("report"):
             paths = _write_reports(result, report_dir)
+        # Read only when a summary is to be sent: at 100,000 agents it is a large file.
+        last = previous_report(store, run_id) if recipients(config) else None
         record.code = exit_code_for(result)
         record.counts = counts_of(result)
         record.report = report_dir.resolve()
@@ -199,6 +209,7 @@ def _recorded(
         print(f"certsync : {stopped.message}", file=sys.stderr)
         if stopped.hint:
             print(f"  → {stopped.hint}", file=sys.stderr)
+    _tell(send_summary(result, last, report_dir.resolve(), config, now_utc()))
     return int(code)
 
 
@@ -220,6 +231,12 @@ def _write_reports(result: RunResult, report_dir: Path) -> dict[str, Path]:
             hint="Libérez de la place puis relancez ; ce qui a été déposé est enregistré dans "
             "le fichier d'état et ne sera pas redéposé.",
         ) from exc
+
+
+def _tell(note: str | None) -> None:
+    """Say what became of the summary e-mail (nothing when none is configured)."""
+    if note:
+        print(note)
 
 
 def _full_run(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from certsync.records import Agent
@@ -39,12 +40,15 @@ class AccountListing:
     """Every account a connector could list, and whether the listing is proven complete."""
 
     accounts: dict[str, Account]
-    """Accounts keyed by case-folded e-mail (first one listed wins)."""
+    """Accounts keyed by case-folded e-mail (the only active one, else the first listed)."""
     gaps: tuple[str, ...] = ()
     """French reasons why the listing may be incomplete (an organisation whose export failed,
     a page that could not be read, an entity not walked). Empty means proven complete: every
     page of every organisation or entity was read without error. Accounts are never created
     from an incomplete listing."""
+    ambiguous: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Case-folded e-mails that several active accounts share, with their ids: such an agent is
+    neither written nor created (which account is theirs would be a guess)."""
 
     @property
     def complete(self) -> bool:

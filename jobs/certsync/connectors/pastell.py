@@ -35,6 +35,7 @@ from certsync.connectors.interface import (
     Survey,
     Unavailable,
 )
+from certsync.connectors.listing import AccountCollector
 from certsync.errors import PlatformAuthError
 from certsync.records import Agent
 
@@ -93,8 +94,12 @@ class PastellConnector(Connector):
         headers: dict[str, str] = {"Accept": "application/json"}
         if credentials.token:
             headers["Authorization"] = f"Bearer {credentials.token}"
+            self._identity = "jeton d'API Pastell (CERTSYNC_TOKEN)"
         elif credentials.has_login:
             auth = (credentials.user, credentials.password)
+            self._identity = f"{credentials.user} (compte d'API Pastell)"
+        else:
+            self._identity = "aucun identifiant Pastell"
         self._has_credentials = bool(credentials.token or credentials.has_login)
         self._http: HttpClient = client_for(config, url, retry=retry, auth=auth, headers=headers)
 
@@ -165,7 +170,7 @@ class PastellConnector(Connector):
         except (Unavailable, Rejected) as exc:
             reason = exc.reason if isinstance(exc, Unavailable) else exc.message
             return AccountListing({}, (f"liste des entités Pastell illisible : {reason}",))
-        accounts: dict[str, Account] = {}
+        collected = AccountCollector()
         for entity in entities:
             id_e = _text(entity.get("id_e"))
             try:
@@ -183,8 +188,8 @@ class PastellConnector(Connector):
                         active=_active(row.get("active")),
                         organisation=id_e,
                     )
-                    accounts.setdefault(account.email_key, account)
-        return AccountListing(accounts, tuple(gaps))
+                    collected.add(account)
+        return collected.listing(gaps)
 
     def list_accounts(self) -> dict[str, Account]:
         """Users of the whole entity tree, keyed by e-mail (gaps are ignored here)."""
@@ -239,7 +244,7 @@ class PastellConnector(Connector):
             "email": agent.email,
             "nom": agent.nom,
             "prenom": agent.prenom,
-            "id_e": self._entity or "0",
+            "id_e": self._entity_for(agent),
             # The agent logs in with the certificate; a random password nobody knows.
             "password": secrets.token_urlsafe(24),
         }
@@ -256,6 +261,32 @@ class PastellConnector(Connector):
             raise protocol_error(_NAME, f"création : HTTP {response.status_code}, pas d'id_u")
         return Account(
             _text(data["id_u"]), agent.email, agent.nom, agent.prenom, organisation=fields["id_e"]
+        )
+
+    def _entity_for(self, agent: Agent) -> str:
+        """The entity a new account goes to: the one with the agent's SIREN, else entity_id.
+
+        Without either, `id_e` would default to 0 and Pastell would refuse with a bare
+        "Acces interdit" (UtilisateurAPIController::post checks utilisateur:creation on id_e).
+        """
+        siren = (agent.siren or agent.siret[:9]).strip()
+        if siren:
+            matches = [
+                _text(e.get("id_e")) for e in self._entities() if _text(e.get("siren")) == siren
+            ]
+            if len(matches) > 1:
+                raise Rejected(
+                    f"Plusieurs entités Pastell ont le SIREN {siren} ({', '.join(matches)}) : "
+                    f"compte de {agent.email} non créé. Créez-le à la main dans la bonne entité."
+                )
+            if matches:
+                return matches[0]
+        if self._entity:
+            return self._entity
+        raise Rejected(
+            f"Entité Pastell de {agent.email} inconnue (aucune entité accessible n'a le SIREN "
+            f"« {siren or 'absent'} » et entity_id n'est pas configuré) : compte non créé. "
+            "Ajoutez la colonne SIREN à la liste, ou entity_id dans la section [platform]."
         )
 
     def survey(self) -> Survey:
@@ -286,7 +317,7 @@ class PastellConnector(Connector):
                 can_edit = True
             except Rejected as exc:
                 notes.append(f"fiche utilisateur refusée : {exc.message}")
-        return Survey("compte d'API Pastell", organisations, can_edit, tuple(notes))
+        return Survey(self._identity, organisations, can_edit, tuple(notes))
 
     def close(self) -> None:
         """Release HTTP sessions."""

@@ -35,6 +35,7 @@ from certsync.connectors.interface import (
     Survey,
     Unavailable,
 )
+from certsync.connectors.listing import AccountCollector
 from certsync.errors import PlatformAuthError, PlatformProtocolError
 from certsync.records import Agent
 
@@ -148,6 +149,10 @@ class S2lowConnector(Connector):
         self.url = url
         self._authority = config.authority_id
         self._has_identity = config.client_cert is not None or credentials.has_login
+        how = ["certificat client"] if config.client_cert is not None else []
+        how += [f"identifiant {credentials.user}"] if credentials.has_login else []
+        self._identity = "administrateur S²LOW (" + ", ".join(how) + ")"
+        self._authority_names: dict[str, str] = {}
         auth = (credentials.user, credentials.password) if credentials.has_login else None
         self._http: HttpClient = client_for(config, url, retry=retry, auth=auth)
 
@@ -197,7 +202,7 @@ class S2lowConnector(Connector):
 
     def listing(self) -> AccountListing:
         """Every page, every status; a page that cannot be read ends the listing with a gap."""
-        accounts: dict[str, Account] = {}
+        collected = AccountCollector()
         seen: set[str] = set()
         gaps: list[str] = []
         for page in range(1, MAX_PAGES + 1):
@@ -218,12 +223,15 @@ class S2lowConnector(Connector):
             for row in rows:
                 account = self._account(row)
                 if account is not None:
-                    accounts.setdefault(account.email_key, account)
+                    collected.add(account)
+                    self._authority_names.setdefault(
+                        account.organisation, _text(row.get("authority_name"))
+                    )
             if len(rows) < PAGE_SIZE:
                 break
         else:
             gaps.append(f"plus de {MAX_PAGES} pages d'utilisateurs S²LOW : liste tronquée")
-        return AccountListing(accounts, tuple(gaps))
+        return collected.listing(gaps)
 
     @staticmethod
     def _account(row: dict[str, Any]) -> Account | None:
@@ -323,6 +331,12 @@ class S2lowConnector(Connector):
         """admin_user_edit_handler without id; S²LOW requires the certificate at creation."""
         if not pem:
             raise Rejected("Le certificat utilisateur est obligatoire")
+        if not self._authority:
+            # doEdit refuses a creation without it ("authority_id est obligatoire").
+            raise Rejected(
+                f"Collectivité S²LOW de {agent.email} inconnue : authority_id n'est pas "
+                "configuré, compte non créé. Indiquez authority_id dans la section [platform]."
+            )
         values = {
             "name": agent.nom,
             "givenname": agent.prenom,
@@ -348,7 +362,8 @@ class S2lowConnector(Connector):
         for account in listing.accounts.values():
             counts[account.organisation] = counts.get(account.organisation, 0) + 1
         organisations = tuple(
-            OrganisationSummary(org, f"collectivité {org}", n) for org, n in sorted(counts.items())
+            OrganisationSummary(org, self._authority_names.get(org) or f"collectivité {org}", n)
+            for org, n in sorted(counts.items())
         )
         inactive = sum(not a.active for a in listing.accounts.values())
         notes = list(listing.gaps)
@@ -362,10 +377,7 @@ class S2lowConnector(Connector):
                 can_edit = True
             except Rejected as exc:
                 notes.append(f"fiche utilisateur refusée : {exc.message}")
-        identity = "administrateur S²LOW (certificat client" + (
-            " et identifiant)" if self._http is not None and self._has_identity else ")"
-        )
-        return Survey(identity, organisations, can_edit, tuple(notes))
+        return Survey(self._identity, organisations, can_edit, tuple(notes))
 
     def close(self) -> None:
         """Release HTTP sessions."""

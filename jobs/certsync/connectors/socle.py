@@ -48,6 +48,7 @@ from certsync.connectors.interface import (
     Unavailable,
 )
 from certsync.connectors.keycloak import BrowserLogin
+from certsync.connectors.listing import AccountCollector
 from certsync.errors import CertsyncError, PlatformAuthError, PlatformProtocolError
 from certsync.records import Agent
 
@@ -287,7 +288,7 @@ class SocleConnector(Connector):
             organisations = self._discover()
         except Unavailable as exc:
             return AccountListing({}, (f"organismes introuvables : {exc.reason}",))
-        accounts: dict[str, Account] = {}
+        collected = AccountCollector()
         gaps = list(self._discovery_gaps)
         labelled: list[Organisation] = []
         for org in organisations:
@@ -310,11 +311,11 @@ class SocleConnector(Connector):
             for row in rows:
                 account = _account(row, org.id)
                 if account is not None:
-                    accounts.setdefault(account.email_key, account)
+                    collected.add(account)
         with self._lock:
             known = {o.id: o for o in labelled}
             self._organisations = [known.get(o.id, o) for o in organisations]
-        return AccountListing(accounts, tuple(gaps))
+        return collected.listing(gaps)
 
     def list_accounts(self) -> dict[str, Account]:
         """Every account, or an error when the listing is incomplete.

@@ -9,7 +9,7 @@ from certsync.plan import plan_cells, plan_rows
 from certsync.records import RunResult
 from certsync.report.csvfile import write_agents_csv, write_csv
 from certsync.report.jsonfile import write_json
-from certsync.report.rows import finding_rows, summary_rows
+from certsync.report.rows import agent_lines, finding_rows, status_counts, summary_rows
 from certsync.report.xlsxfile import write_xlsx
 
 __all__ = ["finding_rows", "summary_rows", "write_reports"]
@@ -27,7 +27,14 @@ def write_reports(result: RunResult, report_dir: Path) -> dict[str, Path]:
         "agents": report_dir / "agents.csv",
         "json": report_dir / "report.json",
     }
-    write_xlsx(paths["xlsx"], summary, rows, (plan_cells(r) for r in plan))
+    write_xlsx(
+        paths["xlsx"],
+        summary,
+        rows,
+        agents=agent_lines(result),
+        statuses=status_counts(result),
+        plan=(plan_cells(r) for r in plan),
+    )
     write_csv(paths["csv"], rows)
     write_agents_csv(paths["agents"], result)
     write_json(paths["json"], result, plan)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date
 
-from certsync.findings import Finding
+from certsync.findings import Code, Finding, Severity
 from certsync.plan import STEP_FR, plan_counts
 from certsync.records import AgentStatus, FileStatus, RunResult, Step
 
@@ -22,6 +23,11 @@ COLUMNS = (
     "Action",
     "Empreinte SHA-256",
 )
+
+#: The workbook's column where the administrator settles a held or orphan certificate.
+DECISION_HEADER = "Décision"
+#: The choice that tells certsync never to use a certificate.
+IGNORE_CHOICE = "ignorer"
 
 AGENT_STATUS_FR = {
     AgentStatus.WOULD_PUSH: "à déposer (simulation)",
@@ -42,6 +48,19 @@ FILE_STATUS_FR = {
 }
 
 
+#: Findings about a certificate that waits for the administrator's decision.
+DECIDABLE = frozenset({Code.MATCH_AMBIGUOUS, Code.MATCH_CONFLICT, Code.MATCH_ORPHAN_FILE})
+
+
+def decision_choices(f: Finding) -> tuple[str, ...] | None:
+    """The candidate e-mails of a held or orphan certificate; None when there is nothing to
+    decide."""
+    if f.code not in DECIDABLE or f.file is None:
+        return None
+    emails = f.params.get("candidate_emails", ())
+    return tuple(str(e) for e in emails) if isinstance(emails, tuple | list) else ()
+
+
 @dataclass(frozen=True, slots=True)
 class Row:
     """One finding as a report line."""
@@ -56,6 +75,12 @@ class Row:
     message: str
     action: str
     sha256: str
+    choices: tuple[str, ...] | None = None
+    """For a held or orphan certificate: the e-mails its finding names (the workbook's
+    « Décision » drop-down offers them and « ignorer »); None for every other finding."""
+    see_file: str = ""
+    """For an agent's finding that sends the reader to a file's own finding (held, refused):
+    that file, so that the workbook links to its row."""
 
     def cells(self) -> tuple[int | str, ...]:
         """Values in COLUMNS order."""
@@ -73,14 +98,23 @@ class Row:
         )
 
 
-def finding_rows(result: RunResult) -> list[Row]:
-    """Every finding of the run: general ones, then rows in roster order, then files by path."""
-    out: list[Row] = []
-    sha_of_file = {f.file: f.sha256 or "" for f in result.files}
+_SEVERITY_RANK = {Severity.BLOCKING: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
-    def add(f: Finding, agent: str = "", email: str = "", sha: str = "") -> None:
-        out.append(
-            Row(
+
+def finding_rows(result: RunResult) -> list[Row]:
+    """Every finding of the run: blocking ones first, then warnings, then information; each
+    in roster order (general findings first, a file's at the row it went to, files given to
+    no row last by path)."""
+    keyed: list[tuple[tuple[int, int, str, int], Row]] = []
+    sha_of_file = {f.file: f.sha256 or "" for f in result.files}
+    after_rows = 1 + max((a.agent.row for a in result.agents), default=0)
+
+    def add(
+        f: Finding, agent: str = "", email: str = "", sha: str = "", at: int = -1, path: str = ""
+    ) -> None:
+        key = (_SEVERITY_RANK[f.severity], at, path, len(keyed))
+        see = f.params.get("see_file")
+        keyed.append((key, Row(
                 f.row,
                 f.file or "",
                 agent,
@@ -91,18 +125,77 @@ def finding_rows(result: RunResult) -> list[Row]:
                 f.message(),
                 f.action(),
                 sha or (sha_of_file.get(f.file, "") if f.file else ""),
-            )
-        )
+                decision_choices(f),
+                see if isinstance(see, str) else "",
+            )))  # fmt: skip
 
     for f in result.general:
         add(f)
     for a in result.agents:
         for f in a.findings:
-            add(f, a.agent.display_name, a.agent.email, a.sha256 or "")
+            add(f, a.agent.display_name, a.agent.email, a.sha256 or "", a.agent.row)
     for fr in result.files:
+        at = min(fr.rows) if fr.rows else after_rows
         for f in fr.findings:
-            add(f, fr.common_name, "", fr.sha256 or "")
-    return out
+            add(f, fr.common_name, "", fr.sha256 or "", at, fr.file)
+    keyed.sort(key=lambda pair: pair[0])
+    return [row for _key, row in keyed]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLine:
+    """One roster row on the workbook's « Agents » sheet."""
+
+    row: int
+    name: str
+    email: str
+    organisation: str
+    status: str
+    """French status (the plan in a dry run: « à déposer (simulation) »)."""
+    file: str
+    method: str
+    """How the certificate was matched, in French."""
+    not_after: date | None
+    codes: str
+
+
+#: Column titles of the « Agents » sheet.
+AGENT_COLUMNS = (
+    "Ligne",
+    "Agent",
+    "E-mail",
+    "Organisme",
+    "Statut",
+    "Fichier",
+    "Attribution",
+    "Fin de validité",
+    "Constats",
+    "Voir",
+)
+
+
+def agent_lines(result: RunResult) -> list[AgentLine]:
+    """Every roster row, in roster order, with its status, match and expiry."""
+    return [
+        AgentLine(
+            a.agent.row,
+            a.agent.display_name,
+            a.agent.email,
+            a.agent.organisation,
+            AGENT_STATUS_FR[a.status],
+            a.file or "",
+            a.method,
+            a.not_after.date() if a.not_after else None,
+            ", ".join(dict.fromkeys(f.code for f in a.findings)) if a.findings else "",
+        )
+        for a in result.agents
+    ]
+
+
+def status_counts(result: RunResult) -> list[tuple[str, int]]:
+    """Agents per status, every status listed (zeros included), for the summary's chart."""
+    counts = Counter(a.status for a in result.agents)
+    return [(label, counts.get(status, 0)) for status, label in AGENT_STATUS_FR.items()]
 
 
 def summary_rows(
@@ -117,6 +210,8 @@ def summary_rows(
     rows.extend(result.parameters.items())
     for notice in result.notices:
         rows.append(("ATTENTION", notice))
+    for f in result.general:
+        rows.append((f"Constat général ({f.severity.label})", f"{f.spec.title} : {f.message()}"))
     rows.append(("", ""))
     rows.append(("Agents dans la liste", len(result.agents)))
     agent_counts = Counter(a.status for a in result.agents)

@@ -12,6 +12,8 @@ from email_validator import EmailNotValidError, validate_email
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
+from certsync.french import plural
+
 # Zero-width characters that spreadsheets and copy-paste from web pages leave behind;
 # str.strip() does not remove them (see matching-and-reliability.md §2).
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
@@ -127,7 +129,7 @@ def clean_id(value: str, kind: IdKind) -> IdCheck:
         # A spreadsheet stored the number as a number and dropped the leading zero.
         text = "0" + text
     if len(text) != length:
-        return IdCheck("", f"{len(text)} chiffres au lieu de {length}")
+        return IdCheck("", f"{plural(len(text), 'chiffre')} au lieu de {length}")
     module = stdnum_siren if kind == "SIREN" else stdnum_siret
     if not module.is_valid(text):
         return IdCheck("", "la clé de contrôle est fausse")

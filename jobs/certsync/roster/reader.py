@@ -78,7 +78,12 @@ def _read(path: Path, sheet: str | None, limits: Limits, certs_root: Path | None
         header_row = table.rows[position].number
         found_names = ", ".join(f"« {n} »" for n in columns.names if n.strip()) or "aucune"
         raise InputError(
-            "Colonne(s) obligatoire(s) absente(s) de la liste des agents : "
+            (
+                "Colonne obligatoire absente"
+                if len(missing) == 1
+                else "Colonnes obligatoires absentes"
+            )
+            + " de la liste des agents : "
             + ", ".join(LABELS[f] for f in missing)
             + f". Colonnes trouvées (ligne {header_row}) : {found_names}.",
             hint=_accepted_hint(),

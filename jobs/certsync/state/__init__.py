@@ -7,6 +7,7 @@ from certsync.state.models import (
     InFlight,
     RunSummary,
     StoredCert,
+    StoredDecision,
     clean_parameters,
 )
 from certsync.state.schema import (
@@ -31,6 +32,7 @@ __all__ = [
     "RunSummary",
     "StateStore",
     "StoredCert",
+    "StoredDecision",
     "_state_error",
     "cache_path",
     "clean_parameters",

@@ -100,6 +100,25 @@ class AuditEntry:
     old_sha256: str | None
     """Certificate on the account before the write; None when it was empty."""
     new_sha256: str
+    source_file: str | None = None
+    """The certificate file pushed (relative to the certificate folder); None for a rollback."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDecision:
+    """An administrator's decision kept in the state: this certificate goes to this e-mail."""
+
+    sha256: str
+    email: str
+    """E-mail as the administrator chose it, or empty for « ignorer »."""
+    decided_at: datetime
+    source: str
+    """Where the decision came from (the workbook's path and row)."""
+
+    @property
+    def ignore(self) -> bool:
+        """« ignorer »: the certificate is never used."""
+        return not self.email
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +191,9 @@ def clean_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
 # -- row mapping -------------------------------------------------------------------------------
 
 
-_TIMESTAMPS = frozenset({"started", "ended", "not_after", "pushed_at", "at", "started_at"})
+_TIMESTAMPS = frozenset(
+    {"started", "ended", "not_after", "pushed_at", "at", "started_at", "decided_at"}
+)
 
 
 def _from_row(cls: type[_R], row: sqlite3.Row) -> _R:

@@ -118,6 +118,20 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE in_flight ADD COLUMN old_known INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE in_flight ADD COLUMN old_sha256 TEXT;
     """,
+    # 5: the audit says which file each certificate came from (for `certsync audit`), and the
+    # administrator's decisions imported from a workbook apply to every later run.
+    """
+    ALTER TABLE audit ADD COLUMN source_file TEXT;
+    CREATE INDEX audit_email ON audit (email_key, seq);
+    CREATE TABLE decisions (
+        sha256 TEXT NOT NULL,
+        email_key TEXT NOT NULL,
+        email TEXT NOT NULL,
+        decided_at TEXT NOT NULL,
+        source TEXT NOT NULL,
+        PRIMARY KEY (sha256, email_key)
+    );
+    """,
 )
 
 #: The file cache's table, in the attached database `cache`.

@@ -22,7 +22,9 @@ from certsync.state.models import (
     InFlight,
     RunSummary,
     StoredCert,
+    StoredDecision,
     _from_row,
+    _parse_ts,
     _ts,
     _utc,
     clean_parameters,
@@ -50,9 +52,9 @@ _INSERT_IN_FLIGHT_LEGACY = """
 
 _INSERT_AUDIT = """
     INSERT INTO audit (at, run_id, action, platform, email_key, email, account_id, old_sha256,
-        new_sha256)
+        new_sha256, source_file)
     VALUES (:at, :run_id, :action, :platform, :email_key, :email, :account_id, :old_sha256,
-        :new_sha256)
+        :new_sha256, :source_file)
 """
 
 # On rollback the names and organisation already known are kept when empty ones are given.
@@ -346,6 +348,7 @@ class StateStore:
         prenom: str = "",
         nom: str = "",
         organisation: str = "",
+        source_file: str | None = None,
     ) -> AuditEntry:
         """Record a confirmed write (account row, audit entry, both DERs); clear the pending one."""
         email_key = email.casefold()
@@ -380,6 +383,7 @@ class StateStore:
                 "account_id": account_id,
                 "old_sha256": old_sha,
                 "new_sha256": cert.sha256,
+                "source_file": source_file,
             }
             cursor = db.execute(_INSERT_AUDIT, entry)
             db.execute(
@@ -388,7 +392,7 @@ class StateStore:
         assert cursor.lastrowid is not None
         return AuditEntry(
             cursor.lastrowid, _utc(at), run_id, action, platform, email_key, email, account_id,
-            old_sha, cert.sha256,
+            old_sha, cert.sha256, source_file,
         )  # fmt: skip
 
     def note_account(
@@ -460,6 +464,47 @@ class StateStore:
         rows = self._query("SELECT * FROM audit WHERE run_id = ? ORDER BY seq", (run_id,))
         return [_from_row(AuditEntry, r) for r in rows]
 
+    def audit_entries(self, email: str | None = None) -> list[AuditEntry]:
+        """Every write recorded, oldest first; only one account's when `email` is given."""
+        if email is None:
+            rows = self._query("SELECT * FROM audit ORDER BY seq")
+        else:
+            rows = self._query(
+                "SELECT * FROM audit WHERE email_key = ? ORDER BY seq", (email.casefold(),)
+            )
+        return [_from_row(AuditEntry, r) for r in rows]
+
+    # -- decisions ---------------------------------------------------------------------------
+
+    def decisions(self) -> list[StoredDecision]:
+        """Every decision kept, by certificate then e-mail."""
+        rows = self._query("SELECT * FROM decisions ORDER BY sha256, email_key")
+        return [_from_row(StoredDecision, r) for r in rows]
+
+    def set_decision(
+        self, sha256: str, emails: Sequence[str], *, decided_at: datetime, source: str
+    ) -> None:
+        """Replace the decision for one certificate: these e-mails, or none for « ignorer »."""
+        targets = list(emails) or [""]
+        with self._tx() as db:
+            db.execute("DELETE FROM decisions WHERE sha256 = ?", (sha256,))
+            db.executemany(
+                "INSERT INTO decisions VALUES (?, ?, ?, ?, ?)",
+                [(sha256, e.casefold(), e, _ts(decided_at), source) for e in targets],
+            )
+
+    def remove_decision(self, sha256: str, email: str | None = None) -> int:
+        """Forget a certificate's decision (or only its line for `email`); how many went."""
+        with self._tx() as db:
+            if email is None:
+                cursor = db.execute("DELETE FROM decisions WHERE sha256 = ?", (sha256,))
+            else:
+                cursor = db.execute(
+                    "DELETE FROM decisions WHERE sha256 = ? AND email_key = ?",
+                    (sha256, email.casefold()),
+                )
+            return cursor.rowcount
+
     # -- reminders ---------------------------------------------------------------------------
 
     def was_notified(self, email: str, sha256: str, threshold_days: int) -> bool:
@@ -469,6 +514,14 @@ class StateStore:
             (email.casefold(), sha256, threshold_days),
         )
         return bool(rows)
+
+    def reminders_sent(self) -> dict[tuple[str, str], datetime]:
+        """(e-mail key, SHA-256) → when the last reminder for that certificate went out."""
+        rows = self._query(
+            "SELECT email_key, sha256, MAX(sent_at) AS sent_at FROM notifications "
+            "GROUP BY email_key, sha256"
+        )
+        return {(r["email_key"], r["sha256"]): _parse_ts(r["sent_at"]) for r in rows}
 
     def record_notification(
         self, *, email: str, sha256: str, threshold_days: int, sent_at: datetime, run_id: str

@@ -1,0 +1,166 @@
+"""`certsync decisions import|list|remove`: the decisions taken in exceptions.xlsx, kept in the
+state; and the same import for `certsync run --decisions exceptions.xlsx`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from certsync.commands.common import config_from_args, now_utc
+from certsync.config import Config
+from certsync.decisionbook import Verdict, check_cells, keep, read_workbook
+from certsync.errors import ExitCode, UsageError
+from certsync.french import plural
+from certsync.roster import read_roster
+from certsync.state import StateStore
+
+Common = Callable[[argparse.ArgumentParser], None]
+
+
+def register_decisions(sub: Any, common: Common) -> None:
+    """Add `decisions` and its three actions to the main parser."""
+    p = sub.add_parser(
+        "decisions", help="les décisions prises dans exceptions.xlsx, gardées pour les exécutions"
+    )
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    a = actions.add_parser("import", help="lire la colonne « Décision » d'un exceptions.xlsx")
+    a.add_argument("workbook", type=Path, metavar="CLASSEUR", help="exceptions.xlsx rempli")
+    a.add_argument("--roster", type=Path, help="liste des agents (défaut : celle du rapport)")
+    a.add_argument("--certs", type=Path, help="dossier des certificats (défaut : celui du rapport)")
+    a.add_argument("--sheet", help="feuille de la liste des agents (défaut : celle du rapport)")
+    a.add_argument("--state", type=Path, help="fichier d'état SQLite")
+    common(a)
+    a.set_defaults(handler=cmd_decisions_import)
+
+    a = actions.add_parser("list", help="lister les décisions gardées")
+    a.add_argument("--state", type=Path, help="fichier d'état SQLite")
+    a.add_argument("--json", action="store_true", help="sortie JSON")
+    common(a)
+    a.set_defaults(handler=cmd_decisions_list)
+
+    a = actions.add_parser("remove", help="retirer une décision gardée")
+    a.add_argument("sha256", metavar="EMPREINTE", help="empreinte SHA-256 du certificat")
+    a.add_argument(
+        "email", nargs="?", metavar="E-MAIL", help="seulement ce compte (certificat partagé)"
+    )
+    a.add_argument("--state", type=Path, help="fichier d'état SQLite")
+    common(a)
+    a.set_defaults(handler=cmd_decisions_remove)
+
+
+def import_workbook(
+    config: Config,
+    store: StateStore,
+    workbook: Path,
+    *,
+    roster: Path | None = None,
+    certs: Path | None = None,
+    sheet: str | None = None,
+) -> list[Verdict]:
+    """Read, check, keep and print (in French) the decisions of one workbook."""
+    book = read_workbook(workbook)
+    roster_path = roster or book.roster
+    if roster_path is None or not roster_path.is_file():
+        where = f"introuvable : {roster_path}" if roster_path else "non indiquée dans le classeur"
+        raise UsageError(
+            f"Liste des agents du rapport {workbook} {where}.",
+            hint="Indiquez-la avec --roster (et le dossier des certificats avec --certs).",
+        )
+    folder = certs or book.certs
+    if folder is None or not folder.is_dir():
+        where = f"introuvable : {folder}" if folder else "non indiqué dans le classeur"
+        raise UsageError(
+            f"Dossier des certificats du rapport {workbook} {where} : les empreintes ne "
+            "peuvent pas être vérifiées.",
+            hint="Indiquez-le avec --certs.",
+        )
+    agents = read_roster(
+        roster_path, sheet=sheet or book.sheet, limits=config.limits, certs_root=folder
+    )
+    verdicts = check_cells(book.cells, agents, certs=folder, limits=config.limits)
+    kept = keep(store, verdicts, workbook, now_utc())
+    for verdict in verdicts:
+        print(verdict.line(workbook))
+    refused = len(verdicts) - kept
+    if not verdicts:
+        print(f"{workbook} : aucune cellule « Décision » remplie ; rien n'a été enregistré.")
+    else:
+        print(
+            f"{plural(kept, 'décision enregistrée', 'décisions enregistrées')}, "
+            f"{plural(refused, 'refusée', 'refusées')} ; les décisions enregistrées "
+            "s'appliquent à chaque exécution suivante (certsync decisions list)."
+        )
+    return verdicts
+
+
+def with_workbook_decisions(
+    config: Config, store: StateStore, *, roster: Path, certs: Path, sheet: str | None
+) -> Config:
+    """For `run --decisions exceptions.xlsx`: import its decisions into the state first; the
+    run then applies them from the state, as every later run will."""
+    path = config.decisions
+    if path is None or path.suffix.lower() != ".xlsx":
+        return config
+    import_workbook(config, store, path, roster=roster, certs=certs, sheet=sheet)
+    return replace(config, decisions=None)
+
+
+def cmd_decisions_import(args: argparse.Namespace) -> int:
+    """`certsync decisions import exceptions.xlsx`."""
+    config = config_from_args(args)
+    with StateStore.open(config.state) as store:
+        verdicts = import_workbook(
+            config, store, args.workbook, roster=args.roster, certs=args.certs, sheet=args.sheet
+        )
+    return int(ExitCode.FINDINGS if any(not v.accepted for v in verdicts) else ExitCode.OK)
+
+
+def cmd_decisions_list(args: argparse.Namespace) -> int:
+    """`certsync decisions list`."""
+    config = config_from_args(args)
+    with StateStore.open(config.state) as store:
+        kept = store.decisions()
+    if args.json:
+        rows = [
+            {
+                "sha256": d.sha256,
+                "email": d.email or None,
+                "ignore": d.ignore,
+                "decided_at": d.decided_at.isoformat(),
+                "source": d.source,
+            }
+            for d in kept
+        ]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not kept:
+        print("Aucune décision enregistrée.")
+    for d in kept:
+        target = "ignorer" if d.ignore else d.email
+        print(f"{d.sha256}  → {target}  ({d.source}, le {d.decided_at:%d/%m/%Y %H:%M})")
+    return 0
+
+
+def cmd_decisions_remove(args: argparse.Namespace) -> int:
+    """`certsync decisions remove EMPREINTE [E-MAIL]`."""
+    config = config_from_args(args)
+    sha = args.sha256.strip().lower().replace(":", "")
+    with StateStore.open(config.state) as store:
+        removed = store.remove_decision(sha, args.email)
+    if not removed:
+        raise UsageError(
+            f"Aucune décision enregistrée pour l'empreinte {sha}"
+            + (f" et le compte {args.email}." if args.email else "."),
+            hint="Voyez les décisions enregistrées avec certsync decisions list.",
+        )
+    print(
+        f"Décision retirée pour {sha}"
+        + (f" ({args.email})" if args.email else "")
+        + " : le certificat sera attribué comme s'il n'y avait pas de décision."
+    )
+    return 0
