@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from certsync.certfiles.scan import Entry, list_files, read_file
+from certsync.children import die_with_parent
 from certsync.config import Limits, Policy
 from certsync.findings import Code, Finding, finding
 from certsync.records import CertFile, FileFormat
@@ -52,7 +53,9 @@ class _Worker:
     folder: str = ""
 
 
-def _init_worker(setup: CheckSetup) -> None:
+def _init_worker(setup: CheckSetup, parent: int = 0) -> None:
+    if parent:
+        die_with_parent(parent)
     _Worker.validator = make_validator(setup)
     if setup.cache is not None:
         _Worker.store = StateStore.attach(setup.cache)
@@ -189,7 +192,7 @@ def read_and_check(
     workers = workers or os.cpu_count() or 1
     if workers > 1 and len(to_read) >= _POOL_MIN_FILES:
         with ProcessPoolExecutor(
-            max_workers=workers, initializer=_init_worker, initargs=(setup,)
+            max_workers=workers, initializer=_init_worker, initargs=(setup, os.getpid())
         ) as pool:
             futures = [
                 pool.submit(_read_chunk, root, chunk, limits) for chunk in _chunks(to_read, _CHUNK)

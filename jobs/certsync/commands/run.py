@@ -92,6 +92,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             "as_of": as_of.date().isoformat(),
         },
         status_file=True,
+        new_state=args.new_state,
     ) as record:
         store = record.store
         entries = list_files(args.certs)
