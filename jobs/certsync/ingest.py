@@ -150,6 +150,17 @@ def _outside(entry: Entry) -> CertFile:
     )
 
 
+def _refused(entry: Entry) -> CertFile:
+    return CertFile(
+        entry.rel,
+        entry.size,
+        entry.mtime_ns,
+        FileFormat.UNKNOWN,
+        None,
+        findings=(finding(Code.FILE_ENTRY_REFUSED, file=entry.rel, reason=entry.problem),),
+    )
+
+
 def _chunks(items: Sequence[Job], size: int) -> Iterator[Sequence[Job]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -181,7 +192,9 @@ def read_and_check(
     to_read: list[Job] = []
     known = known or {}
     for entry in entries:
-        if entry.outside:
+        if entry.problem:
+            results[entry.rel] = Checked(_refused(entry), ())
+        elif entry.outside:
             results[entry.rel] = Checked(_outside(entry), ())
         elif known.get(entry.rel) == (entry.size, entry.mtime_ns):
             to_read.append((entry.rel, entry.size, entry.mtime_ns))
