@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from certsync.errors import ConfigError
+from certsync.fsutil import read_regular
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +196,7 @@ def load_config(path: Path | None) -> Config:
     if path is None:
         return Config()
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path)
     except OSError as exc:
         raise ConfigError(
             f"Fichier de configuration illisible : {path} ({exc.strerror or exc}).",

@@ -15,6 +15,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from certsync.errors import ConfigError
 from certsync.findings import Code, Finding, finding
+from certsync.fsutil import read_regular
 from certsync.records import CertInfo
 from certsync.trust import TrustStore, common_name
 
@@ -137,7 +138,7 @@ class RevocationChecker:
     @staticmethod
     def _load_file(path: Path) -> list[x509.CertificateRevocationList]:
         try:
-            data = path.read_bytes()
+            data = read_regular(path)
         except OSError as exc:
             raise ConfigError(
                 f"Liste de révocation illisible : {path} ({exc.strerror or exc}).",

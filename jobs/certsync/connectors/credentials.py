@@ -9,6 +9,7 @@ from pathlib import Path
 
 from certsync.config import PlatformConfig
 from certsync.errors import ConfigError
+from certsync.fsutil import read_regular
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +38,7 @@ class Credentials:
 
 def _read_secret(path: Path, what: str) -> str:
     try:
-        return path.read_text(encoding="utf-8-sig").strip()
+        return read_regular(path, 1 << 16).decode("utf-8-sig").strip()
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or type(exc).__name__
         raise ConfigError(
