@@ -42,10 +42,15 @@ class Limits:
 
     max_file_bytes: int = 1024 * 1024
     """Certificate files larger than this are refused without being read whole."""
-    max_roster_bytes: int = 200 * 1024 * 1024
+    max_roster_bytes: int = 100 * 1024 * 1024
     """Roster files larger than this are refused."""
-    max_xlsx_uncompressed_bytes: int = 500 * 1024 * 1024
+    max_xlsx_uncompressed_bytes: int = 200 * 1024 * 1024
     """Cap on the total uncompressed size of an xlsx roster (zip bomb guard)."""
+    max_roster_rows: int = 300_000
+    """Rows a roster may span (up to its last used row); beyond, it is refused unread."""
+    max_roster_cells: int = 2_000_000
+    """Cells a roster may span: rows × columns from A1 to the last used cell of a sheet, or
+    fields of a CSV. Reading stays under 500 MB with these caps (see README, Performances)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -169,7 +169,7 @@ def _table(path: Path, data: bytes, sheet: str | None, limits: Limits) -> Table:
             f"« {path.name} » est un fichier CSV.",
             hint="Retirez l'option --sheet.",
         )
-    return read_csv(data, path.name, _sniff_score)
+    return read_csv(data, path.name, _sniff_score, limits)
 
 
 def find_header(rows: Sequence[Row]) -> tuple[int, ColumnMap] | None:

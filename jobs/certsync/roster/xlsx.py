@@ -11,6 +11,7 @@ import python_calamine
 
 from certsync.config import Limits
 from certsync.errors import InputError
+from certsync.roster.extent import extent, sheet_part
 from certsync.roster.formulas import EmptyFormulas
 from certsync.roster.table import Row, Table
 
@@ -83,6 +84,36 @@ def _too_big(name: str, what: str) -> InputError:
     )
 
 
+def check_extent(data: bytes, name: str, sheet: str, limits: Limits) -> None:
+    """Refuse a sheet whose table, from A1 to its last used cell, would not fit in memory."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        part = sheet_part(archive, sheet)
+        if part is None or part not in archive.NameToInfo:
+            raise InputError(
+                f"La liste des agents « {name} » a une structure inhabituelle : la feuille "
+                f"« {sheet} » est introuvable dans le classeur.",
+                hint=SAVE_AS_HINT,
+            )
+        found = extent(archive, part)
+    if found.rows <= limits.max_roster_rows and found.cells <= limits.max_roster_cells:
+        return
+    raise InputError(
+        f"La liste des agents « {name} » est refusée : la feuille « {sheet} » s'étend jusqu'à "
+        f"la cellule {found.corner}, soit {_n(found.rows)} lignes sur {_n(found.columns)} "
+        f"colonnes ; certsync lit au plus {_n(limits.max_roster_rows)} lignes et "
+        f"{_n(limits.max_roster_cells)} cellules (lignes × colonnes).",
+        hint="Une cellule remplie loin des données agrandit toute la feuille : dans le tableur, "
+        "Ctrl+Fin montre la dernière cellule utilisée ; supprimez les lignes et colonnes au-delà "
+        "des agents puis enregistrez. Pour une liste réellement plus grande, découpez-la ou "
+        "augmentez [limits] max_roster_rows et max_roster_cells.",
+    )
+
+
+def _n(number: int) -> str:
+    """A count as French text: `1 048 576` (narrow no-break spaces)."""
+    return f"{number:,}".replace(",", "\u202f")
+
+
 def cell_text(value: object) -> str:
     """A calamine value as text: integral floats lose their `.0`, dates their time if midnight."""
     match value:
@@ -128,6 +159,7 @@ def read_xlsx(data: bytes, name: str, sheet: str | None, limits: Limits) -> Tabl
             if not worksheets:
                 raise InputError(f"Le classeur « {name} » ne contient aucune feuille de calcul.")
             chosen = worksheets[0]
+        check_extent(data, name, chosen, limits)
         # skip_empty_area=False keeps row 1 as the first row, so indexes give Excel's numbers.
         values = workbook.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
     except InputError:
