@@ -69,6 +69,14 @@ class PlatformConfig:
     """Read timeout per request."""
     connect_timeout_seconds: float = 5.0
     """Connect timeout per request."""
+    request_deadline_seconds: float = 60.0
+    """Total time one request may take, answer included (the timeouts above bound each wait
+    only: a server sending one byte every few seconds never trips them); 0 for none."""
+    run_deadline_minutes: float = 720.0
+    """Once a run has talked to the platform this long, it sends nothing more (what is left
+    stays for the next run, exit 69); 0 for none."""
+    allow_insecure_http: bool = False
+    """Allow a plain http:// URL to another machine (credentials in clear): tests only."""
     max_attempts: int = 5
     """Attempts per request, first included."""
     retry_after_cap_seconds: float = 120.0
