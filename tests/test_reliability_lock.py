@@ -50,10 +50,12 @@ def test_a_forked_child_does_not_hold_the_lock(tmp_path: Path) -> None:
 
 _LEFTOVER = """
 import fcntl, json, os, sys, time
+from certsync.lock import _where
 fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
 fcntl.flock(fd, fcntl.LOCK_EX)
+where = _where() if sys.argv[3] == "here" else "another-host pid:[1]"
 os.pwrite(fd, json.dumps({"pid": int(sys.argv[2]), "started": "2026-11-27T04:00:00+00:00",
-    "run_id": "old-run"}).encode(), 0)
+    "run_id": "old-run", "where": where}).encode(), 0)
 print("held", flush=True)
 time.sleep(60)
 """
@@ -69,7 +71,7 @@ def test_lock_kept_by_leftovers_of_a_dead_run_is_taken_over(tmp_path: Path) -> N
     state = tmp_path / "certsync.sqlite"
     path = lock_path(state)
     leftover = subprocess.Popen(
-        [sys.executable, "-c", _LEFTOVER, str(path), str(_dead_pid())],
+        [sys.executable, "-c", _LEFTOVER, str(path), str(_dead_pid()), "here"],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -86,10 +88,13 @@ def test_lock_kept_by_leftovers_of_a_dead_run_is_taken_over(tmp_path: Path) -> N
     assert not list(tmp_path.glob("*.new"))
 
 
-def test_lock_of_a_live_holder_is_not_taken_over(tmp_path: Path) -> None:
+@pytest.mark.parametrize("holder", ["alive", "elsewhere"])
+def test_lock_of_a_live_or_remote_holder_is_not_taken_over(tmp_path: Path, holder: str) -> None:
     state = tmp_path / "certsync.sqlite"
+    # A PID from another machine or container says nothing here, even if it is free here.
+    pid, where = (os.getpid(), "here") if holder == "alive" else (_dead_pid(), "elsewhere")
     leftover = subprocess.Popen(
-        [sys.executable, "-c", _LEFTOVER, str(lock_path(state)), str(os.getpid())],
+        [sys.executable, "-c", _LEFTOVER, str(lock_path(state)), str(pid), where],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -8,6 +8,7 @@ import fcntl
 import json
 import logging
 import os
+import socket
 import stat
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,6 +50,8 @@ class Holder:
     run_id: str
     boot_ticks: int | None
     """The holder's start time in clock ticks since boot: tells a reused PID."""
+    where: str = ""
+    """Host and PID namespace of the holder: its PID means nothing anywhere else."""
 
     def describe(self) -> str:
         """French description for the administrator."""
@@ -63,8 +66,8 @@ class Holder:
 
     def is_dead(self) -> bool:
         """True only when the holder process certainly no longer runs."""
-        if self.pid is None:
-            return False
+        if self.pid is None or self.where != _where():
+            return False  # another machine or container sharing the folder: cannot tell
         try:
             os.kill(self.pid, 0)
         except ProcessLookupError:
@@ -77,6 +80,15 @@ class Holder:
         if ticks == -1:
             return True  # a zombie: dead, not yet reaped
         return self.boot_ticks is not None and ticks != self.boot_ticks
+
+
+def _where() -> str:
+    """This host and PID namespace."""
+    try:
+        namespace = str(Path("/proc/self/ns/pid").readlink())
+    except OSError:
+        namespace = ""
+    return f"{socket.gethostname()} {namespace}"
 
 
 def _start_ticks(pid: int) -> int | None:
@@ -241,6 +253,7 @@ class RunLock:
             "started": self.started.isoformat(),
             "run_id": self.run_id,
             "boot_ticks": _start_ticks(os.getpid()),
+            "where": _where(),
         }
         os.ftruncate(fd, 0)
         os.pwrite(fd, (json.dumps(holder_info) + "\n").encode(), 0)
@@ -313,6 +326,7 @@ def _read_holder(fd: int) -> Holder:
             str(data["started"]),
             str(data["run_id"]),
             int(ticks) if ticks is not None else None,
+            str(data.get("where", "")),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return Holder(None, "", "", None)
