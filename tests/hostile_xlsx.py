@@ -57,13 +57,35 @@ def agents(count: int, first: int = 2) -> Rows:
         yield number, [(0, f"NOM{number}"), (1, "Jean"), (2, f"a{number}@x.fr")]
 
 
-def write(path: Path, rows: Rows, *, with_refs: bool = True) -> Path:
-    """Write a one-sheet workbook named « Agents »."""
+_SST_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+
+
+def write(path: Path, rows: Rows, *, with_refs: bool = True, shared: int = 0) -> Path:
+    """Write a one-sheet workbook named « Agents », with `shared` unused shared strings."""
+    content_types, workbook_rels = _CT, _WORKBOOK_RELS
+    if shared:
+        content_types = _CT.replace(
+            "</Types>",
+            f'<Override PartName="/xl/sharedStrings.xml" ContentType="{_SST_TYPE}"/></Types>',
+        )
+        workbook_rels = _WORKBOOK_RELS.replace(
+            "</Relationships>",
+            f'<Relationship Id="rId2" Type="{_DOC}/sharedStrings" Target="sharedStrings.xml"/>'
+            "</Relationships>",
+        )
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", _CT)
+        archive.writestr("[Content_Types].xml", content_types)
         archive.writestr("_rels/.rels", _RELS)
         archive.writestr("xl/workbook.xml", _WORKBOOK)
-        archive.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
+        archive.writestr("xl/_rels/workbook.xml.rels", workbook_rels)
+        if shared:
+            with archive.open("xl/sharedStrings.xml", "w") as out:
+                out.write(b'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.')
+                out.write(b'openxmlformats.org/spreadsheetml/2006/main">')
+                for start in range(0, shared, 100_000):
+                    end = min(shared, start + 100_000)
+                    out.write("".join(f"<si><t>{i:x}</t></si>" for i in range(start, end)).encode())
+                out.write(b"</sst>")
         with archive.open("xl/worksheets/sheet1.xml", "w") as out:
             out.write(
                 b'<?xml version="1.0" encoding="UTF-8"?><worksheet '

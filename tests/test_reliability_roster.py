@@ -88,6 +88,21 @@ def test_a_199_mb_csv_is_refused_within_budget(tmp_path: Path) -> None:
     assert "trop volumineuse" in outcome["refused"]
 
 
+@pytest.mark.slow
+def test_millions_of_tiny_shared_strings_are_refused_within_budget(tmp_path: Path) -> None:
+    # 22 MB on disk, 9 million strings: calamine loads them all when it opens the workbook.
+    path = hostile_xlsx.write(tmp_path / "agents.xlsx", hostile_xlsx.agents(2), shared=9_000_000)
+    outcome = read_in_child(path)
+    assert "anormalement volumineux" in outcome["refused"], outcome
+
+
+def test_more_shared_strings_than_cells_is_refused(tmp_path: Path) -> None:
+    path = hostile_xlsx.write(tmp_path / "agents.xlsx", hostile_xlsx.agents(2), shared=500)
+    assert len(read_roster(path).agents) == 2
+    with pytest.raises(InputError, match="500 textes différents"):
+        read_roster(path, limits=Limits(max_roster_cells=400))
+
+
 def test_csv_with_too_many_lines_is_refused_before_decoding(tmp_path: Path) -> None:
     path = tmp_path / "agents.csv"
     path.write_bytes(b"Nom;Pr\xc3\xa9nom;Courriel\n" + b"A;B;a@x.fr\n" * 400)

@@ -31,6 +31,7 @@ _PREFIXED_CELL = re.compile(rb"<[A-Za-z_][\w.-]*:c[\s/>]")
 _WITH_R = re.compile(rb' r="[A-Z]')
 _COLUMN = re.compile(rb' r="([A-Z]{1,4})\d{1,9}"[^>/]*>')
 _ROW = re.compile(rb' r="[A-Z]{1,4}(\d{1,9})"[^>/]*>')
+_PREFIXED_SI = re.compile(rb"<[A-Za-z_][\w.-]*:si[\s>]")
 _REF = re.compile(r"^([A-Z]{1,4})(\d{1,9})$")
 
 _CHUNK = 1 << 20
@@ -104,6 +105,30 @@ def sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
         if element.get("name") == sheet:
             return targets.get(element.get(f"{_REL}id", ""), ("", None))[1]
     return None
+
+
+def shared_strings(archive: zipfile.ZipFile) -> str | None:
+    """The archive member holding the workbook's shared strings, if it has one."""
+    workbook = next(
+        (t for kind, t in _targets(archive, "").values() if kind.endswith("/officeDocument")),
+        None,
+    )
+    if workbook is None:
+        return None
+    return next(
+        (t for kind, t in _targets(archive, workbook).values() if kind.endswith("/sharedStrings")),
+        None,
+    )
+
+
+def count_strings(archive: zipfile.ZipFile, member: str) -> int:
+    """How many strings a shared strings part holds (its `<si>` elements), read as a stream."""
+    count = 0
+    for chunk in _chunks(archive, member):
+        count += chunk.count(b"<si>") + chunk.count(b"<si ")
+        if b":si" in chunk:
+            count += len(_PREFIXED_SI.findall(chunk))
+    return count
 
 
 def _chunks(archive: zipfile.ZipFile, member: str) -> Iterator[bytes]:

@@ -11,7 +11,7 @@ import python_calamine
 
 from certsync.config import Limits
 from certsync.errors import InputError
-from certsync.roster.extent import extent, sheet_part
+from certsync.roster.extent import count_strings, extent, shared_strings, sheet_part
 from certsync.roster.formulas import EmptyFormulas
 from certsync.roster.table import Row, Table
 
@@ -84,6 +84,28 @@ def _too_big(name: str, what: str) -> InputError:
     )
 
 
+def check_shared_strings(data: bytes, name: str, limits: Limits) -> None:
+    """Refuse a workbook whose shared strings alone would not fit (calamine loads them all).
+
+    A sheet cannot use more distinct strings than it has cells: 9 million tiny strings in a
+    22 MB file took 590 MB.
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        part = shared_strings(archive)
+        if part is None or part not in archive.NameToInfo:
+            return
+        size = archive.getinfo(part).file_size
+        count = count_strings(archive, part) if size <= limits.max_roster_bytes else 0
+    if size > limits.max_roster_bytes:
+        raise _too_big(name, f"{size // (1024 * 1024)} Mio de textes")
+    if count > limits.max_roster_cells:
+        raise _too_big(
+            name,
+            f"{_n(count)} textes différents, pour {_n(limits.max_roster_cells)} "
+            "cellules lues au plus",
+        )
+
+
 def check_extent(data: bytes, name: str, sheet: str, limits: Limits) -> None:
     """Refuse a sheet whose table, from A1 to its last used cell, would not fit in memory."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -139,6 +161,7 @@ def cell_text(value: object) -> str:
 def read_xlsx(data: bytes, name: str, sheet: str | None, limits: Limits) -> Table:
     """Every row of the chosen sheet (first worksheet unless `sheet`), numbered as Excel does."""
     check_zip(data, name, limits)
+    check_shared_strings(data, name, limits)
     try:
         workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         names = list(workbook.sheet_names)
