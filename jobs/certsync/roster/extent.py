@@ -124,15 +124,18 @@ def shared_strings(archive: zipfile.ZipFile) -> str | None:
 def count_strings(archive: zipfile.ZipFile, member: str) -> int:
     """How many strings a shared strings part holds (its `<si>` elements), read as a stream."""
     count = 0
-    for chunk in _chunks(archive, member):
+    for chunk in chunks(archive, member):
         count += chunk.count(b"<si>") + chunk.count(b"<si ")
         if b":si" in chunk:
             count += len(_PREFIXED_SI.findall(chunk))
     return count
 
 
-def _chunks(archive: zipfile.ZipFile, member: str) -> Iterator[bytes]:
-    """Decompressed XML in pieces that never cut a tag (each ends before its last `<`)."""
+def chunks(archive: zipfile.ZipFile, member: str, cut: bytes = b"<") -> Iterator[bytes]:
+    """Decompressed XML in pieces, each ending just before the last `cut` it holds.
+
+    With `<` no tag is ever split; with `<row` no row is.
+    """
     carry = b""
     with archive.open(member) as stream:
         while True:
@@ -142,18 +145,18 @@ def _chunks(archive: zipfile.ZipFile, member: str) -> Iterator[bytes]:
                     yield carry
                 return
             data = carry + block
-            cut = data.rfind(b"<")
-            if cut <= 0:
+            end = data.rfind(cut)
+            if end <= 0:
                 carry = data
                 continue
-            yield data[:cut]
-            carry = data[cut:]
+            yield data[:end]
+            carry = data[end:]
 
 
 def extent(archive: zipfile.ZipFile, member: str) -> Extent:
     """The sheet's last used row and column, without building anything per cell."""
     rows = columns = 0
-    for chunk in _chunks(archive, member):
+    for chunk in chunks(archive, member):
         cells = len(_CELL.findall(chunk))
         if b":c" in chunk:
             cells += len(_PREFIXED_CELL.findall(chunk))
