@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -137,3 +138,37 @@ def test_rows_cap_applies_to_xlsx(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="C21"):
         read_roster(path, limits=Limits(max_roster_rows=20))
     assert len(read_roster(path, limits=Limits(max_roster_rows=21)).agents) == 20
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_damaged_workbooks_give_french_errors_only(tmp_path: Path, seed: int) -> None:
+    """Random byte changes in a workbook: read, or refused with an InputError; nothing else."""
+    base = hostile_xlsx.write(tmp_path / "agents.xlsx", hostile_xlsx.agents(20)).read_bytes()
+    rng = random.Random(seed)
+    outcomes: dict[str, int] = {}
+    for _ in range(150):
+        data = bytearray(base)
+        for _ in range(rng.randint(1, 8)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        path = tmp_path / "damaged.xlsx"
+        path.write_bytes(bytes(data))
+        try:
+            read_roster(path)
+            outcomes["read"] = outcomes.get("read", 0) + 1
+        except InputError as exc:
+            assert exc.message and "Traceback" not in exc.message
+            outcomes["refused"] = outcomes.get("refused", 0) + 1
+    assert outcomes.get("refused", 0) > 100, outcomes
+
+
+def test_random_bytes_as_csv_give_french_errors_only(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    header = "Nom;Prénom;Courriel\n".encode()
+    for _ in range(200):
+        body = bytes(rng.randrange(256) for _ in range(rng.randint(0, 300)))
+        path = tmp_path / "agents.csv"
+        path.write_bytes(header + body if rng.random() < 0.7 else body)
+        try:
+            read_roster(path)
+        except InputError as exc:
+            assert exc.message

@@ -160,9 +160,9 @@ def cell_text(value: object) -> str:
 
 def read_xlsx(data: bytes, name: str, sheet: str | None, limits: Limits) -> Table:
     """Every row of the chosen sheet (first worksheet unless `sheet`), numbered as Excel does."""
-    check_zip(data, name, limits)
-    check_shared_strings(data, name, limits)
     try:
+        check_zip(data, name, limits)
+        check_shared_strings(data, name, limits)
         workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         names = list(workbook.sheet_names)
         if sheet is not None:
@@ -187,7 +187,11 @@ def read_xlsx(data: bytes, name: str, sheet: str | None, limits: Limits) -> Tabl
         values = workbook.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
     except InputError:
         raise
-    except Exception as exc:  # calamine raises its own classes and ValueError for broken parts
+    except BaseException as exc:
+        # A damaged archive raises zipfile, zlib and EOF errors; calamine its own classes,
+        # ValueError, or a Rust panic (PanicException, a BaseException).
+        if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+            raise
         raise InputError(
             f"Le classeur « {name} » n'a pas pu être lu (détail technique : {exc}).",
             hint=SAVE_AS_HINT,
