@@ -21,10 +21,11 @@ from certsync.commands.common import (
     setup_logging,
 )
 from certsync.config import Config
-from certsync.errors import ExitCode, UsageError
+from certsync.errors import ExitCode, OutputError, UsageError
 from certsync.fsutil import atomic_path
 from certsync.logs import progress
 from certsync.pipeline import Hooks, RunRequest, check_inputs, run, stage
+from certsync.preflight import writable_folder
 from certsync.records import RunResult
 from certsync.report import write_reports
 from certsync.report.rows import AGENT_STATUS_FR, FILE_STATUS_FR
@@ -78,6 +79,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             "ou ajoutez --dry-run pour une simulation.",
         )
     check_inputs(args.roster, args.certs)
+    writable_folder(report_dir, "Le rapport", "--report-dir (ou report_dir)")
+    writable_folder(config.status_file.parent, "Le fichier d'état de supervision", "status_file")
     with recorded_run(
         config,
         command="run",
@@ -118,7 +121,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
             return int(record.code)
         result = _full_run(args, config, store, run_id, as_of, entries, url)
         with stage("report"):
-            paths = write_reports(result, report_dir)
+            try:
+                paths = write_reports(result, report_dir)
+            except OSError as exc:
+                raise OutputError(
+                    f"Le rapport n'a pas pu être écrit dans {report_dir} ({exc.strerror or exc}).",
+                    hint="Les dépôts faits sont dans le fichier d'état (certsync history) ; "
+                    "libérez de la place ou corrigez --report-dir puis relancez.",
+                ) from None
         record.code = exit_code_for(result)
         record.counts = counts_of(result)
         record.report = report_dir.resolve()
