@@ -18,28 +18,26 @@ DAMAGED = ".damaged-"
 # checkpoint info, whose first field is nBackfill (sqlite/src/wal.c, "WAL-INDEX FORMAT").
 _HDR = struct.Struct("=IIIBBHI")  # iVersion, unused, iChange, isInit, bigEndCksum, szPage, mxFrame
 _BACKFILL_OFFSET = 96
-_WAL_HEADER = 32
-_FRAME_HEADER = 24
 
 
 def lost_wal(path: Path) -> bool:
-    """True when the WAL index says committed frames exist that the WAL no longer holds."""
+    """True when the WAL index says committed frames exist and the WAL file is gone.
+
+    Only a missing WAL counts: a WAL shorter than the index says (a power cut with
+    synchronous=NORMAL) is SQLite's own recovery to make, and loses only the last commits.
+    The index is trusted only if its two header copies agree, as SQLite requires.
+    """
+    if Path(f"{path}-wal").exists():
+        return False
     try:
         index = Path(f"{path}-shm").read_bytes()[: _BACKFILL_OFFSET + 4]
     except OSError:
         return False
-    if len(index) < _BACKFILL_OFFSET + 4:
+    if len(index) < _BACKFILL_OFFSET + 4 or index[:48] != index[48:96]:
         return False
-    _version, _, _, is_init, _, page, frames = _HDR.unpack_from(index, 0)
+    _version, _, _, is_init, _, _page, frames = _HDR.unpack_from(index, 0)
     (backfilled,) = struct.unpack_from("=I", index, _BACKFILL_OFFSET)
-    if not is_init or frames <= backfilled:
-        return False
-    page_size = 65536 if page == 1 else page
-    try:
-        wal_size = Path(f"{path}-wal").stat().st_size
-    except OSError:
-        wal_size = 0
-    return wal_size < _WAL_HEADER + frames * (_FRAME_HEADER + page_size)
+    return bool(is_init) and frames > backfilled
 
 
 def set_aside(path: Path, now: dt.datetime | None = None) -> Path:
