@@ -208,3 +208,23 @@ def test_plain_http_url_stops_the_cli_before_any_request(tmp_path: Path, pki, mo
     args += ["http://megalis.invalid", "--state", tmp_path / "s.sqlite"]
     code = cli.main([str(a) for a in args])
     assert code == ExitCode.CONFIG
+
+
+def test_a_trickling_crl_download_ends_at_its_deadline(monkeypatch, pki) -> None:
+    from certsync import revocation
+    from certsync.testkit.pki import EPOCH
+    from tests.test_validate import trust_of
+
+    monkeypatch.setattr(revocation, "DEADLINE", 1.0)
+    server = Trickle(headers_first=True)
+    try:
+        checker = revocation.RevocationChecker(
+            (), True, EPOCH, trust_of(pki.chambersign_root), attempts=1, sleep=lambda s: None
+        )
+        started = time.monotonic()
+        outcome: list[object] = []
+        _within(10, lambda: outcome.append(checker._download(f"{server.url}/ca.crl")))
+        assert time.monotonic() - started < 4
+        assert outcome == [f"téléchargement de {server.url}/ca.crl impossible (délai dépassé)"]
+    finally:
+        server.close()

@@ -12,7 +12,7 @@ import threading
 import time
 import urllib.parse
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -250,6 +250,33 @@ class WatchedAdapter(HTTPAdapter):
         if isinstance(manager, urllib3.ProxyManager):
             manager.pool_classes_by_scheme = _WATCHED_POOLS
         return manager
+
+
+def watched_session() -> requests.Session:
+    """A requests.Session whose requests `total_deadline` can cut short."""
+    session = requests.Session()
+    adapter = WatchedAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+@contextlib.contextmanager
+def total_deadline(seconds: float) -> Iterator[None]:
+    """Bound everything a watched session does inside the block to `seconds`, reading included.
+
+    Raises requests.ReadTimeout when the time is up, even if the cut-short read looked like a
+    normal end of the answer.
+    """
+    with _Watchdog(seconds) as dog:
+        try:
+            yield
+        except requests.RequestException as exc:
+            if dog.fired:
+                raise requests.ReadTimeout(f"total deadline of {seconds:.0f} s") from exc
+            raise
+    if dog.fired:
+        raise requests.ReadTimeout(f"total deadline of {seconds:.0f} s")
 
 
 def is_loopback(url: str) -> bool:
