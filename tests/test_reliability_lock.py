@@ -352,3 +352,54 @@ def test_empty_state_file_exits_73_from_the_cli(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode in (ExitCode.OK, ExitCode.FINDINGS), proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("link", ["symlink", "hardlink"])
+def test_two_runs_through_links_to_one_state_never_push_together(
+    tmp_path: Path, pki, monkeypatch, link: str
+) -> None:
+    from certsync.sandbox import start_sandbox
+    from certsync.sandbox.server import DEMO_PASSWORD, DEMO_USER, SandboxCredentials
+
+    env = {**os.environ, "CERTSYNC_USER": DEMO_USER, "CERTSYNC_PASSWORD": DEMO_PASSWORD}
+    people = [(f"Agent{i}", f"NOM{i}") for i in range(4)]
+    rows = [{"Nom": n, "Prénom": p, "Courriel": f"{p}.{n}@ville.fr".lower()} for p, n in people]
+    for i, (p, n) in enumerate(people):
+        write_pem(tmp_path / "certs", f"{n}.cer", leaf_for(pki.chambersign_ca, p, n, slot=i % 4))
+    (tmp_path / "trust.pem").write_bytes(pki.trust_pem())
+    roster = write_csv(tmp_path / "agents.csv", rows)
+    accounts = [{"email": r["Courriel"], "nom": r["Nom"], "prenom": r["Prénom"]} for r in rows]
+    sandbox = start_sandbox(
+        "socle", accounts=accounts, credentials=SandboxCredentials(), latency_ms=200
+    )
+    state = tmp_path / "var" / "state.sqlite"
+    StateStore.open(state).close()
+    other = tmp_path / "other" / "state.sqlite"
+    other.parent.mkdir()
+    if link == "symlink":
+        other.symlink_to(state)
+    else:
+        os.link(state, other)
+
+    def spawn(path: Path, report: str) -> subprocess.Popen[str]:
+        args = ["run", "--roster", roster, "--certs", tmp_path / "certs", "--trust"]
+        args += [tmp_path / "trust.pem", "--url", sandbox.url, "--as-of", "2026-03-01"]
+        args += ["--state", path, "--report-dir", tmp_path / report, "--quiet"]
+        command = [sys.executable, "-m", "certsync", *map(str, args)]
+        return subprocess.Popen(command, cwd=tmp_path, env=env, text=True, stderr=subprocess.PIPE)
+
+    try:
+        first = spawn(state, "r1")
+        deadline = time.monotonic() + 60
+        while not any(int(a["writes"]) for a in sandbox.accounts()):  # type: ignore[call-overload]
+            assert time.monotonic() < deadline and first.poll() is None
+            time.sleep(0.02)
+        second = spawn(other, "r2")
+        _out, err = second.communicate(timeout=60)
+        assert second.returncode == ExitCode.LOCKED, err
+        assert first.wait(timeout=60) == ExitCode.OK
+        writes = [int(a["writes"]) for a in sandbox.accounts()]  # type: ignore[call-overload]
+    finally:
+        sandbox.stop()
+    assert writes == [1] * len(people)
