@@ -412,25 +412,19 @@ class HttpClient:
             self.limiter.acquire()
             budget = self._budget()
             try:
-                with _Watchdog(budget) if budget else contextlib.nullcontext() as dog:
-                    try:
-                        # verify is passed per request: a session-level value loses to
-                        # REQUESTS_CA_BUNDLE when trust_env is on (psf/requests#3829).
-                        response = self._session().request(
-                            method,
-                            url,
-                            timeout=self.timeout,
-                            allow_redirects=False,
-                            verify=self._verify,
-                            **kwargs,
-                        )
-                    except requests.RequestException as exc:
-                        if dog is not None and dog.fired:
-                            log.info(
-                                "%s %s exceeded its total deadline of %.0f s", method, path, budget
-                            )
-                            raise requests.ReadTimeout(f"total deadline of {budget:.0f} s") from exc
-                        raise
+                # A deadline that passed during the answer discards it even if it looked
+                # complete: a connection-delimited body would just look shorter.
+                with total_deadline(budget) if budget else contextlib.nullcontext():
+                    # verify is passed per request: a session-level value loses to
+                    # REQUESTS_CA_BUNDLE when trust_env is on (psf/requests#3829).
+                    response = self._session().request(
+                        method,
+                        url,
+                        timeout=self.timeout,
+                        allow_redirects=False,
+                        verify=self._verify,
+                        **kwargs,
+                    )
             except requests.exceptions.SSLError:
                 # A refused certificate or an untrusted server: trying again changes nothing.
                 raise _GiveUp(
