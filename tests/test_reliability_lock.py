@@ -244,6 +244,7 @@ def test_unwritable_state_folder_exits_73_in_french(tmp_path: Path) -> None:
     config = base / "c.toml"
     config.write_text(
         f"state = '{locked_dir / 'certsync.sqlite'}'\nlog_file = '{base / 'log' / 'c.log'}'\n"
+        f"status_file = '{base / 'status.json'}'\n"
     )
     args = [*_run_args(base, config), "--report-dir", base / "r"]
     code, err = as_nobody(_cli, args)
@@ -363,7 +364,9 @@ def test_two_runs_through_links_to_one_state_never_push_together(
     from certsync.sandbox.server import DEMO_PASSWORD, DEMO_USER, SandboxCredentials
 
     env = {**os.environ, "CERTSYNC_USER": DEMO_USER, "CERTSYNC_PASSWORD": DEMO_PASSWORD}
-    people = [(f"Agent{i}", f"NOM{i}") for i in range(4)]
+    # Slow enough (6 agents, 400 ms per request, one at a time) that the first run still holds
+    # the lock when the second one, started after its first write, gets there.
+    people = [(f"Agent{i}", f"NOM{i}") for i in range(6)]
     rows = [{"Nom": n, "Prénom": p, "Courriel": f"{p}.{n}@ville.fr".lower()} for p, n in people]
     for i, (p, n) in enumerate(people):
         write_pem(tmp_path / "certs", f"{n}.cer", leaf_for(pki.chambersign_ca, p, n, slot=i % 4))
@@ -371,8 +374,10 @@ def test_two_runs_through_links_to_one_state_never_push_together(
     roster = write_csv(tmp_path / "agents.csv", rows)
     accounts = [{"email": r["Courriel"], "nom": r["Nom"], "prenom": r["Prénom"]} for r in rows]
     sandbox = start_sandbox(
-        "socle", accounts=accounts, credentials=SandboxCredentials(), latency_ms=200
+        "socle", accounts=accounts, credentials=SandboxCredentials(), latency_ms=400
     )
+    config = tmp_path / "c.toml"
+    config.write_text("[platform]\nworkers = 1\n")
     state = tmp_path / "var" / "state.sqlite"
     StateStore.open(state).close()
     other = tmp_path / "other" / "state.sqlite"
@@ -385,9 +390,16 @@ def test_two_runs_through_links_to_one_state_never_push_together(
     def spawn(path: Path, report: str) -> subprocess.Popen[str]:
         args = ["run", "--roster", roster, "--certs", tmp_path / "certs", "--trust"]
         args += [tmp_path / "trust.pem", "--url", sandbox.url, "--as-of", "2026-03-01"]
-        args += ["--state", path, "--report-dir", tmp_path / report, "--quiet"]
+        args += ["--state", path, "--report-dir", tmp_path / report, "--config", config]
         command = [sys.executable, "-m", "certsync", *map(str, args)]
-        return subprocess.Popen(command, cwd=tmp_path, env=env, text=True, stderr=subprocess.PIPE)
+        return subprocess.Popen(
+            command,
+            cwd=tmp_path,
+            env=env,
+            text=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
 
     try:
         first = spawn(state, "r1")
@@ -397,8 +409,9 @@ def test_two_runs_through_links_to_one_state_never_push_together(
             time.sleep(0.02)
         second = spawn(other, "r2")
         _out, err = second.communicate(timeout=60)
-        assert second.returncode == ExitCode.LOCKED, err
-        assert first.wait(timeout=60) == ExitCode.OK
+        still_running = first.poll() is None
+        assert second.returncode == ExitCode.LOCKED, (still_running, err)
+        assert first.wait(timeout=120) == ExitCode.OK
         writes = [int(a["writes"]) for a in sandbox.accounts()]  # type: ignore[call-overload]
     finally:
         sandbox.stop()
