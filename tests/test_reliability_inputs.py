@@ -81,3 +81,20 @@ def test_fifo_as_config_or_password_file_is_refused(tmp_path: Path) -> None:
     platform = PlatformConfig(password_file=_fifo(tmp_path, "password"))
     with pytest.raises(ConfigError, match="tube nommé"):
         load_credentials(platform, env={})
+
+
+@pytest.mark.parametrize("which", ["roster", "certs"])
+def test_latin1_path_given_on_the_command_line_is_refused(tmp_path: Path, inputs, which) -> None:
+    roster, certs, _trust = inputs
+    raw = os.fsencode(tmp_path) + b"/d\xe9p\xf4t"
+    os.mkdir(raw)  # noqa: PTH102 - a Latin-1 name, in bytes
+    odd = Path(os.fsdecode(raw))
+    if which == "roster":
+        roster = odd / "agents.csv"
+        roster.write_bytes(Path(tmp_path / "agents.csv").read_bytes())
+    else:
+        certs = odd
+        (odd / "t.cer").write_bytes((tmp_path / "certs" / "thomas.cer").read_bytes())
+    proc = _run(tmp_path, "--roster", roster, "--certs", certs)
+    assert proc.returncode == ExitCode.INPUT, proc.stderr
+    assert "pas en UTF-8" in proc.stderr and "d\\xe9p\\xf4t" in proc.stderr

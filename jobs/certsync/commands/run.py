@@ -25,7 +25,7 @@ from certsync.errors import ExitCode, OutputError, UsageError
 from certsync.fsutil import atomic_path
 from certsync.logs import progress
 from certsync.pipeline import Hooks, RunRequest, check_inputs, run, stage
-from certsync.preflight import writable_folder
+from certsync.preflight import utf8_paths, writable_folder
 from certsync.records import RunResult
 from certsync.report import write_reports
 from certsync.report.rows import AGENT_STATUS_FR, FILE_STATUS_FR
@@ -78,6 +78,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
             hint="Donnez son adresse avec --url (ou [platform] url dans la configuration), "
             "ou ajoutez --dry-run pour une simulation.",
         )
+    utf8_paths(
+        {
+            "de la liste des agents": args.roster,
+            "du dossier des certificats": args.certs,
+            "du magasin de confiance": config.trust,
+            "du fichier de décisions": config.decisions,
+        },
+        {
+            "du fichier d'état": config.state,
+            "du rapport": report_dir,
+            "du journal": config.log_file,
+            "du fichier de supervision": config.status_file,
+        },
+    )
     check_inputs(args.roster, args.certs)
     writable_folder(report_dir, "Le rapport", "--report-dir (ou report_dir)")
     writable_folder(config.status_file.parent, "Le fichier d'état de supervision", "status_file")
