@@ -143,3 +143,18 @@ def test_link_loops_are_listed_not_raised(tmp_path: Path, loop: str) -> None:
         (tmp_path / "b.cer").symlink_to("a.cer")
     problems = dict(_list(tmp_path))
     assert "boucle" in problems["a.cer"]
+
+
+def test_a_very_deep_folder_is_listed_not_mistaken_for_a_loop(tmp_path: Path) -> None:
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for _ in range(1500):  # deeper than Python's recursion limit, shorter than PATH_MAX
+            os.mkdir("a", dir_fd=fd)
+            inner = os.open("a", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        cert = os.open("deep.cer", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+        os.close(cert)
+    finally:
+        os.close(fd)
+    assert _list(tmp_path) == [("a/" * 1500 + "deep.cer", "")]

@@ -61,7 +61,11 @@ def list_files(root: Path) -> list[Entry]:
     """
     real_root = root.resolve()
     entries: list[Entry] = []
-    _scan(str(Path(root).absolute()), real_root, "", entries)
+    # A stack, not recursion: a folder nested a few thousand levels deep is still listed.
+    folders: list[tuple[str, str]] = [(str(Path(root).absolute()), "")]
+    while folders:
+        folder, prefix = folders.pop()
+        _scan(folder, real_root, prefix, entries, folders)
     entries.sort(key=lambda entry: entry.rel)
     return entries
 
@@ -97,7 +101,14 @@ def _listing_problem(exc: OSError) -> str:
     return f"dossier illisible ({exc.strerror or type(exc).__name__}) ; son contenu n'a pas été lu"
 
 
-def _scan(folder: str, real_root: Path, prefix: str, entries: list[Entry]) -> None:
+def _scan(
+    folder: str,
+    real_root: Path,
+    prefix: str,
+    entries: list[Entry],
+    folders: list[tuple[str, str]],
+) -> None:
+    """List one folder: files go to `entries`, subfolders to `folders` (listed later)."""
     try:
         items = list(os.scandir(folder))
     except OSError as exc:
@@ -119,7 +130,7 @@ def _scan(folder: str, real_root: Path, prefix: str, entries: list[Entry]) -> No
             _problem(entries, rel, item.path, bad_name)
             continue
         try:
-            _entry(item, rel, real_root, entries)
+            _entry(item, rel, real_root, entries, folders)
         except (OSError, RuntimeError) as exc:
             # RuntimeError: Path.resolve() on a symlink loop (Python 3.11).
             if isinstance(exc, RuntimeError) or exc.errno == errno.ELOOP:
@@ -136,7 +147,13 @@ def _scan(folder: str, real_root: Path, prefix: str, entries: list[Entry]) -> No
                 _problem(entries, rel, item.path, _listing_problem(exc))
 
 
-def _entry(item: os.DirEntry[str], rel: str, real_root: Path, entries: list[Entry]) -> None:
+def _entry(
+    item: os.DirEntry[str],
+    rel: str,
+    real_root: Path,
+    entries: list[Entry],
+    folders: list[tuple[str, str]],
+) -> None:
     if item.is_symlink():
         path = Path(item.path)
         if not _inside(path.resolve(), real_root):
@@ -147,7 +164,7 @@ def _entry(item: os.DirEntry[str], rel: str, real_root: Path, entries: list[Entr
             return  # Its content is listed under its real path; following risks loops.
     elif item.is_dir(follow_symlinks=False):
         # The directory entry's type says so: no stat call for folders.
-        _scan(item.path, real_root, rel + "/", entries)
+        folders.append((item.path, rel + "/"))
         return
     try:
         info = item.stat()
@@ -158,7 +175,7 @@ def _entry(item: os.DirEntry[str], rel: str, real_root: Path, entries: list[Entr
         entries.append(Entry(rel, item.path, 0, 0, outside=False))
         return
     if stat.S_ISDIR(info.st_mode):
-        _scan(item.path, real_root, rel + "/", entries)
+        folders.append((item.path, rel + "/"))
     elif stat.S_ISREG(info.st_mode):
         entries.append(Entry(rel, item.path, info.st_size, info.st_mtime_ns, outside=False))
 
