@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import inspect
 import json
 import os
 import subprocess
@@ -146,15 +148,28 @@ def test_link_loops_are_listed_not_raised(tmp_path: Path, loop: str) -> None:
 
 
 def test_a_very_deep_folder_is_listed_not_mistaken_for_a_loop(tmp_path: Path) -> None:
-    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    # Deeper than the recursion limit, made low for the listing: a tree deeper than the normal
+    # limit would break pytest's own (recursive) removal of old temporary folders.
+    depth = 400
+    fds = [os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)]
+    limit = sys.getrecursionlimit()
     try:
-        for _ in range(1500):  # deeper than Python's recursion limit, shorter than PATH_MAX
-            os.mkdir("a", dir_fd=fd)
-            inner = os.open("a", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
-            os.close(fd)
-            fd = inner
-        cert = os.open("deep.cer", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
-        os.close(cert)
+        for _ in range(depth):
+            os.mkdir("a", dir_fd=fds[-1])
+            fds.append(os.open("a", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fds[-1]))
+        os.close(os.open("deep.cer", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fds[-1]))
+        sys.setrecursionlimit(len(inspect.stack()) + 150)
+        try:
+            listed = _list(tmp_path)
+        finally:
+            sys.setrecursionlimit(limit)
+        assert listed == [("a/" * depth + "deep.cer", "")]
     finally:
-        os.close(fd)
-    assert _list(tmp_path) == [("a/" * 1500 + "deep.cer", "")]
+        # Removed here from the bottom up: a recursive removal would exceed the recursion limit.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink("deep.cer", dir_fd=fds[-1])
+        for parent in reversed(fds[:-1]):
+            with contextlib.suppress(FileNotFoundError, OSError):
+                os.rmdir("a", dir_fd=parent)
+        for fd in fds:
+            os.close(fd)
