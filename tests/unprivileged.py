@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib
 import io
 import os
 import pickle
 import pkgutil
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +22,7 @@ def world_dir(tmp_path: Path) -> Path:
     """A folder the unprivileged user can reach (pytest's tmp_path is private to root)."""
     base = Path(tempfile.mkdtemp(prefix="certsync-nobody-", dir="/tmp"))
     base.chmod(0o777)
+    atexit.register(shutil.rmtree, base, True)
     (tmp_path / "nobody-dir").write_text(str(base))  # for the curious reader of a failure
     return base
 
