@@ -137,6 +137,7 @@ def test_the_run_deadline_also_bounds_a_request_in_progress(trickle: Trickle) ->
     assert time.monotonic() - started < 4
 
 
+@pytest.mark.slow
 def test_run_deadline_stops_a_run_with_exit_69(tmp_path: Path, pki, monkeypatch, capsys) -> None:
     monkeypatch.setenv("CERTSYNC_USER", DEMO_USER)
     monkeypatch.setenv("CERTSYNC_PASSWORD", DEMO_PASSWORD)
