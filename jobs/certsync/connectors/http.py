@@ -252,6 +252,10 @@ class WatchedAdapter(HTTPAdapter):
         return manager
 
 
+class DeadlineExceeded(requests.ReadTimeout):
+    """The request's total deadline passed (the server answered too slowly, not too late)."""
+
+
 def watched_session() -> requests.Session:
     """A requests.Session whose requests `total_deadline` can cut short."""
     session = requests.Session()
@@ -273,10 +277,10 @@ def total_deadline(seconds: float) -> Iterator[None]:
             yield
         except requests.RequestException as exc:
             if dog.fired:
-                raise requests.ReadTimeout(f"total deadline of {seconds:.0f} s") from exc
+                raise DeadlineExceeded(f"total deadline of {seconds:.0f} s") from exc
             raise
     if dog.fired:
-        raise requests.ReadTimeout(f"total deadline of {seconds:.0f} s")
+        raise DeadlineExceeded(f"total deadline of {seconds:.0f} s")
 
 
 def is_loopback(url: str) -> bool:
@@ -425,6 +429,23 @@ class HttpClient:
                         verify=self._verify,
                         **kwargs,
                     )
+            except DeadlineExceeded:
+                # Not retried: a server that trickles its answers does it again; the next
+                # attempts would only multiply the wait.
+                if self.run_deadline is not None and time.monotonic() >= self.run_deadline:
+                    raise _GiveUp(
+                        f"durée maximale de l'exécution atteinte ({self._run_deadline_label}) "
+                        "pendant une requête ; le reste sera repris à la prochaine exécution",
+                        ambiguous=not idempotent,
+                    ) from None
+                if not idempotent:
+                    raise _GiveUp(
+                        f"réponse trop lente pendant l'écriture (plus de {budget:.0f} s)",
+                        ambiguous=True,
+                    ) from None
+                raise _GiveUp(
+                    f"la plateforme répond trop lentement (plus de {budget:.0f} s pour une requête)"
+                ) from None
             except requests.exceptions.SSLError:
                 # A refused certificate or an untrusted server: trying again changes nothing.
                 raise _GiveUp(
