@@ -96,3 +96,9 @@ class PlatformProtocolError(CertsyncError):
     """The platform answered something we do not understand."""
 
     exit_code = ExitCode.PLATFORM_PROTOCOL
+
+
+class OutputError(CertsyncError):
+    """A report, status or log file cannot be written (sysexits EX_CANTCREAT)."""
+
+    exit_code = ExitCode.STATE

@@ -25,10 +25,11 @@ from certsync.commands.common import (
 from certsync.commands.decisions import with_workbook_decisions
 from certsync.config import Config
 from certsync.decisionbook import decisions_digest
-from certsync.errors import CertsyncError, ExitCode, StateError, UsageError
+from certsync.errors import CertsyncError, ExitCode, OutputError, UsageError
 from certsync.fsutil import atomic_path
 from certsync.logs import progress
 from certsync.pipeline import Hooks, RunRequest, check_inputs, run, stage
+from certsync.preflight import utf8_paths, writable_folder
 from certsync.push import Selection
 from certsync.records import RunResult
 from certsync.report import write_reports
@@ -118,7 +119,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
             hint="Donnez son adresse avec --url (ou [platform] url dans la configuration), "
             "ou ajoutez --dry-run pour une simulation.",
         )
+    utf8_paths(
+        {
+            "de la liste des agents": args.roster,
+            "du dossier des certificats": args.certs,
+            "du magasin de confiance": config.trust,
+            "du fichier de décisions": config.decisions,
+        },
+        {
+            "du fichier d'état": config.state,
+            "du rapport": report_dir,
+            "du journal": config.log_file,
+            "du fichier de supervision": config.status_file,
+        },
+    )
     check_inputs(args.roster, args.certs)
+    writable_folder(report_dir, "Le rapport", "--report-dir (ou report_dir)")
+    writable_folder(config.status_file.parent, "Le fichier d'état de supervision", "status_file")
     with recorded_run(
         config,
         command="run",
@@ -135,6 +152,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             "limit": args.limit,
         },
         status_file=True,
+        new_state=args.new_state,
     ) as record:
         store = record.store
         config = with_workbook_decisions(
@@ -190,16 +208,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _write_reports(result: RunResult, report_dir: Path) -> dict[str, Path]:
-    """The reports; a full disk is a clear stop (73), not an internal error."""
+    """The reports; a full disk or an unwritable folder is a clear stop (73), not an
+    internal error: what was pushed is already in the state file."""
     try:
         return write_reports(result, report_dir)
     except OSError as exc:
-        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
-            raise
-        raise StateError(
-            f"Le disque est plein : le rapport n'a pas pu être écrit dans {report_dir}.",
-            hint="Libérez de la place puis relancez ; ce qui a été déposé est enregistré dans "
-            "le fichier d'état et ne sera pas redéposé.",
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        raise OutputError(
+            f"Le disque est plein : le rapport n'a pas pu être écrit dans {report_dir}."
+            if full
+            else f"Le rapport n'a pas pu être écrit dans {report_dir} ({exc.strerror or exc}).",
+            hint="Les dépôts faits sont dans le fichier d'état (certsync history) et ne seront "
+            "pas redéposés ; libérez de la place ou corrigez --report-dir puis relancez.",
         ) from exc
 
 
