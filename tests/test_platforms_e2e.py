@@ -567,4 +567,4 @@ def test_check_of_an_s2low_administrator_with_no_user_says_so(
         code = cli.main(["check", "--config", str(config), "--url", sandbox.url])
     err = capsys.readouterr().err
     assert code == ExitCode.USAGE
-    assert "aucun compte listé" in err and "administre des utilisateurs" in err
+    assert "aucun compte actif trouvé" in err and "administre des utilisateurs" in err

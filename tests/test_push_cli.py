@@ -128,7 +128,14 @@ def test_check_wrong_password_is_77(setup: Setup, monkeypatch: pytest.MonkeyPatc
     assert cli.main(["check", "--url", setup.sandbox.url]) == ExitCode.PLATFORM_AUTH
 
 
-def test_check_unreachable_is_69(monkeypatch: pytest.MonkeyPatch) -> None:
+def _empty_config(tmp_path: Path) -> Path:
+    """A configuration file with no keys (the defaults); the config must be a regular file."""
+    path = tmp_path / "vide.toml"
+    path.write_text("", encoding="utf-8")
+    return path
+
+
+def test_check_unreachable_is_69(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import socket
 
     for key, value in ENV.items():
@@ -136,7 +143,9 @@ def test_check_unreachable_is_69(monkeypatch: pytest.MonkeyPatch) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    code = cli.main(["check", "--url", f"http://127.0.0.1:{port}", "--config", os.devnull])
+    code = cli.main(
+        ["check", "--url", f"http://127.0.0.1:{port}", "--config", str(_empty_config(tmp_path))]
+    )
     assert code == ExitCode.PLATFORM_UNAVAILABLE
 
 
@@ -147,12 +156,14 @@ class _NoRights(FakeConnector):
 
 
 def test_check_without_edit_right_is_77_and_says_so(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     import certsync.connectors as connectors
 
     monkeypatch.setattr(connectors, "make_connector", lambda config, url: _NoRights())
-    code = cli.main(["check", "--url", "http://127.0.0.1:9", "--config", os.devnull])
+    code = cli.main(
+        ["check", "--url", "http://127.0.0.1:9", "--config", str(_empty_config(tmp_path))]
+    )
     captured = capsys.readouterr()
     assert code == ExitCode.PLATFORM_AUTH
     assert "chef@plouha.fr (administrateur)" in captured.out
@@ -167,12 +178,14 @@ class _DownAfterLogin(FakeConnector):
 
 
 def test_check_platform_down_after_login_is_69(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     import certsync.connectors as connectors
 
     monkeypatch.setattr(connectors, "make_connector", lambda config, url: _DownAfterLogin())
-    code = cli.main(["check", "--url", "http://127.0.0.1:9", "--config", os.devnull])
+    code = cli.main(
+        ["check", "--url", "http://127.0.0.1:9", "--config", str(_empty_config(tmp_path))]
+    )
     assert code == ExitCode.PLATFORM_UNAVAILABLE
     assert "délai dépassé" in capsys.readouterr().err
 

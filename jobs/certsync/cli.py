@@ -14,6 +14,7 @@ from pathlib import Path
 from certsync import commands
 from certsync.argparse_fr import FrenchArgumentParser
 from certsync.errors import CertsyncError, ExitCode, UsageError
+from certsync.logs import nofollow_opener, redact
 
 log = logging.getLogger("certsync")
 
@@ -78,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="tout refaire même si rien n'a changé depuis la dernière exécution",
     )
+    run.add_argument(
+        "--new-state",
+        action="store_true",
+        help="repartir d'un état vide quand le fichier d'état endommagé a été mis de côté",
+    )
     _common(run)
     run.set_defaults(handler=commands.cmd_run)
 
@@ -127,9 +133,10 @@ def _internal_error(args: argparse.Namespace) -> int:
     path = commands.crash_log_path(args)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as handle:
+        # Never through a planted link; never a password that a traceback's text carried.
+        with open(path, "a", encoding="utf-8", opener=nofollow_opener) as handle:
             handle.write(f"--- incident {incident} {dt.datetime.now(dt.UTC).isoformat()}\n")
-            handle.write(traceback.format_exc())
+            handle.write(redact(traceback.format_exc()))
         where = str(path)
     except OSError:
         where = "(journal inaccessible)"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from certsync.errors import ConfigError
+from certsync.fsutil import read_regular
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +43,15 @@ class Limits:
 
     max_file_bytes: int = 1024 * 1024
     """Certificate files larger than this are refused without being read whole."""
-    max_roster_bytes: int = 200 * 1024 * 1024
+    max_roster_bytes: int = 100 * 1024 * 1024
     """Roster files larger than this are refused."""
-    max_xlsx_uncompressed_bytes: int = 500 * 1024 * 1024
+    max_xlsx_uncompressed_bytes: int = 200 * 1024 * 1024
     """Cap on the total uncompressed size of an xlsx roster (zip bomb guard)."""
+    max_roster_rows: int = 300_000
+    """Rows a roster may span (up to its last used row); beyond, it is refused unread."""
+    max_roster_cells: int = 2_000_000
+    """Cells a roster may span: rows × columns from A1 to the last used cell of a sheet, or
+    fields of a CSV. Reading stays under 500 MB with these caps (see README, Performances)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +70,14 @@ class PlatformConfig:
     """Read timeout per request."""
     connect_timeout_seconds: float = 5.0
     """Connect timeout per request."""
+    request_deadline_seconds: float = 60.0
+    """Total time one request may take, answer included (the timeouts above bound each wait
+    only: a server sending one byte every few seconds never trips them); 0 for none."""
+    run_deadline_minutes: float = 720.0
+    """Once a run has talked to the platform this long, it sends nothing more (what is left
+    stays for the next run, exit 69); 0 for none."""
+    allow_insecure_http: bool = False
+    """Allow a plain http:// URL to another machine (credentials in clear): tests only."""
     max_attempts: int = 5
     """Attempts per request, first included."""
     retry_after_cap_seconds: float = 120.0
@@ -240,7 +254,7 @@ def load_config(path: Path | None) -> Config:
     if path is None:
         return Config()
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path)
     except OSError as exc:
         raise ConfigError(
             f"Fichier de configuration illisible : {path} ({exc.strerror or exc}).",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from certsync.errors import InputError
 from certsync.findings import Code, Finding, finding
+from certsync.fsutil import read_regular
 from certsync.match import Decision
 from certsync.roster.csvfile import decode
 
@@ -19,7 +20,7 @@ _IGNORE = {"ignorer", "ignore", "rejet", "rejeter"}
 def read_decisions(path: Path) -> tuple[dict[str, Decision], list[Finding]]:
     """Read the decisions CSV (`;` or `,`; UTF-8 or cp1252); bad lines become findings."""
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path)
     except OSError as exc:
         raise InputError(
             f"Fichier de décisions illisible : {path} ({exc.strerror or exc}).",

@@ -38,6 +38,7 @@ class Code(StrEnum):
     FILE_UNREADABLE = "FILE_UNREADABLE"
     FILE_NOT_A_CERTIFICATE = "FILE_NOT_A_CERTIFICATE"
     FILE_OUTSIDE_FOLDER = "FILE_OUTSIDE_FOLDER"
+    FILE_ENTRY_REFUSED = "FILE_ENTRY_REFUSED"
     FILE_DUPLICATE = "FILE_DUPLICATE"
     # Matching
     MATCH_AMBIGUOUS = "MATCH_AMBIGUOUS"
@@ -182,6 +183,13 @@ CATALOGUE: Mapping[Code, Spec] = {
         "Le fichier est un lien symbolique qui mène hors du dossier des certificats ; il "
         "n'est pas lu.",
         "Copiez le fichier lui-même dans le dossier des certificats.",
+    ),
+    Code.FILE_ENTRY_REFUSED: Spec(
+        _B,
+        "Élément du dossier non lu",
+        "Cet élément du dossier des certificats n'a pas été lu : {reason}.",
+        "Renommez, déplacez ou corrigez l'élément (ou les droits du dossier) puis relancez ; "
+        "les autres fichiers ont été traités.",
     ),
     Code.FILE_DUPLICATE: Spec(
         _I,

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from certsync.certfiles.scan import Entry, list_files, read_file
+from certsync.children import die_with_parent
 from certsync.config import Limits, Policy
 from certsync.findings import Code, Finding, finding
 from certsync.records import CertFile, FileFormat
@@ -53,7 +54,9 @@ class _Worker:
     folder: str = ""
 
 
-def _init_worker(setup: CheckSetup) -> None:
+def _init_worker(setup: CheckSetup, parent: int = 0) -> None:
+    if parent:
+        die_with_parent(parent)
     _Worker.validator = make_validator(setup)
     if setup.cache is not None:
         _Worker.store = StateStore.attach(setup.cache)
@@ -151,6 +154,17 @@ def _outside(entry: Entry) -> CertFile:
     )
 
 
+def _refused(entry: Entry) -> CertFile:
+    return CertFile(
+        entry.rel,
+        entry.size,
+        entry.mtime_ns,
+        FileFormat.UNKNOWN,
+        None,
+        findings=(finding(Code.FILE_ENTRY_REFUSED, file=entry.rel, reason=entry.problem),),
+    )
+
+
 def _chunks(items: Sequence[Job], size: int) -> Iterator[Sequence[Job]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -182,7 +196,9 @@ def read_and_check(
     to_read: list[Job] = []
     known = known or {}
     for entry in entries:
-        if entry.outside:
+        if entry.problem:
+            results[entry.rel] = Checked(_refused(entry), ())
+        elif entry.outside:
             results[entry.rel] = Checked(_outside(entry), ())
         elif known.get(entry.rel) == (entry.size, entry.mtime_ns):
             to_read.append((entry.rel, entry.size, entry.mtime_ns))
@@ -193,7 +209,7 @@ def read_and_check(
     workers = workers or os.cpu_count() or 1
     if workers > 1 and len(to_read) >= _POOL_MIN_FILES:
         with ProcessPoolExecutor(
-            max_workers=workers, initializer=_init_worker, initargs=(setup,)
+            max_workers=workers, initializer=_init_worker, initargs=(setup, os.getpid())
         ) as pool:
             futures = [
                 pool.submit(_read_chunk, root, chunk, limits) for chunk in _chunks(to_read, _CHUNK)

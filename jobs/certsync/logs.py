@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import logging.config
@@ -19,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemaini
 from rich.progress import Progress as RichProgress
 
 from certsync import __version__
-from certsync.errors import ExitCode
+from certsync.errors import ExitCode, StateError
 from certsync.fsutil import atomic_path
 
 LOGGER = "certsync"
@@ -95,6 +96,38 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+class NoFollowFileHandler(logging.FileHandler):
+    """A FileHandler that never opens its file through a symbolic link (a planted link would
+    make certsync append to, or create, a file of the attacker's choosing)."""
+
+    def _open(self) -> Any:
+        return open(self.baseFilename, self.mode, encoding=self.encoding, opener=nofollow_opener)
+
+
+def nofollow_opener(path: str, flags: int) -> int:
+    """os.open for open(opener=...): refuse a link as the last component."""
+    return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+
+
+def check_log_file(path: Path) -> None:
+    """Refuse a log file that is a link or cannot be written, in French (exit 73)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        why = (
+            "c'est un lien symbolique (refusé par sécurité)"
+            if exc.errno == errno.ELOOP
+            else exc.strerror or str(exc)
+        )
+        raise StateError(
+            f"Le journal {path} ne peut pas être ouvert : {why}.",
+            hint="Vérifiez le réglage « log_file » : le journal doit être un fichier ordinaire "
+            "que l'utilisateur qui lance certsync peut écrire.",
+        ) from None
+    os.close(fd)
+
+
 def _rich_handler() -> logging.Handler:
     # French date form (rich's default, the locale's %x, prints 12/01/26 for 1 December 2026).
     return RichHandler(
@@ -125,7 +158,7 @@ def logging_config(
         "handlers": {
             "console": console,
             "file": {
-                "class": "logging.FileHandler",
+                "()": NoFollowFileHandler,
                 "filename": str(log_file),
                 "encoding": "utf-8",
                 "formatter": "json",
@@ -153,7 +186,7 @@ def configure_logging(
     tty = console.is_terminal
     # Progress bars and the rich handler must share one console so log lines print above bars.
     _console = console if tty else None
-    log_file.parent.mkdir(parents=True, exist_ok=True)
+    check_log_file(log_file)
     config = logging_config(log_file=log_file, quiet=quiet, verbose=verbose, tty=tty)
     if not tty:
         config["handlers"]["console"]["stream"] = console.file

@@ -15,15 +15,16 @@ from certsync.errors import OutputError
 _REASONS = {
     errno.EACCES: "permission refusée",
     errno.EPERM: "opération non permise",
-    errno.ENOTDIR: "un élément du chemin est un fichier, pas un dossier",
+    errno.ENOTDIR: "un élément du chemin n'est pas un dossier",
     errno.EISDIR: "c'est un dossier, pas un fichier",
     errno.EROFS: "système de fichiers en lecture seule",
     errno.ENOSPC: "disque plein",
     errno.EDQUOT: "quota disque dépassé",
-    errno.EEXIST: "un fichier porte déjà ce nom",
+    errno.EEXIST: "ce chemin existe et n'est pas un dossier",
     errno.ELOOP: "lien symbolique refusé",
     errno.ENAMETOOLONG: "chemin trop long",
 }
+_DENIED = (errno.EACCES, errno.EPERM)
 
 
 def reason(exc: OSError) -> str:
@@ -31,9 +32,22 @@ def reason(exc: OSError) -> str:
     return _REASONS.get(exc.errno or 0, exc.strerror or str(exc))
 
 
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
 @dataclass(slots=True)
 class Outputs:
-    """What a command will write; `created` lists the folders this check had to create."""
+    """What a command will write; `created` lists the report folders this check created."""
 
     state: Path
     log_file: Path
@@ -44,10 +58,13 @@ class Outputs:
 
     def check(self) -> Outputs:
         """Create and probe every folder and file, or raise OutputError (exit 73)."""
-        self._file(self.state, "d'état", "--state (ou state)")
-        self._file(self.log_file, "journal", "log_file")
+        # The state may be reached through a link (the lock follows the file's identity).
+        self._file(self.state, "fichier d'état (et son verrou)", "--state (ou state)", True)
+        # The log is never opened through a link (a planted one would truncate its target).
+        self._file(self.log_file, "journal", "log_file", False)
         if self.status_file is not None:
-            self._file(self.status_file, "de supervision", "status_file")
+            # Replaced by rename: only its folder must be writable.
+            self._folder(self.status_file.parent, "du fichier de supervision", "status_file")
         if self.report_dir is not None:
             option = "--report-dir (ou report_dir)"
             self.created = self._folder(self.report_dir, "du rapport", option)
@@ -66,43 +83,52 @@ class Outputs:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
+            if exc.errno in _DENIED:
+                where = _nearest_existing(folder)
+                problem = f"l'utilisateur « {_user()} » ne peut pas écrire dans {where}"
+            else:
+                problem = reason(exc)
             raise _error(
-                f"Impossible de créer le dossier {what} {folder} ({reason(exc)}).", option
+                f"Impossible de créer le dossier {what} {folder} : {problem}.", option
             ) from None
         try:
             fd, probe = tempfile.mkstemp(prefix=".certsync-", dir=folder)
             os.close(fd)
             Path(probe).unlink()
         except OSError as exc:
+            problem = (
+                f"l'utilisateur « {_user()} » ne peut pas écrire dans {folder}"
+                if exc.errno in _DENIED
+                else reason(exc)
+            )
             raise _error(
-                f"Le dossier {what} {folder} n'est pas accessible en écriture ({reason(exc)}).",
-                option,
+                f"Le dossier {what} {folder} n'est pas accessible en écriture : {problem}.", option
             ) from None
         return list(reversed(missing))
 
-    def _file(self, path: Path, what: str, option: str) -> None:
-        label = f"Le fichier {what} {path}"
+    def _file(self, path: Path, what: str, option: str, follow: bool) -> None:
+        label = f"Le {what} {path}"
         if path.is_dir():
             raise _error(f"{label} est un dossier.", option)
-        self._folder(path.parent, f"du fichier {what}", option)
-        if not path.exists():
+        self._folder(path.parent, f"du {what}", option)
+        if not os.path.lexists(path):
             return
+        flags = os.O_WRONLY | os.O_APPEND | (0 if follow else os.O_NOFOLLOW)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
+            fd = os.open(path, flags)
             os.close(fd)
         except OSError as exc:
-            raise _error(
-                f"{label} n'est pas accessible en écriture ({reason(exc)}).", option
-            ) from None
+            problem = (
+                f"l'utilisateur « {_user()} » ne peut pas y écrire"
+                if exc.errno in _DENIED
+                else reason(exc)
+            )
+            raise _error(f"{label} n'est pas accessible en écriture : {problem}.", option) from None
 
 
 def _error(message: str, option: str) -> OutputError:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = str(os.getuid())
     return OutputError(
         message + " Rien n'a été lu ni écrit sur la plateforme.",
         hint=f"Choisissez un autre emplacement ({option}) ou donnez le droit d'écriture à "
-        f"l'utilisateur « {user} », puis relancez.",
+        f"l'utilisateur « {_user()} », puis relancez.",
     )

@@ -15,6 +15,7 @@ from pathlib import Path
 from certsync.assign import EXCLUDED_ROW_CODES, decide, deduplicate_files
 from certsync.certfiles.scan import Entry
 from certsync.config import Config
+from certsync.connectors.credentials import exposed_secret_files
 from certsync.decisionbook import stored_decisions
 from certsync.decisions import read_decisions
 from certsync.errors import InputError
@@ -276,4 +277,5 @@ def _notices(config: Config, trust: TrustStore | None) -> tuple[str, ...]:
                 else " ; aucun certificat ne sera déposé (fournissez --trust)."
             )
         )
+    notices.extend(f"{w[0].upper()}{w[1:]}." for w in exposed_secret_files(config.platform))
     return tuple(notices)

@@ -13,8 +13,10 @@ import requests
 from cryptography import x509
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from certsync.connectors.http import total_deadline, watched_session
 from certsync.errors import ConfigError
 from certsync.findings import Code, Finding, finding
+from certsync.fsutil import read_regular
 from certsync.records import CertInfo
 from certsync.trust import TrustStore, common_name
 
@@ -23,6 +25,8 @@ from certsync.trust import TrustStore, common_name
 TIMEOUT = (3.05, 10.0)
 #: Real CRLs of large CAs reach a few megabytes; anything far bigger is not a CRL we want.
 MAX_CRL_BYTES = 32 * 1024 * 1024
+#: Total seconds for one download: TIMEOUT bounds each wait, not a server that trickles.
+DEADLINE = 60.0
 
 _PEM_CRL = re.compile(rb"-----BEGIN X509 CRL-----.+?-----END X509 CRL-----", re.DOTALL)
 
@@ -114,7 +118,7 @@ class RevocationChecker:
         self._fetch = fetch and trust is not None
         self._attempts = attempts
         self._sleep = sleep
-        self._session = session if session is not None or not self._fetch else requests.Session()
+        self._session = session if session is not None or not self._fetch else watched_session()
         self._files: dict[bytes, list[_Crl]] = {}
         for path in crl_files:
             for crl in self._load_file(path):
@@ -137,7 +141,7 @@ class RevocationChecker:
     @staticmethod
     def _load_file(path: Path) -> list[x509.CertificateRevocationList]:
         try:
-            data = path.read_bytes()
+            data = read_regular(path)
         except OSError as exc:
             raise ConfigError(
                 f"Liste de révocation illisible : {path} ({exc.strerror or exc}).",
@@ -250,7 +254,10 @@ class RevocationChecker:
 
     def _get(self, url: str) -> bytes:
         assert self._session is not None
-        with self._session.get(url, timeout=TIMEOUT, stream=True) as response:
+        with (
+            total_deadline(DEADLINE),
+            self._session.get(url, timeout=TIMEOUT, stream=True) as response,
+        ):
             if response.status_code >= 500:
                 raise _ServerError(response.status_code)
             response.raise_for_status()

@@ -11,6 +11,7 @@ from cryptography.x509.oid import NameOID
 
 from certsync.errors import ConfigError
 from certsync.french import plural
+from certsync.fsutil import read_regular
 
 _HINT = (
     "Le magasin de confiance doit être un fichier PEM contenant les certificats des autorités "
@@ -68,7 +69,7 @@ def _self_signed(cert: x509.Certificate) -> bool:
 def load_trust(path: Path) -> TrustStore:
     """Read a PEM bundle; self-signed certificates become anchors, the others intermediates."""
     try:
-        data = path.read_bytes()
+        data = read_regular(path)
     except OSError as exc:
         raise ConfigError(
             f"Magasin de confiance illisible : {path} ({exc.strerror or exc}).",

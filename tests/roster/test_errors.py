@@ -68,6 +68,6 @@ def test_read_error_becomes_input_error(write_csv, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(type(path), "open", refuse)
+    monkeypatch.setattr("certsync.roster.reader.open_regular", refuse)
     with pytest.raises(InputError, match=r"illisible.*Permission denied"):
         read_roster(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import stat
@@ -12,6 +13,7 @@ from certsync.certfiles.leaf import choose
 from certsync.certfiles.parse import cert_info
 from certsync.certfiles.sniff import sniff
 from certsync.config import Limits
+from certsync.errors import InputError
 from certsync.findings import Code, finding
 from certsync.french import plural
 from certsync.records import CertFile, CertInfo, FileFormat
@@ -33,6 +35,8 @@ class Entry:
     """Modification time in nanoseconds."""
     outside: bool
     """A symbolic link whose target is outside the folder: it must not be read."""
+    problem: str = ""
+    """Why this entry (file or folder) cannot be read, in French; empty when it can."""
 
     @property
     def path(self) -> Path:
@@ -50,46 +54,131 @@ def _inside(target: Path, root: Path) -> bool:
 
 
 def list_files(root: Path) -> list[Entry]:
-    """Every candidate file under root, recursively, sorted by relative path."""
+    """Every candidate file under root, recursively, sorted by relative path.
+
+    Entries that cannot be read (a name that is not UTF-8, a link loop, an unreadable folder,
+    a path too long for the system) are listed with their `problem`: they are reported, and
+    the other files are still handled.
+    """
     real_root = root.resolve()
     entries: list[Entry] = []
-    _scan(str(Path(root).absolute()), real_root, "", entries)
+    # A stack, not recursion: a folder nested a few thousand levels deep is still listed.
+    folders: list[tuple[str, str]] = [(str(Path(root).absolute()), "")]
+    while folders:
+        folder, prefix = folders.pop()
+        _scan(folder, real_root, prefix, entries, folders)
     entries.sort(key=lambda entry: entry.rel)
     return entries
 
 
-def _scan(folder: str, real_root: Path, prefix: str, entries: list[Entry]) -> None:
+def _display(name: str) -> tuple[str, str]:
+    """The name as it can be shown and stored, and a French problem if it is not UTF-8.
+
+    os.scandir decodes undecodable bytes as lone surrogates, which no report, log or SQLite
+    text can hold: such a name is shown with its bytes escaped (`r\\xe9sum\\xe9.cer`).
+    """
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(name).decode("utf-8", "backslashreplace")
+        return shown, (
+            "nom illisible (caractères qui ne sont pas en UTF-8, souvent un nom venu d'un "
+            "ancien système en Latin-1) ; renommez-le"
+        )
+    return name, ""
+
+
+def _problem(entries: list[Entry], rel: str, path: str, problem: str) -> None:
+    entries.append(Entry(rel, path, 0, 0, outside=False, problem=problem))
+
+
+def _listing_problem(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "dossier illisible (accès refusé) ; son contenu n'a pas été lu"
+    if exc.errno == errno.ENAMETOOLONG:
+        return "chemin trop long pour le système ; son contenu n'a pas été lu"
+    if exc.errno == errno.ELOOP:
+        return "lien symbolique qui boucle sur lui-même"
+    return f"dossier illisible ({exc.strerror or type(exc).__name__}) ; son contenu n'a pas été lu"
+
+
+def _scan(
+    folder: str,
+    real_root: Path,
+    prefix: str,
+    entries: list[Entry],
+    folders: list[tuple[str, str]],
+) -> None:
+    """List one folder: files go to `entries`, subfolders to `folders` (listed later)."""
     try:
         items = list(os.scandir(folder))
     except OSError as exc:
+        if not prefix:
+            raise InputError(
+                f"Le dossier des certificats {folder} ne peut pas être lu "
+                f"({_listing_problem(exc).split(' ;')[0]}).",
+                hint="Vérifiez ses droits : l'utilisateur qui lance certsync doit pouvoir le lire.",
+            ) from None
         log.warning("cannot list %s: %s", folder, exc)
+        _problem(entries, prefix.rstrip("/"), folder, _listing_problem(exc))
         return
     for item in items:
         if _skipped(item.name):
             continue
-        rel = prefix + item.name
-        if item.is_symlink():
-            path = Path(item.path)
-            if not _inside(path.resolve(), real_root):
-                info = item.stat(follow_symlinks=False)
-                entries.append(Entry(rel, item.path, info.st_size, info.st_mtime_ns, True))
-                continue
-            if item.is_dir():
-                continue  # Its content is listed under its real path; following risks loops.
-        elif item.is_dir(follow_symlinks=False):
-            # The directory entry's type says so: no stat call for folders.
-            _scan(item.path, real_root, rel + "/", entries)
+        shown, bad_name = _display(item.name)
+        rel = prefix + shown
+        if bad_name:
+            _problem(entries, rel, item.path, bad_name)
             continue
         try:
-            info = item.stat()
-        except OSError:
-            # A dangling link inside the folder: listed so that reading reports it.
-            entries.append(Entry(rel, item.path, 0, 0, outside=False))
-            continue
-        if stat.S_ISDIR(info.st_mode):
-            _scan(item.path, real_root, rel + "/", entries)
-        elif stat.S_ISREG(info.st_mode):
-            entries.append(Entry(rel, item.path, info.st_size, info.st_mtime_ns, outside=False))
+            _entry(item, rel, real_root, entries, folders)
+        except (OSError, RuntimeError) as exc:
+            # RuntimeError: Path.resolve() on a symlink loop (Python 3.11).
+            if isinstance(exc, RuntimeError) or exc.errno == errno.ELOOP:
+                _problem(
+                    entries,
+                    rel,
+                    item.path,
+                    "lien symbolique qui boucle (sur lui-même ou "
+                    "par d'autres liens) ; il ne mène à aucun fichier",
+                )
+            elif exc.errno == errno.ENAMETOOLONG:
+                _problem(entries, rel, item.path, "chemin trop long pour le système")
+            else:
+                _problem(entries, rel, item.path, _listing_problem(exc))
+
+
+def _entry(
+    item: os.DirEntry[str],
+    rel: str,
+    real_root: Path,
+    entries: list[Entry],
+    folders: list[tuple[str, str]],
+) -> None:
+    if item.is_symlink():
+        path = Path(item.path)
+        if not _inside(path.resolve(), real_root):
+            info = item.stat(follow_symlinks=False)
+            entries.append(Entry(rel, item.path, info.st_size, info.st_mtime_ns, True))
+            return
+        if item.is_dir():
+            return  # Its content is listed under its real path; following risks loops.
+    elif item.is_dir(follow_symlinks=False):
+        # The directory entry's type says so: no stat call for folders.
+        folders.append((item.path, rel + "/"))
+        return
+    try:
+        info = item.stat()
+    except OSError as exc:
+        if exc.errno in (errno.ENAMETOOLONG, errno.ELOOP):
+            raise
+        # A dangling link inside the folder: listed so that reading reports it.
+        entries.append(Entry(rel, item.path, 0, 0, outside=False))
+        return
+    if stat.S_ISDIR(info.st_mode):
+        folders.append((item.path, rel + "/"))
+    elif stat.S_ISREG(info.st_mode):
+        entries.append(Entry(rel, item.path, info.st_size, info.st_mtime_ns, outside=False))
 
 
 def read_file(root: Path, rel: str, limits: Limits) -> CertFile:

@@ -109,6 +109,7 @@ def recorded_run(
     started: dt.datetime,
     parameters: dict[str, object],
     status_file: bool = False,
+    new_state: bool = False,
 ) -> Iterator[Recorded]:
     """Hold the lock, record the command in the state, and always record how it ended.
 
@@ -117,9 +118,10 @@ def recorded_run(
     error.
     """
     with (
-        RunLock(config.state, run_id=run_id, started=started),
-        StateStore.open(config.state) as store,
+        RunLock(config.state, run_id=run_id, started=started) as lock,
+        StateStore.open(config.state, new_state=new_state) as store,
     ):
+        lock.pin()  # a state file created just now is locked by identity too
         store.begin_run(run_id=run_id, command=command, started=started, parameters=parameters)
         record = Recorded(store, run_id, started)
         try:

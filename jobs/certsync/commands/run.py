@@ -26,7 +26,7 @@ from certsync.commands.common import (
 from certsync.commands.decisions import with_workbook_decisions
 from certsync.config import Config, reports_root
 from certsync.decisionbook import decisions_digest
-from certsync.errors import CertsyncError, ExitCode, StateError, UsageError
+from certsync.errors import CertsyncError, ExitCode, OutputError, UsageError
 from certsync.frenchfmt import fr_int
 from certsync.fsutil import atomic_path
 from certsync.housekeeping import prune_reports
@@ -34,6 +34,7 @@ from certsync.meter import Meter
 from certsync.novelty import new_problems
 from certsync.pipeline import Hooks, RunRequest, check_inputs, run, stage
 from certsync.plan import plan_summary
+from certsync.preflight import utf8_paths
 from certsync.push import Selection
 from certsync.records import AgentStatus, RunResult
 from certsync.report import write_reports
@@ -119,8 +120,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
             hint="Donnez son adresse avec --url (ou [platform] url dans la configuration), "
             "ou ajoutez --dry-run pour une simulation.",
         )
+    utf8_paths(
+        {
+            "de la liste des agents": args.roster,
+            "du dossier des certificats": args.certs,
+            "du magasin de confiance": config.trust,
+            "du fichier de décisions": config.decisions,
+        },
+        {
+            "du fichier d'état": config.state,
+            "du rapport": report_dir,
+            "du journal": config.log_file,
+            "du fichier de supervision": config.status_file,
+        },
+    )
     check_inputs(args.roster, args.certs)
-    # Everything the run writes is checked before the platform is read or written.
+    # Everything the run writes is checked, and created, before the platform is read or
+    # written (this covers the reliability branch's writable_folder checks, and more).
     outputs = prepare_outputs(config, now=started, report_dir=report_dir, status_file=True)
     try:
         return _recorded(args, config, started, report_dir)
@@ -153,6 +169,7 @@ def _recorded(
             "limit": args.limit,
         },
         status_file=True,
+        new_state=args.new_state,
     ) as record:
         store = record.store
         config = with_workbook_decisions(
@@ -220,16 +237,18 @@ def _news(result: RunResult, code: ExitCode, fresh: int) -> bool:
 
 
 def _write_reports(result: RunResult, report_dir: Path) -> dict[str, Path]:
-    """The reports; a full disk is a clear stop (73), not an internal error."""
+    """The reports; a full disk or an unwritable folder is a clear stop (73), not an
+    internal error: what was pushed is already in the state file."""
     try:
         return write_reports(result, report_dir)
     except OSError as exc:
-        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
-            raise
-        raise StateError(
-            f"Le disque est plein : le rapport n'a pas pu être écrit dans {report_dir}.",
-            hint="Libérez de la place puis relancez ; ce qui a été déposé est enregistré dans "
-            "le fichier d'état et ne sera pas redéposé.",
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        raise OutputError(
+            f"Le disque est plein : le rapport n'a pas pu être écrit dans {report_dir}."
+            if full
+            else f"Le rapport n'a pas pu être écrit dans {report_dir} ({exc.strerror or exc}).",
+            hint="Les dépôts faits sont dans le fichier d'état (certsync history) et ne seront "
+            "pas redéposés ; libérez de la place ou corrigez --report-dir puis relancez.",
         ) from exc
 
 

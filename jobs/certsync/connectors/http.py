@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
+import ipaddress
 import logging
+import socket
 import threading
 import time
+import urllib.parse
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+import urllib3
+from requests.adapters import HTTPAdapter
 from requests.cookies import RequestsCookieJar
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_random_exponential
@@ -20,7 +26,7 @@ from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnection
 
 from certsync.config import PlatformConfig
 from certsync.connectors.interface import AmbiguousWrite, Unavailable
-from certsync.errors import PlatformProtocolError, PlatformUnavailable
+from certsync.errors import ConfigError, PlatformProtocolError, PlatformUnavailable
 
 log = logging.getLogger("certsync.connectors.http")
 
@@ -143,6 +149,172 @@ def _is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, _RetryableStatus | requests.ConnectionError | requests.Timeout)
 
 
+# -- total deadline of one request --------------------------------------------------------------
+#
+# requests' timeout bounds each wait for the socket, not the request: a server that sends one
+# byte every 5 s is never "timed out". Every socket a request uses is registered with the
+# request's watchdog; when the deadline passes the watchdog shuts the sockets down, which ends
+# the blocked read at once (then reported as a read timeout).
+
+_watching = threading.local()
+
+
+class _Watchdog:
+    """Shuts down the sockets of one request when its total deadline passes."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.fired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Watchdog:
+        _watching.dog = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        _watching.dog = None
+
+    def watch(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
+        with self._lock:
+            self._sockets.append(sock)
+            if self.fired:
+                _shut(sock)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    # socket.socket.shutdown even for an SSLSocket: its own shutdown() would drop the TLS
+    # object under the thread that is reading with it.
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def _watch(sock: socket.socket | None) -> None:
+    dog: _Watchdog | None = getattr(_watching, "dog", None)
+    if dog is not None:
+        dog.watch(sock)
+
+
+class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        _watch(self.sock)
+
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+        _watch(self.sock)  # a kept-alive connection was connected by an earlier request
+        return super().getresponse(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _watch(self.sock)
+
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+        _watch(self.sock)
+        return super().getresponse(*args, **kwargs)
+
+
+class _WatchedHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+class WatchedAdapter(HTTPAdapter):
+    """requests' adapter, with connections whose sockets the request's watchdog can close."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _WATCHED_POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if isinstance(manager, urllib3.ProxyManager):
+            manager.pool_classes_by_scheme = _WATCHED_POOLS
+        return manager
+
+
+class DeadlineExceeded(requests.ReadTimeout):
+    """The request's total deadline passed (the server answered too slowly, not too late)."""
+
+
+def watched_session() -> requests.Session:
+    """A requests.Session whose requests `total_deadline` can cut short."""
+    session = requests.Session()
+    adapter = WatchedAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+@contextlib.contextmanager
+def total_deadline(seconds: float) -> Iterator[None]:
+    """Bound everything a watched session does inside the block to `seconds`, reading included.
+
+    Raises requests.ReadTimeout when the time is up, even if the cut-short read looked like a
+    normal end of the answer.
+    """
+    with _Watchdog(seconds) as dog:
+        try:
+            yield
+        except requests.RequestException as exc:
+            if dog.fired:
+                raise DeadlineExceeded(f"total deadline of {seconds:.0f} s") from exc
+            raise
+    if dog.fired:
+        raise DeadlineExceeded(f"total deadline of {seconds:.0f} s")
+
+
+def is_loopback(url: str) -> bool:
+    """True when the URL's host is this machine (localhost, 127.0.0.0/8, ::1)."""
+    host = (urllib.parse.urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_transport(config: PlatformConfig, url: str) -> None:
+    """Refuse plain http:// to another machine: the credentials would cross the network in clear.
+
+    Loopback stays allowed (the sandbox, a local tunnel); anything else needs the
+    administrator's explicit `allow_insecure_http`.
+    """
+    if urllib.parse.urlsplit(url).scheme.lower() != "http" or is_loopback(url):
+        return
+    if config.allow_insecure_http:
+        log.warning("plain http to %s allowed by allow_insecure_http", url)
+        return
+    raise ConfigError(
+        f"Adresse de plateforme refusée : {url} est en http://, sans chiffrement ; "
+        "l'identifiant, le mot de passe et le jeton du compte de service y passeraient en "
+        "clair sur le réseau.",
+        hint="Utilisez l'adresse https:// de la plateforme. Seulement pour un essai sur un "
+        "réseau de confiance : ajoutez allow_insecure_http = true dans la section [platform] "
+        "de la configuration.",
+    )
+
+
 class HttpClient:
     """One platform's HTTP access: a requests.Session per worker thread, shared cookies.
 
@@ -164,8 +336,16 @@ class HttpClient:
         verify: bool | str = True,
         cert: tuple[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        deadline: float = 0.0,
+        run_deadline: float | None = None,
+        run_deadline_label: str = "",
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.deadline = deadline
+        """Total seconds one attempt may take, reading included (0: no limit)."""
+        self.run_deadline = run_deadline
+        """time.monotonic() after which no request is sent any more (None: no limit)."""
+        self._run_deadline_label = run_deadline_label
         self.timeout = (connect_timeout, read_timeout)
         self.retry = retry
         self.limiter = limiter
@@ -187,12 +367,28 @@ class HttpClient:
             session.verify = self._verify
             session.cert = self._cert
             session.headers.update(self._headers)
+            adapter = WatchedAdapter()
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
             # requests' adapters do not retry by default (max_retries=0): retries are only ours.
             # trust_env stays on: collectivités often reach the internet through a proxy.
             self._local.session = session
             with self._sessions_lock:
                 self._sessions.append(session)
         return session
+
+    def _budget(self) -> float:
+        """Seconds this attempt may take: the request's deadline, within the run's."""
+        budget = self.deadline
+        if self.run_deadline is not None:
+            left = self.run_deadline - time.monotonic()
+            if left <= 0:
+                raise _GiveUp(
+                    f"durée maximale de l'exécution atteinte ({self._run_deadline_label}) ; "
+                    "le reste sera repris à la prochaine exécution"
+                )
+            budget = min(budget, left) if budget else left
+        return budget
 
     def _wait(self, state: RetryCallState) -> float:
         backoff = wait_random_exponential(
@@ -219,17 +415,38 @@ class HttpClient:
 
         def attempt() -> requests.Response:
             self.limiter.acquire()
+            budget = self._budget()
             try:
-                # verify is passed per request: a session-level value loses to
-                # REQUESTS_CA_BUNDLE when trust_env is on (psf/requests#3829).
-                response = self._session().request(
-                    method,
-                    url,
-                    timeout=self.timeout,
-                    allow_redirects=False,
-                    verify=self._verify,
-                    **kwargs,
-                )
+                # A deadline that passed during the answer discards it even if it looked
+                # complete: a connection-delimited body would just look shorter.
+                with total_deadline(budget) if budget else contextlib.nullcontext():
+                    # verify is passed per request: a session-level value loses to
+                    # REQUESTS_CA_BUNDLE when trust_env is on (psf/requests#3829).
+                    response = self._session().request(
+                        method,
+                        url,
+                        timeout=self.timeout,
+                        allow_redirects=False,
+                        verify=self._verify,
+                        **kwargs,
+                    )
+            except DeadlineExceeded:
+                # Not retried: a server that trickles its answers does it again; the next
+                # attempts would only multiply the wait.
+                if self.run_deadline is not None and time.monotonic() >= self.run_deadline:
+                    raise _GiveUp(
+                        f"durée maximale de l'exécution atteinte ({self._run_deadline_label}) "
+                        "pendant une requête ; le reste sera repris à la prochaine exécution",
+                        ambiguous=not idempotent,
+                    ) from None
+                if not idempotent:
+                    raise _GiveUp(
+                        f"réponse trop lente pendant l'écriture (plus de {budget:.0f} s)",
+                        ambiguous=True,
+                    ) from None
+                raise _GiveUp(
+                    f"la plateforme répond trop lentement (plus de {budget:.0f} s pour une requête)"
+                ) from None
             except requests.exceptions.SSLError:
                 # A refused certificate or an untrusted server: trying again changes nothing.
                 raise _GiveUp(
@@ -310,6 +527,7 @@ def client_for(
     policy = retry or RetryPolicy(
         max_attempts=config.max_attempts, retry_after_cap=config.retry_after_cap_seconds
     )
+    check_transport(config, url)
     cert = None
     if config.client_cert is not None:
         key = config.client_key or config.client_cert
@@ -324,6 +542,13 @@ def client_for(
         verify=str(config.ca_bundle) if config.ca_bundle is not None else True,
         cert=cert,
         headers=headers,
+        deadline=config.request_deadline_seconds,
+        run_deadline=(
+            time.monotonic() + config.run_deadline_minutes * 60
+            if config.run_deadline_minutes
+            else None
+        ),
+        run_deadline_label=f"{config.run_deadline_minutes:g} min",
     )
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from certsync.connectors.interface import Account, AccountListing
+from certsync.connectors.interface import Account, AccountListing, Rejected
+from certsync.errors import CertsyncError
+from certsync.french import plural
 
 
 class AccountCollector:
@@ -35,3 +37,35 @@ class AccountCollector:
             if len(active) > 1:
                 ambiguous[key] = tuple(a.id for a in active)
         return AccountListing(accounts, tuple(gaps), ambiguous)
+
+
+def count_by_organisation(listing: AccountListing) -> dict[str, int]:
+    """How many listed accounts each organisation (or entity, or authority) holds."""
+    counts: dict[str, int] = {}
+    for account in listing.accounts.values():
+        counts[account.organisation] = counts.get(account.organisation, 0) + 1
+    return counts
+
+
+def probe_edit(
+    listing: AccountListing, open_account: Callable[[Account], object]
+) -> tuple[bool, tuple[str, ...]]:
+    """Whether one active account's edit page or record opens, and the French notes for
+    `certsync check` (listing gaps, disabled accounts, the refusal met). Nothing is written."""
+    notes = list(listing.gaps)
+    inactive = sum(not a.active for a in listing.accounts.values())
+    if inactive:
+        notes.append(
+            f"{plural(inactive, 'compte désactivé', 'comptes désactivés')} : aucun certificat "
+            "n'y sera déposé."
+        )
+    sample = next((a for a in listing.accounts.values() if a.active), None)
+    if sample is None:
+        notes.append("aucun compte actif trouvé : droit de modification non vérifié")
+        return False, tuple(notes)
+    try:
+        open_account(sample)
+    except (Rejected, CertsyncError) as exc:
+        notes.append(f"fiche de {sample.email} refusée : {getattr(exc, 'message', exc)}")
+        return False, tuple(notes)
+    return True, tuple(notes)

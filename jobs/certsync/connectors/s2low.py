@@ -35,7 +35,7 @@ from certsync.connectors.interface import (
     Survey,
     Unavailable,
 )
-from certsync.connectors.listing import AccountCollector
+from certsync.connectors.listing import AccountCollector, count_by_organisation, probe_edit
 from certsync.errors import PlatformAuthError, PlatformProtocolError
 from certsync.records import Agent
 
@@ -358,26 +358,13 @@ class S2lowConnector(Connector):
         """Log in, list every page, count users per authority, try reading one detail."""
         self.check()
         listing = self.listing()
-        counts: dict[str, int] = {}
-        for account in listing.accounts.values():
-            counts[account.organisation] = counts.get(account.organisation, 0) + 1
+        counts = count_by_organisation(listing)
         organisations = tuple(
             OrganisationSummary(org, self._authority_names.get(org) or f"collectivité {org}", n)
             for org, n in sorted(counts.items())
         )
-        inactive = sum(not a.active for a in listing.accounts.values())
-        notes = list(listing.gaps)
-        if inactive:
-            notes.append(f"{inactive} compte(s) désactivé(s) : aucun certificat n'y sera déposé.")
-        can_edit = False
-        first = next(iter(listing.accounts.values()), None)
-        if first is not None:
-            try:
-                self._detail(first)
-                can_edit = True
-            except Rejected as exc:
-                notes.append(f"fiche utilisateur refusée : {exc.message}")
-        return Survey(self._identity, organisations, can_edit, tuple(notes))
+        can_edit, notes = probe_edit(listing, self._detail)
+        return Survey(self._identity, organisations, can_edit, notes)
 
     def close(self) -> None:
         """Release HTTP sessions."""

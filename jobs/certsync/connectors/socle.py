@@ -48,8 +48,8 @@ from certsync.connectors.interface import (
     Unavailable,
 )
 from certsync.connectors.keycloak import BrowserLogin
-from certsync.connectors.listing import AccountCollector
-from certsync.errors import CertsyncError, PlatformAuthError, PlatformProtocolError
+from certsync.connectors.listing import AccountCollector, count_by_organisation, probe_edit
+from certsync.errors import PlatformAuthError, PlatformProtocolError
 from certsync.records import Agent
 
 #: Columns of export_agent.csv we rely on (ExportAgentCSVGeneratorServiceImpl.generateHeader).
@@ -467,29 +467,18 @@ class SocleConnector(Connector):
         """Who is logged in, which organisations with how many agents, whether a form opens."""
         self.check()
         listing = self.listing()
-        counts: dict[str, int] = {}
-        for account in listing.accounts.values():
-            counts[account.organisation] = counts.get(account.organisation, 0) + 1
+        counts = count_by_organisation(listing)
         organisations = tuple(
             OrganisationSummary(o.id, o.label, counts.get(o.id, 0))
             for o in (self._organisations or [])
         )
-        can_edit, notes = False, list(listing.gaps)
-        sample = next((a for a in listing.accounts.values() if a.active), None)
-        if sample is not None:
-            try:
-                self._agent_form(sample)
-                can_edit = True
-            except (Rejected, CertsyncError) as exc:
-                notes.append(f"fiche de {sample.email} : {getattr(exc, 'message', exc)}")
-        else:
-            notes.append("aucun agent actif trouvé : droit de modification non vérifié")
+        can_edit, notes = probe_edit(listing, self._agent_form)
         identity = self._identity
         if identity == "administrateur de l'organisme" and organisations:
             identity += f" {organisations[0].label or organisations[0].id}"
         if self._credentials.user:
             identity = f"{self._credentials.user} ({identity})"
-        return Survey(identity, organisations, can_edit, tuple(notes))
+        return Survey(identity, organisations, can_edit, notes)
 
     def close(self) -> None:
         """Release HTTP sessions."""

@@ -7,7 +7,9 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterator
+from typing import IO
 
+from certsync.config import Limits
 from certsync.errors import InputError
 from certsync.roster.table import Row, Table
 
@@ -77,12 +79,26 @@ def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
-def rows(text: str, separator: str) -> Iterator[Row]:
-    """Records with the line each one starts on, as a text editor numbers lines."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+def rows(text: str | IO[str], separator: str, max_cells: int = 0) -> Iterator[Row]:
+    """Records with the line each one starts on, as a text editor numbers lines.
+
+    `max_cells` (when set) stops the reading with an InputError once the fields read exceed
+    it, before they fill the memory.
+    """
+    stream = io.StringIO(text, newline="") if isinstance(text, str) else text
+    reader = csv.reader(stream, delimiter=separator)
     start = 1
+    cells = 0
     try:
         for record in reader:
+            cells += len(record)
+            if max_cells and cells > max_cells:
+                raise InputError(
+                    f"La liste des agents est refusée : plus de {_n(max_cells)} champs à la "
+                    f"ligne {start} ; certsync lit au plus {_n(max_cells)} cellules.",
+                    hint="Vérifiez le séparateur et le fichier ; pour une liste réellement plus "
+                    "grande, découpez-la ou augmentez [limits] max_roster_cells.",
+                )
             yield Row(start, record)
             start = reader.line_num + 1
     except csv.Error as exc:
@@ -92,14 +108,42 @@ def rows(text: str, separator: str) -> Iterator[Row]:
         ) from None
 
 
-def read_csv(data: bytes, name: str, score: Callable[[list[Row]], tuple[int, int]]) -> Table:
+def _n(number: int) -> str:
+    return f"{number:,}".replace(",", "\u202f")
+
+
+def _lines_cap(data: bytes, name: str, limits: Limits) -> None:
+    """Refuse a file with too many lines before decoding it (counting costs no memory)."""
+    lines = data.count(b"\n") + (not data.endswith(b"\n"))
+    if lines > limits.max_roster_rows:
+        raise InputError(
+            f"La liste des agents « {name} » est refusée : {_n(lines)} lignes ; certsync lit "
+            f"au plus {_n(limits.max_roster_rows)} lignes.",
+            hint="Découpez la liste, ou augmentez [limits] max_roster_rows.",
+        )
+
+
+def _stream(data: bytes, encoding: str) -> IO[str]:
+    """The text read lazily from the bytes: the whole file is never held twice as text."""
+    return io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+
+
+def read_csv(
+    data: bytes,
+    name: str,
+    score: Callable[[list[Row]], tuple[int, int]],
+    limits: Limits | None = None,
+) -> Table:
     """Decode and split the roster, choosing the separator whose header scores best."""
+    limits = limits or Limits()
+    _lines_cap(data, name, limits)
     text, encoding = decode(data, name)
+    del text  # decoding checked the whole file; the records are read from the bytes again
     best: tuple[tuple[int, int], str] | None = None
     for separator in SEPARATORS:
         head: list[Row] = []
         try:
-            for row in rows(text, separator):
+            for row in rows(_stream(data, encoding), separator):
                 head.append(row)
                 if len(head) >= _SNIFF_RECORDS:
                     break
@@ -110,8 +154,9 @@ def read_csv(data: bytes, name: str, score: Callable[[list[Row]], tuple[int, int
         if best is None or candidate[0] > best[0]:
             best = candidate
     separator = best[1] if best is not None else ";"
+    records = list(rows(_stream(data, encoding), separator, limits.max_roster_cells))
     return Table(
-        rows=list(rows(text, separator)),
+        rows=records,
         detected={
             "format": "csv",
             "encoding": encoding,

@@ -10,6 +10,8 @@ import zlib
 
 from defusedxml import ElementTree
 
+from certsync.roster.extent import chunks
+
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -62,19 +64,22 @@ def _read_small(archive: zipfile.ZipFile, name: str) -> bytes:
 
 def empty_formulas(archive: zipfile.ZipFile, sheet: str) -> dict[tuple[int, int], str]:
     """(Excel row, 0-based column) → cell reference, for formulas without a saved result."""
+    found: dict[tuple[int, int], str] = {}
     try:
         part = _sheet_part(archive, sheet)
-        xml = archive.read(part) if part is not None else b""
+        # A row at a time, never the whole sheet: it may be hundreds of megabytes.
+        for xml in chunks(archive, part, b"<row") if part is not None else ():
+            if b"</f>" not in xml and b"<f " not in xml and b":f>" not in xml:
+                continue  # the usual case: no formula at all, one fast scan
+            found.update(
+                ((int(match[2]), column_index(match[1])), (match[1] + match[2]).decode())
+                for match in _EMPTY_FORMULA.finditer(xml)
+            )
     except (KeyError, OSError, EOFError, RuntimeError, NotImplementedError, zlib.error):
         # Best effort: calamine has already read this sheet; a part it could read but we
         # cannot only costs the explanation, not data.
         return {}
-    if b"</f>" not in xml and b"<f " not in xml and b":f>" not in xml:
-        return {}  # the usual case: no formula at all, one fast scan
-    return {
-        (int(match[2]), column_index(match[1])): (match[1] + match[2]).decode()
-        for match in _EMPTY_FORMULA.finditer(xml)
-    }
+    return found
 
 
 class EmptyFormulas:

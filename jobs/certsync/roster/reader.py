@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from certsync.config import Limits
 from certsync.errors import InputError
+from certsync.fsutil import NotARegularFile, open_regular
 from certsync.records import Roster
 from certsync.roster.agents import build_agents
 from certsync.roster.clean import clean_text
@@ -119,19 +121,26 @@ def _load(path: Path, limits: Limits) -> bytes:
     try:
         if path.is_dir():
             raise InputError(f"« {path} » est un dossier, pas une liste des agents.", hint=hint)
-        size = path.stat().st_size
-        if size > limits.max_roster_bytes:
-            mib = 1024 * 1024
-            raise InputError(
-                f"La liste des agents « {path.name} » est trop volumineuse "
-                f"({size // mib} Mio ; maximum {limits.max_roster_bytes // mib} Mio).",
-                hint="Découpez la liste ou augmentez [limits] max_roster_bytes.",
-            )
-        with path.open("rb") as stream:
-            # Read one byte past the cap: the file may have grown since stat().
-            data = stream.read(limits.max_roster_bytes + 1)
+        # A FIFO or a device is refused before any read: reading one may never end.
+        with open_regular(path) as (fd, info):
+            size = info.st_size
+            if size > limits.max_roster_bytes:
+                mib = 1024 * 1024
+                raise InputError(
+                    f"La liste des agents « {path.name} » est trop volumineuse "
+                    f"({size // mib} Mio ; maximum {limits.max_roster_bytes // mib} Mio).",
+                    hint="Découpez la liste ou augmentez [limits] max_roster_bytes.",
+                )
+            with os.fdopen(os.dup(fd), "rb") as stream:
+                # Read one byte past the cap: the file may have grown since stat().
+                data = stream.read(limits.max_roster_bytes + 1)
     except FileNotFoundError:
         raise InputError(f"Liste des agents introuvable : {path}.", hint=hint) from None
+    except NotARegularFile as exc:
+        raise InputError(
+            f"La liste des agents « {path} » est refusée : {exc.strerror}.",
+            hint="Donnez à --roster un fichier .xlsx ou .csv enregistré sur le disque.",
+        ) from None
     except OSError as exc:
         raise InputError(
             f"Liste des agents illisible : {path} ({exc.strerror or exc}).",
@@ -165,7 +174,7 @@ def _table(path: Path, data: bytes, sheet: str | None, limits: Limits) -> Table:
             f"« {path.name} » est un fichier CSV.",
             hint="Retirez l'option --sheet.",
         )
-    return read_csv(data, path.name, _sniff_score)
+    return read_csv(data, path.name, _sniff_score, limits)
 
 
 def find_header(rows: Sequence[Row]) -> tuple[int, ColumnMap] | None:

@@ -11,6 +11,7 @@ import python_calamine
 
 from certsync.config import Limits
 from certsync.errors import InputError
+from certsync.roster.extent import count_strings, extent, shared_strings, sheet_part
 from certsync.roster.formulas import EmptyFormulas
 from certsync.roster.table import Row, Table
 
@@ -83,6 +84,58 @@ def _too_big(name: str, what: str) -> InputError:
     )
 
 
+def check_shared_strings(data: bytes, name: str, limits: Limits) -> None:
+    """Refuse a workbook whose shared strings alone would not fit (calamine loads them all).
+
+    A sheet cannot use more distinct strings than it has cells: 9 million tiny strings in a
+    22 MB file took 590 MB.
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        part = shared_strings(archive)
+        if part is None or part not in archive.NameToInfo:
+            return
+        size = archive.getinfo(part).file_size
+        count = count_strings(archive, part) if size <= limits.max_roster_bytes else 0
+    if size > limits.max_roster_bytes:
+        raise _too_big(name, f"{size // (1024 * 1024)} Mio de textes")
+    if count > limits.max_roster_cells:
+        raise _too_big(
+            name,
+            f"{_n(count)} textes différents, pour {_n(limits.max_roster_cells)} "
+            "cellules lues au plus",
+        )
+
+
+def check_extent(data: bytes, name: str, sheet: str, limits: Limits) -> None:
+    """Refuse a sheet whose table, from A1 to its last used cell, would not fit in memory."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        part = sheet_part(archive, sheet)
+        if part is None or part not in archive.NameToInfo:
+            raise InputError(
+                f"La liste des agents « {name} » a une structure inhabituelle : la feuille "
+                f"« {sheet} » est introuvable dans le classeur.",
+                hint=SAVE_AS_HINT,
+            )
+        found = extent(archive, part)
+    if found.rows <= limits.max_roster_rows and found.cells <= limits.max_roster_cells:
+        return
+    raise InputError(
+        f"La liste des agents « {name} » est refusée : la feuille « {sheet} » s'étend jusqu'à "
+        f"la cellule {found.corner}, soit {_n(found.rows)} lignes sur {_n(found.columns)} "
+        f"colonnes ; certsync lit au plus {_n(limits.max_roster_rows)} lignes et "
+        f"{_n(limits.max_roster_cells)} cellules (lignes × colonnes).",
+        hint="Une cellule remplie loin des données agrandit toute la feuille : dans le tableur, "
+        "Ctrl+Fin montre la dernière cellule utilisée ; supprimez les lignes et colonnes au-delà "
+        "des agents puis enregistrez. Pour une liste réellement plus grande, découpez-la ou "
+        "augmentez [limits] max_roster_rows et max_roster_cells.",
+    )
+
+
+def _n(number: int) -> str:
+    """A count as French text: `1 048 576` (narrow no-break spaces)."""
+    return f"{number:,}".replace(",", "\u202f")
+
+
 def cell_text(value: object) -> str:
     """A calamine value as text: integral floats lose their `.0`, dates their time if midnight."""
     match value:
@@ -107,8 +160,9 @@ def cell_text(value: object) -> str:
 
 def read_xlsx(data: bytes, name: str, sheet: str | None, limits: Limits) -> Table:
     """Every row of the chosen sheet (first worksheet unless `sheet`), numbered as Excel does."""
-    check_zip(data, name, limits)
     try:
+        check_zip(data, name, limits)
+        check_shared_strings(data, name, limits)
         workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         names = list(workbook.sheet_names)
         if sheet is not None:
@@ -128,11 +182,16 @@ def read_xlsx(data: bytes, name: str, sheet: str | None, limits: Limits) -> Tabl
             if not worksheets:
                 raise InputError(f"Le classeur « {name} » ne contient aucune feuille de calcul.")
             chosen = worksheets[0]
+        check_extent(data, name, chosen, limits)
         # skip_empty_area=False keeps row 1 as the first row, so indexes give Excel's numbers.
         values = workbook.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
     except InputError:
         raise
-    except Exception as exc:  # calamine raises its own classes and ValueError for broken parts
+    except BaseException as exc:
+        # A damaged archive raises zipfile, zlib and EOF errors; calamine its own classes,
+        # ValueError, or a Rust panic (PanicException, a BaseException).
+        if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+            raise
         raise InputError(
             f"Le classeur « {name} » n'a pas pu être lu (détail technique : {exc}).",
             hint=SAVE_AS_HINT,

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from certsync.errors import StateError
+from certsync.state.damage import damaged_error
 
 #: Written into the SQLite header so that a foreign database is recognised ("cert" in ASCII).
 APPLICATION_ID = 0x63657274
@@ -209,7 +210,7 @@ def _state_error(path: Path, exc: sqlite3.Error) -> StateError:
     )
 
 
-def _check_and_migrate(db: sqlite3.Connection, path: Path) -> None:
+def _check_and_migrate(db: sqlite3.Connection, path: Path, *, existing: bool = False) -> None:
     # Read-only checks first: nothing may be written to a file that is not ours or is damaged.
     try:
         version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -221,6 +222,11 @@ def _check_and_migrate(db: sqlite3.Connection, path: Path) -> None:
     if [tuple(r) for r in check] != [("ok",)]:
         problems = "; ".join(str(r[0]) for r in check[:3])
         raise _state_error(path, sqlite3.DatabaseError(f"quick_check: {problems}"))
+    if existing and app_id == 0 and tables == 0:
+        # certsync creates its state complete (state.damage.create_atomically): an existing
+        # file without any table lost its content, typically a WAL deleted before checkpoint.
+        db.close()
+        raise damaged_error(path, "il ne contient plus aucune table ; journal -wal perdu ?")
     if app_id not in (0, APPLICATION_ID) or (app_id == 0 and tables > 0):
         raise StateError(
             f"Le fichier {path} est une base SQLite qui n'est pas un fichier d'état certsync.",

@@ -13,8 +13,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from certsync.errors import StateError
 from certsync.filecache import CacheDecodeError, decode_certfile, encode_certfile
+from certsync.lock import os_reason
 from certsync.records import CertFile
+from certsync.state.damage import check_before_open, create_atomically
 from certsync.state.models import (
     AccountRecord,
     Action,
@@ -89,18 +92,33 @@ class StateStore:
     # -- opening -----------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path, *, busy_timeout: float = 5.0) -> StateStore:
-        """Open (creating and migrating if needed) the state file, or raise StateError."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def open(cls, path: Path, *, busy_timeout: float = 5.0, new_state: bool = False) -> StateStore:
+        """Open (creating and migrating if needed) the state file, or raise StateError.
+
+        A state file that lost its history (empty, WAL gone) is set aside and refused; a new
+        one is then created only with `new_state` (see state.damage).
+        """
         try:
-            # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per item.
-            db = sqlite3.connect(
-                path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-            )
-        except sqlite3.Error as exc:
-            raise _state_error(path, exc) from exc
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StateError(
+                f"Le dossier du fichier d'état {path.parent} ne peut pas être créé "
+                f"({os_reason(exc)}).",
+                hint="Vérifiez le réglage « state » et les droits de l'utilisateur qui lance "
+                "certsync sur ce dossier.",
+            ) from None
+        check_before_open(path, new_state=new_state)
+        if not path.exists():
+            try:
+                create_atomically(path, lambda tmp: cls._connect(tmp, busy_timeout).close())
+            except OSError as exc:
+                raise StateError(
+                    f"Le fichier d'état {path} ne peut pas être créé ({os_reason(exc)}).",
+                    hint="Vérifiez les droits de l'utilisateur qui lance certsync sur le "
+                    "dossier du fichier d'état.",
+                ) from None
+        db = cls._connect(path, busy_timeout, existing=True)
         try:
-            _check_and_migrate(db, path)
             _attach_cache(db, path)
         except sqlite3.Error as exc:
             db.close()
@@ -110,6 +128,26 @@ class StateStore:
             raise
         db.row_factory = sqlite3.Row
         return cls(db, path)
+
+    @staticmethod
+    def _connect(path: Path, busy_timeout: float, *, existing: bool = False) -> sqlite3.Connection:
+        """A checked, migrated connection to the state file."""
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per item.
+            db = sqlite3.connect(
+                path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise _state_error(path, exc) from exc
+        try:
+            _check_and_migrate(db, path, existing=existing)
+        except sqlite3.Error as exc:
+            db.close()
+            raise _state_error(path, exc) from exc
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     @classmethod
     def attach(cls, path: Path, *, busy_timeout: float = 30.0) -> StateStore:
