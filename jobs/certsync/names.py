@@ -76,6 +76,22 @@ def person_keys(prenom: str, nom: str, full_name: str = "") -> frozenset[str]:
     return frozenset(keys)
 
 
+def ordered_keys(prenom: str, nom: str, full_name: str = "") -> frozenset[str]:
+    """Compact keys given name first only ("bernardmartin"); a full-name column gives every order.
+
+    A certificate's GN and SN say which word is the surname, so they are compared to these.
+    """
+    keys: set[str] = set()
+    if prenom or nom:
+        first = compact(prenom)
+        keys.update(first + last for last in surname_variants(nom))
+    if full_name:
+        words = tokens(full_name)
+        keys.update("".join(words[cut:] + words[:cut]) for cut in range(len(words)))
+    keys.discard("")
+    return frozenset(keys)
+
+
 _CAMEL = re.compile(r"(?<=[a-zà-ÿ])(?=[A-ZÀ-Þ])")
 _FILE_NOISE = re.compile(
     r"(?i)\b(format|pem|der|cer|crt|cert|certificat|certificate|base64|x509|export|public|cle|"
@@ -89,3 +105,101 @@ def filename_key(stem: str) -> str:
     text = text.replace("_", " ")
     text = _FILE_NOISE.sub(" ", text)
     return compact(text)
+
+
+# --- certificate subject: given name and surname -------------------------------------------
+
+#: RFC 4514 names of the attributes read here (cryptography writes GN and SN as dotted OIDs).
+_GIVEN_NAME = frozenset({"2.5.4.42", "GN", "GIVENNAME"})
+_SURNAME = frozenset({"2.5.4.4", "SN", "SURNAME"})
+_HEX_ESCAPE = re.compile(r"\\([0-9a-fA-F]{2})+")
+
+
+def _unescape(value: str) -> str:
+    """An RFC 4514 value without its escapes (`\\,` and `\\c3\\a9` both)."""
+    if "\\" not in value:
+        return value
+
+    def hex_run(match: re.Match[str]) -> str:
+        raw = bytes.fromhex(match.group(0).replace("\\", ""))
+        return raw.decode("utf-8", "replace")
+
+    value = _HEX_ESCAPE.sub(hex_run, value)
+    return re.sub(r"\\(.)", r"\1", value)
+
+
+def _attributes(subject: str) -> list[tuple[str, str]]:
+    """(type, value) pairs of an RFC 4514 string, splitting on unescaped `,` and `+`."""
+    pairs: list[tuple[str, str]] = []
+    part: list[str] = []
+    escaped = False
+    for char in [*subject, ","]:
+        if escaped:
+            part.append(char)
+            escaped = False
+        elif char == "\\":
+            part.append(char)
+            escaped = True
+        elif char in ",+":
+            kind, _eq, value = "".join(part).partition("=")
+            if not value.startswith("#"):  # a BER-encoded value carries no readable name
+                pairs.append((kind.strip().upper(), _unescape(value)))
+            part = []
+        else:
+            part.append(char)
+    return pairs
+
+
+@lru_cache(maxsize=32768)
+def given_and_surname(subject: str) -> tuple[str, str]:
+    """The subject's givenName and surname (first of each), or empty strings."""
+    given = surname = ""
+    for kind, value in _attributes(subject):
+        if kind in _GIVEN_NAME and not given:
+            given = value.strip()
+        elif kind in _SURNAME and not surname:
+            surname = value.strip()
+    return given, surname
+
+
+# --- e-mail local parts ----------------------------------------------------------------------
+
+
+@lru_cache(maxsize=65536)
+def local_key(email: str) -> str:
+    """The e-mail's local part as a name key: `Jean-Marie.Le-Gall2@x.fr` → `jeanmarielegall`."""
+    local = email.rpartition("@")[0] or email
+    return "".join(c for c in compact(local.partition("+")[0]) if not c.isdigit())
+
+
+def spellings(given: str, surname: str) -> frozenset[str]:
+    """Local parts an address written for this person takes (`prenom.nom`, `pnom`, `nom.prenom`…).
+
+    `given` is the first name as written (its first name alone counts too), `surname` compact.
+    """
+    whole = compact(given)
+    if not whole or not surname:
+        return frozenset()
+    forms = set()
+    for first in {whole, first_given(given), whole[:1]}:
+        forms.add(first + surname)
+        forms.add(surname + first)
+    return frozenset(forms)
+
+
+def first_given(prenom: str) -> str:
+    """The first given name, compact: "Jean-Marie" → "jean"."""
+    words = tokens(prenom)
+    return words[0] if words else ""
+
+
+def given_fits(roster_prenom: str, cert_given: str) -> bool:
+    """Whether a roster first name and a certificate's given name(s) name the same person.
+
+    Equal once compacted, or the roster's first given name is the certificate's first one
+    ("Jean" for "Jean Marie Pierre", "Jean-Marie" for "Jean").
+    """
+    roster, cert = compact(roster_prenom), compact(cert_given)
+    if not roster or not cert:
+        return False
+    return roster == cert or first_given(roster_prenom) == first_given(cert_given)
