@@ -42,6 +42,7 @@ def compact(text: str) -> str:
     return "".join(tokens(text))
 
 
+@lru_cache(maxsize=32768)
 def surname_variants(nom: str) -> tuple[str, ...]:
     """Compact surnames a person may use: the whole, and each side of "épouse"/"née"."""
     words = tokens(nom)
@@ -109,67 +110,49 @@ def filename_key(stem: str) -> str:
 
 # --- certificate subject: given name and surname -------------------------------------------
 
-#: RFC 4514 names of the attributes read here (cryptography writes GN and SN as dotted OIDs).
-_GIVEN_NAME = frozenset({"2.5.4.42", "GN", "GIVENNAME"})
-_SURNAME = frozenset({"2.5.4.4", "SN", "SURNAME"})
-_HEX_ESCAPE = re.compile(r"\\([0-9a-fA-F]{2})+")
+#: givenName (2.5.4.42) and surname (2.5.4.4) in an RFC 4514 string, as cryptography writes
+#: them (dotted) or as other tools do (GN, SN): the value runs to an unescaped `,` or `+`.
+_VALUE = r"=((?:[^,+\\]|\\.)*)"
+_GIVEN_NAME = re.compile(r"(?:^|(?<=[,+]))\s*(?:2\.5\.4\.42|GN|givenName)" + _VALUE, re.I)
+_SURNAME = re.compile(r"(?:^|(?<=[,+]))\s*(?:2\.5\.4\.4|SN|surname)" + _VALUE, re.I)
+_ESCAPES = re.compile(r"\\([0-9a-fA-F]{2})|\\(.)|([^\\]+)", re.S)
 
 
 def _unescape(value: str) -> str:
     """An RFC 4514 value without its escapes (`\\,` and `\\c3\\a9` both)."""
     if "\\" not in value:
         return value
-
-    def hex_run(match: re.Match[str]) -> str:
-        raw = bytes.fromhex(match.group(0).replace("\\", ""))
-        return raw.decode("utf-8", "replace")
-
-    value = _HEX_ESCAPE.sub(hex_run, value)
-    return re.sub(r"\\(.)", r"\1", value)
+    out = bytearray()
+    for hex_pair, char, plain in _ESCAPES.findall(value):
+        out += bytes.fromhex(hex_pair) if hex_pair else (char or plain).encode()
+    return out.decode("utf-8", "replace")
 
 
-def _attributes(subject: str) -> list[tuple[str, str]]:
-    """(type, value) pairs of an RFC 4514 string, splitting on unescaped `,` and `+`."""
-    pairs: list[tuple[str, str]] = []
-    part: list[str] = []
-    escaped = False
-    for char in [*subject, ","]:
-        if escaped:
-            part.append(char)
-            escaped = False
-        elif char == "\\":
-            part.append(char)
-            escaped = True
-        elif char in ",+":
-            kind, _eq, value = "".join(part).partition("=")
-            if not value.startswith("#"):  # a BER-encoded value carries no readable name
-                pairs.append((kind.strip().upper(), _unescape(value)))
-            part = []
-        else:
-            part.append(char)
-    return pairs
+def _first(pattern: re.Pattern[str], subject: str) -> str:
+    found = pattern.search(subject)
+    if found is None or found.group(1).startswith("#"):  # a BER value carries no readable name
+        return ""
+    return _unescape(found.group(1)).strip()
 
 
 @lru_cache(maxsize=32768)
 def given_and_surname(subject: str) -> tuple[str, str]:
     """The subject's givenName and surname (first of each), or empty strings."""
-    given = surname = ""
-    for kind, value in _attributes(subject):
-        if kind in _GIVEN_NAME and not given:
-            given = value.strip()
-        elif kind in _SURNAME and not surname:
-            surname = value.strip()
-    return given, surname
+    return _first(_GIVEN_NAME, subject), _first(_SURNAME, subject)
 
 
 # --- e-mail local parts ----------------------------------------------------------------------
 
 
-@lru_cache(maxsize=65536)
+_NOT_LETTER = re.compile(r"[^a-z]+")
+
+
 def local_key(email: str) -> str:
     """The e-mail's local part as a name key: `Jean-Marie.Le-Gall2@x.fr` → `jeanmarielegall`."""
-    local = email.rpartition("@")[0] or email
-    return "".join(c for c in compact(local.partition("+")[0]) if not c.isdigit())
+    local = (email.rpartition("@")[0] or email).partition("+")[0]
+    if local.isascii():
+        return _NOT_LETTER.sub("", local.lower())
+    return "".join(c for c in compact(local) if not c.isdigit())
 
 
 def spellings(given: str, surname: str) -> frozenset[str]:
