@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 import datetime as dt
 
+import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
@@ -403,9 +402,7 @@ def test_bernard_martin_and_martin_bernard_are_told_apart(pki):
         ("RIOUX", "Riou"),
     ],
 )
-def test_distinct_surname_one_letter_away_is_held_naming_the_candidate(
-    pki, cert_nom, roster_nom
-):
+def test_distinct_surname_one_letter_away_is_held_naming_the_candidate(pki, cert_nom, roster_nom):
     email = f"gwenaelle.{roster_nom.lower().replace(' ', '')}@lannion.bzh"
     rows = [agent(2, "Gwenaëlle", roster_nom, email), agent(3, "Paul", "DURAND")]
     cert = leaf_for(pki.chambersign_ca, "Gwenaëlle", cert_nom)

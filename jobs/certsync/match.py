@@ -21,6 +21,7 @@ from certsync.names import (
     compact,
     filename_key,
     first_given,
+    fold,
     given_and_surname,
     given_fits,
     local_key,
@@ -401,9 +402,11 @@ class Matcher:
             return f"nom proche ({score:.0f}/100)"
         # "T. DUBOIS" for Thomas DUBOIS: an initial only, and the whole surname.
         initial = compact(agent.prenom)[:1]
-        for given, surname in name.cuts():
-            if compact(given) == initial and surname in surname_variants(agent.nom):
-                return "initiale et nom"
+        # Raw words: "M." is an initial here, not a civility.
+        words = [name.given, name.surname] if name.ordered else fold(name.common).split(" ")
+        given, surname = fold(words[0]).replace(" ", ""), "".join(compact(w) for w in words[1:])
+        if given == initial and surname in surname_variants(agent.nom):
+            return "initiale et nom"
         return ""
 
     # -- rules on the content, in the policy's order -------------------------------------------
@@ -442,11 +445,13 @@ class Matcher:
             (a, "nom identique, même organisme") for a in exact if org_relation(info, a) is Org.SAME
         ]
         exact_rows = _rows(a for a, _ in same)
-        same += [
-            (a, "nom écrit par son e-mail, même organisme")
-            for a in self.spelled(name)
-            if a.row not in exact_rows and org_relation(info, a) is Org.SAME
-        ]
+        if not same:
+            # Only when nobody in the organisation has the name: its e-mail spells it.
+            same = [
+                (a, "nom écrit par son e-mail, même organisme")
+                for a in self.spelled(name)
+                if org_relation(info, a) is Org.SAME
+            ]
         if len(same) == 1:
             agent, _ = same[0]
             method = Method.NAME_ORG if agent.row in exact_rows else Method.EMAIL_LOCAL

@@ -471,6 +471,8 @@ def _strangers(b: _Builder, count: int) -> None:
     for p in [q for q in b.people if q.kind == "nom à une lettre"]:
         # A different real person whose surname is one letter away from the agent's.
         near = next(c if r == p.nom else r for c, r in NEAR_SURNAMES if p.nom in (c, r))
+        if any(q.org == p.org and compact(q.roster_nom) == compact(near) for q in b.people):
+            continue  # someone of that name is on the roster: not a stranger
         name = subject(rng, p.prenom, near, p.org, cn=f"{p.prenom} {near}", gn_sn=True)
         b.put(
             p.org,
