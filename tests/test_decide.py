@@ -268,7 +268,7 @@ def test_report_says_which_evidence_and_which_check(tmp_path, pki):
     write_pem(tmp_path / "certs", "t.cer", leaf_for(pki.chambersign_ca, "Thomas", "DUBOIS"))
     result = dry_run(tmp_path, [roster_row("Thomas", "DUBOIS", "t@x.fr")], pki)
     method = agent_result(result, "t@x.fr").method
-    assert method.startswith("nom et organisme du certificat ; vérifié :")
+    assert method.startswith("nom et organisme du certificat (vérifié :")
     assert "aucun autre candidat dans l'organisme" in method
 
 

@@ -343,11 +343,22 @@ def test_refused_file_is_linked_to_its_agent_by_name(pki):
     assert result.refused_rows == {2: "loic_derchen.pfx"}
 
 
-def test_compound_first_name_confirmed_by_the_roster_email(pki):
-    rows = [agent(2, "Jean", "DUPONT-MOREAU"), agent(3, "Paul", "DUPONT-MOREAU")]
-    cert = leaf_for(pki.chambersign_ca, "Jean-Pierre", "DUPONT-MOREAU")
+def test_an_email_spelling_its_own_row_is_no_evidence_for_a_longer_name(pki):
+    rows = [agent(2, "Pierre-Yves", "LE PAPE"), agent(3, "Pierre", "LE PAPE", "pierre.lepape@x.fr")]
+    cert = leaf_for(pki.chambersign_ca, "Pierre-Yves", "LE PAPE")
     m = only_match(Matcher(rows, file_refs={}).match([certfile("a.cer", cert)]))
-    assert (m.rows, m.method) == ((2,), Method.EMAIL_LOCAL)
+    assert (m.rows, m.method) == ((2,), Method.NAME_ORG)
+
+
+def test_exact_name_and_a_typo_row_whose_email_spells_it_are_a_tie(pki):
+    rows = [
+        agent(2, "Jade", "JEZEQUEL", "jade.jezequel@x.fr"),
+        agent(3, "Jade", "JEZLQUEL", "jade.jezequel2@x.fr"),
+    ]
+    cert = leaf_for(pki.chambersign_ca, "Jade", "JEZEQUEL")
+    result = Matcher(rows, file_refs={}).match([certfile("a.cer", cert)])
+    assert codes(result, "a.cer") == [Code.MATCH_AMBIGUOUS]
+    assert "nom écrit par son e-mail" in result.findings[0].message()
 
 
 # -- the classes of issue 10 ----------------------------------------------------------------

@@ -109,7 +109,7 @@ class Match:
     def describe(self) -> str:
         """French one-liner for the report: the evidence, then what was checked."""
         text = f"{self.method} ({self.score:.0f}/100)" if self.score is not None else self.method
-        return f"{text} ; vérifié : {', '.join(self.checked)}" if self.checked else str(text)
+        return f"{text} (vérifié : {', '.join(self.checked)})" if self.checked else str(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,13 +445,16 @@ class Matcher:
             (a, "nom identique, même organisme") for a in exact if org_relation(info, a) is Org.SAME
         ]
         exact_rows = _rows(a for a, _ in same)
-        if not same:
-            # Only when nobody in the organisation has the name: its e-mail spells it.
-            same = [
-                (a, "nom écrit par son e-mail, même organisme")
-                for a in self.spelled(name)
-                if org_relation(info, a) is Org.SAME
-            ]
+        # A roster e-mail that spells the certificate's name and not the row's own name (birth
+        # name, typo in the roster) is evidence too; when it spells the row's own name, it
+        # says nothing more than the row's name already does.
+        same += [
+            (a, "nom écrit par son e-mail, même organisme")
+            for a in self.spelled(name)
+            if a.row not in exact_rows
+            and org_relation(info, a) is Org.SAME
+            and not self.spells_own_name(a)
+        ]
         if len(same) == 1:
             agent, _ = same[0]
             method = Method.NAME_ORG if agent.row in exact_rows else Method.EMAIL_LOCAL

@@ -327,22 +327,27 @@ def _plant_roster_classes(b: _Builder, count: int) -> None:
         b.add(rng.choice(PRENOMS), roster_side, org, kind="nom à une lettre")
 
 
-def _ambiguity(people: list[_Person]) -> tuple[Counter[tuple[str, str]], Counter[str]]:
-    """How many rows share each name key, per organisation and overall (usage names too)."""
+def _ambiguity(people: list[_Person]) -> tuple[Counter[tuple[str, str]], Counter[tuple[str, str]]]:
+    """Per organisation, how many rows have each name key (usage names too), and how many
+    rows' e-mails spell a name that is not their own (birth names, typos in the roster)."""
     in_org: Counter[tuple[str, str]] = Counter()
-    overall: Counter[str] = Counter()
+    spelled: Counter[tuple[str, str]] = Counter()
     for p in people:
         for key in ordered_keys(p.prenom, p.roster_nom) | person_keys(p.prenom, p.roster_nom):
             in_org[(p.org[1], key)] += 1
-            overall[key] += 1
-    return in_org, overall
+        if p.kind in ("nom de naissance", "faute dans la liste"):
+            spelled[(p.org[1], compact(p.prenom + p.nom))] += 1
+    return in_org, spelled
 
 
 def _agent_files(
-    b: _Builder, n: int, p: _Person, ambiguous: tuple[Counter[tuple[str, str]], Counter[str]]
+    b: _Builder,
+    n: int,
+    p: _Person,
+    ambiguous: tuple[Counter[tuple[str, str]], Counter[tuple[str, str]]],
 ) -> None:
     rng, truth = b.rng, b.truth
-    in_org, _overall = ambiguous
+    in_org, spelled = ambiguous
     if p.kind == "courant" and rng.random() < 0.15:
         return  # no certificate sent
     prenom, nom, org = p.prenom, p.nom, p.org
@@ -388,12 +393,14 @@ def _agent_files(
         b.put(org, stem + ("-ancien" if i == 0 and renew else ""), cert, p.email, kind)
         truth.agent_class[p.email] = kind if kind != "courant" else truth.agent_class[p.email]
     key = compact(prenom + nom) if gn_sn else compact(cn)
-    unique = in_org[(org[1], key)] == 1
+    # Unique: nobody else in the organisation has the name, nor an e-mail spelling it.
+    unique = in_org[(org[1], key)] == 1 and not spelled[(org[1], compact(prenom + nom))]
     by_email = bool(san or subject_email)
     exact = variant in ("standard", "inverse", "capitales", "trait-d-union") or gn_sn
     if p.kind in ("nom de naissance", "faute dans la liste"):
         exact = False  # the roster's name is not the certificate's; its e-mail spells it
-        unique = in_org[(org[1], compact(prenom + nom))] == 0
+        key = compact(prenom + nom)
+        unique = in_org[(org[1], key)] == 0 and spelled[(org[1], key)] == 1
     by_content = (exact and unique and not moved) or (
         p.kind in ("nom de naissance", "faute dans la liste") and unique
     )
