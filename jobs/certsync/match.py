@@ -25,8 +25,7 @@ from certsync.names import (
     given_and_surname,
     given_fits,
     local_key,
-    ordered_keys,
-    person_keys,
+    name_keys,
     spellings,
     surname_variants,
     tokens,
@@ -176,7 +175,9 @@ class CertName:
     @property
     def identity(self) -> str:
         """Order-free key of the holder, to tell a renewal from another person's certificate."""
-        return "".join(sorted(tokens(self.display)))
+        if self.ordered:
+            return "".join(sorted((compact(self.given), compact(self.surname))))
+        return "".join(sorted(tokens(self.common)))
 
     def cuts(self) -> list[tuple[str, str]]:
         """(given name, compact surname) readings: one with GN/SN, every split of a bare CN."""
@@ -251,8 +252,7 @@ class _Index:
 def _index(agents: Iterable[Agent], file_refs: Mapping[int, str]) -> _Index:
     index = _Index()
     for agent in agents:
-        keys = person_keys(agent.prenom, agent.nom, agent.full_name)
-        okeys = ordered_keys(agent.prenom, agent.nom, agent.full_name)
+        okeys, keys = name_keys(agent.prenom, agent.nom, agent.full_name)
         index.keys[agent.row], index.okeys[agent.row] = keys, okeys
         if agent.email:
             index.by_email[agent.email_key].append(agent)
@@ -373,13 +373,14 @@ class Matcher:
         found = (self.index.by_ordered if name.ordered else self.index.by_name).get(name.key)
         return list(found or ())
 
-    def spelled(self, name: CertName) -> list[Agent]:
+    def spelled(self, name: CertName, skip: Set[int] = frozenset()) -> list[Agent]:
         """Rows whose e-mail spells the certificate's name and whose first name fits it."""
         found: dict[int, Agent] = {}
+        by_local = self.index.by_local
         for given, surname in name.cuts():
             for local in spellings(given, surname):
-                for agent in self.index.by_local.get(local, ()):
-                    if given_fits(agent.prenom, given):
+                for agent in by_local.get(local, ()):
+                    if agent.row not in skip and given_fits(agent.prenom, given):
                         found[agent.row] = agent
         return list(found.values())
 
@@ -450,10 +451,8 @@ class Matcher:
         # says nothing more than the row's name already does.
         same += [
             (a, "nom écrit par son e-mail, même organisme")
-            for a in self.spelled(name)
-            if a.row not in exact_rows
-            and org_relation(info, a) is Org.SAME
-            and not self.spells_own_name(a)
+            for a in self.spelled(name, skip=exact_rows)
+            if org_relation(info, a) is Org.SAME and not self.spells_own_name(a)
         ]
         if len(same) == 1:
             agent, _ = same[0]

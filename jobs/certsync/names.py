@@ -93,6 +93,19 @@ def ordered_keys(prenom: str, nom: str, full_name: str = "") -> frozenset[str]:
     return frozenset(keys)
 
 
+def name_keys(prenom: str, nom: str, full_name: str = "") -> tuple[frozenset[str], frozenset[str]]:
+    """`ordered_keys` and `person_keys` of a roster row in one pass (the index builds both)."""
+    if full_name:
+        return ordered_keys(prenom, nom, full_name), person_keys(prenom, nom, full_name)
+    first = compact(prenom)
+    variants = surname_variants(nom) if (prenom or nom) else ()
+    ordered = {first + last for last in variants}
+    both = ordered | {last + first for last in variants}
+    ordered.discard("")
+    both.discard("")
+    return frozenset(ordered), frozenset(both)
+
+
 _CAMEL = re.compile(r"(?<=[a-zà-ÿ])(?=[A-ZÀ-Þ])")
 _FILE_NOISE = re.compile(
     r"(?i)\b(format|pem|der|cer|crt|cert|certificat|certificate|base64|x509|export|public|cle|"
@@ -155,6 +168,7 @@ def local_key(email: str) -> str:
     return "".join(c for c in compact(local) if not c.isdigit())
 
 
+@lru_cache(maxsize=65536)
 def spellings(given: str, surname: str) -> frozenset[str]:
     """Local parts an address written for this person takes (`prenom.nom`, `pnom`, `nom.prenom`…).
 
