@@ -471,3 +471,13 @@ def test_ambiguous_hold_names_the_evidence_of_each_candidate(pki):
     result = Matcher(rows, file_refs={}).match([certfile("a.cer", cert)])
     message = result.findings[0].message()
     assert message.count("nom identique, même organisme") == 2
+
+
+def test_an_email_with_the_first_given_name_only_does_not_tie_with_an_exact_name(pki):
+    rows = [
+        agent(2, "Jean-Marie", "NEDELEC", "jean-marie.nedelec@x.fr"),
+        agent(3, "Jean", "NEDELTC", "jean.nedelec@x.fr"),  # a typo in the roster
+    ]
+    cert = leaf_for(pki.chambersign_ca, "Jean-Marie", "NEDELEC")
+    m = only_match(Matcher(rows, file_refs={}).match([certfile("a.cer", cert)]))
+    assert (m.rows, m.method) == ((2,), Method.NAME_ORG)

@@ -373,14 +373,24 @@ class Matcher:
         found = (self.index.by_ordered if name.ordered else self.index.by_name).get(name.key)
         return list(found or ())
 
-    def spelled(self, name: CertName, skip: Set[int] = frozenset()) -> list[Agent]:
-        """Rows whose e-mail spells the certificate's name and whose first name fits it."""
+    def spelled(
+        self, name: CertName, skip: Set[int] = frozenset(), *, whole: bool = False
+    ) -> list[Agent]:
+        """Rows whose e-mail spells the certificate's name and whose first name fits it.
+
+        With `whole`, only the whole first name counts (`jean-marie.nedelec`, not `jean.nedelec`
+        nor `jm.nedelec`): what it takes to compete with a row that has the exact name.
+        """
         found: dict[int, Agent] = {}
         by_local = self.index.by_local
         for given, surname in name.cuts():
-            for local in spellings(given, surname):
+            first = compact(given)
+            forms = (first + surname, surname + first) if whole else spellings(given, surname)
+            for local in forms:
                 for agent in by_local.get(local, ()):
-                    if agent.row not in skip and given_fits(agent.prenom, given):
+                    if agent.row in skip:
+                        continue
+                    if compact(agent.prenom) == first if whole else given_fits(agent.prenom, given):
                         found[agent.row] = agent
         return list(found.values())
 
@@ -448,10 +458,11 @@ class Matcher:
         exact_rows = _rows(a for a, _ in same)
         # A roster e-mail that spells the certificate's name and not the row's own name (birth
         # name, typo in the roster) is evidence too; when it spells the row's own name, it
-        # says nothing more than the row's name already does.
+        # says nothing more than the row's name already does. Against an exact name, it must
+        # spell the whole first name to make a tie.
         same += [
             (a, "nom écrit par son e-mail, même organisme")
-            for a in self.spelled(name, skip=exact_rows)
+            for a in self.spelled(name, skip=exact_rows, whole=bool(exact_rows))
             if org_relation(info, a) is Org.SAME and not self.spells_own_name(a)
         ]
         if len(same) == 1:

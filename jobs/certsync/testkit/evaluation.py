@@ -189,6 +189,7 @@ class _Builder:
         self.orgs = orgs
         self.truth = Truth()
         self.people: list[_Person] = []
+        self.by_org: dict[str, list[_Person]] = {}
         self.emails: set[str] = set()
         pki = sample_pki()
         self.issuer = pki.chambersign_ca
@@ -222,6 +223,7 @@ class _Builder:
         local = local or f"{_ascii_local(prenom)}.{_ascii_local(nom)}"
         p = _Person(prenom, nom, roster_nom or nom, org, self.email(local, org), kind)
         self.people.append(p)
+        self.by_org.setdefault(org[1], []).append(p)
         row = {
             "Nom": p.roster_nom if self.rng.random() < 0.7 else p.roster_nom.title(),
             "Prénom": prenom,
@@ -242,6 +244,13 @@ class _Builder:
             "SIREN/SIRET en colonne" if (index in self.siren_column and kind == "courant") else kind
         )
         return p
+
+    def named(self, org: Org, *keys: str) -> bool:
+        """Whether someone in the organisation has one of these names (roster or birth name)."""
+        return any(
+            compact(q.prenom + q.roster_nom) in keys or compact(q.prenom + q.nom) in keys
+            for q in self.by_org.get(org[1], ())
+        )
 
     def issue(self, name: x509.Name, *, start: dt.datetime, san: str = "") -> Issued:
         self.serial += 1
@@ -369,7 +378,10 @@ def _agent_files(
         variant, cn, gn_sn = "standard", f"{prenom} {nom}", True
     cert_org, moved = org, False
     if p.kind == "courant" and rng.random() < 0.02:
-        cert_org, moved = b.orgs[(b.orgs.index(org) + 1) % len(b.orgs)], True
+        # Moved to another collectivité, unless a namesake there would make it theirs.
+        target = b.orgs[(b.orgs.index(org) + 1) % len(b.orgs)]
+        if not b.named(target, compact(prenom + nom)):
+            cert_org, moved = target, True
     mailbox = p.kind == "boîte partagée"
     san = p.email if (mailbox and rng.random() < 0.5) or rng.random() < 0.3 else ""
     subject_email = p.email if not san and rng.random() < 0.1 else ""
@@ -384,7 +396,7 @@ def _agent_files(
         )
         for start in starts
     ]
-    colleagues = [q for q in b.people if q.org == org and q is not p]
+    colleagues = [q for q in b.by_org[org[1]] if q is not p]
     stem, colleague = _stem(rng, n, p, colleagues)
     for i, cert in enumerate(issued):
         kind = "fichier au nom d'un collègue" if colleague else p.kind
@@ -439,10 +451,7 @@ def _strangers(b: _Builder, count: int) -> None:
         # A namesake in another organisation, newer than the agent's own certificate.
         p = rng.choice(people)
         other = b.orgs[(b.orgs.index(p.org) + 3) % len(b.orgs)]
-        if not any(
-            q.org == other and compact(q.prenom + q.roster_nom) == compact(p.prenom + p.nom)
-            for q in b.people
-        ):
+        if not b.named(other, compact(p.prenom + p.nom)):
             name = subject(rng, p.prenom, p.nom, other, cn=f"{p.prenom} {p.nom}", gn_sn=True)
             cert = b.issue(name, start=BASE + dt.timedelta(days=30))
             b.put(
@@ -464,7 +473,7 @@ def _strangers(b: _Builder, count: int) -> None:
         )
     for p in [q for q in b.people if q.kind == "Bernard MARTIN / Martin BERNARD"][::2]:
         # Swapped GN/SN: a "Martin BERNARD" who is not on the roster, where Bernard MARTIN is.
-        if any(q.org == p.org and compact(q.prenom) == compact(p.nom) for q in b.people):
+        if any(compact(q.prenom) == compact(p.nom) for q in b.by_org[p.org[1]]):
             continue  # the pair is on the roster: the swapped one is an agent, not a stranger
         given, surname = p.nom.title(), p.prenom.upper()
         name = subject(rng, given, surname, p.org, cn=f"{given} {surname}", gn_sn=True)
@@ -478,7 +487,7 @@ def _strangers(b: _Builder, count: int) -> None:
     for p in [q for q in b.people if q.kind == "nom à une lettre"]:
         # A different real person whose surname is one letter away from the agent's.
         near = next(c if r == p.nom else r for c, r in NEAR_SURNAMES if p.nom in (c, r))
-        if any(q.org == p.org and compact(q.roster_nom) == compact(near) for q in b.people):
+        if b.named(p.org, compact(p.prenom + near)):
             continue  # someone of that name is on the roster: not a stranger
         name = subject(rng, p.prenom, near, p.org, cn=f"{p.prenom} {near}", gn_sn=True)
         b.put(
@@ -492,11 +501,7 @@ def _strangers(b: _Builder, count: int) -> None:
         # Swapped GN/SN for a roster agent with two first-name-like names, alone in the org.
         first, last = rng.sample(BOTH_WAYS, 2)
         org = rng.choice(b.orgs)
-        if any(
-            q.org == org
-            and compact(q.prenom + q.roster_nom) in (compact(first + last), compact(last + first))
-            for q in b.people
-        ):
+        if b.named(org, compact(first + last), compact(last + first)):
             continue
         b.add(first, last.upper(), org, kind="GN/SN inversés (agent)")
         name = subject(rng, last, first.upper(), org, cn=f"{last} {first.upper()}", gn_sn=True)
