@@ -156,16 +156,10 @@ class CertName:
     given: str
     surname: str
     common: str
-
-    @property
-    def ordered(self) -> bool:
-        """GN and SN say which word is the surname; only a bare CN is read in both orders."""
-        return bool(self.given and self.surname)
-
-    @property
-    def key(self) -> str:
-        """Compact key: given name then surname, or the CN as written."""
-        return compact(self.given) + compact(self.surname) if self.ordered else compact(self.common)
+    ordered: bool
+    """GN and SN say which word is the surname; only a bare CN is read in both orders."""
+    key: str
+    """Compact key: given name then surname, or the CN as written."""
 
     @property
     def display(self) -> str:
@@ -194,7 +188,9 @@ class CertName:
 def cert_name(info: CertInfo) -> CertName:
     """The holder's name as the certificate gives it."""
     given, surname = given_and_surname(info.subject)
-    return CertName(given, surname, info.common_name)
+    if given and surname:
+        return CertName(given, surname, info.common_name, True, compact(given) + compact(surname))
+    return CertName(given, surname, info.common_name, False, compact(info.common_name))
 
 
 class Org(Enum):
@@ -217,6 +213,20 @@ def org_relation(info: CertInfo, agent: Agent) -> Org:
     if names and compact(info.organisation) == compact(agent.organisation):
         return Org.SAME
     return Org.UNKNOWN
+
+
+def _near_org(info: CertInfo, agents: list[Agent]) -> list[Agent]:
+    """Rows that may be in the certificate's organisation, by a quick look at the SIREN.
+
+    A common name, and the e-mail `prenom.nom` that goes with it, has namesakes in many places.
+    """
+    sirens = _sirens(info)
+    return [a for a in agents if a.siren in sirens] if sirens else agents
+
+
+def _sirens(info: CertInfo) -> frozenset[str]:
+    """The certificate's SIRENs, plus "" for rows without one; empty when it has none."""
+    return frozenset((*(i[:9] for i in info.org_ids), "")) if info.org_ids else frozenset()
 
 
 def _cert_org(info: CertInfo) -> str:
@@ -276,33 +286,26 @@ class _Block:
 
     agents: tuple[Agent, ...]
     keys: list[str]
-    """Every name key of every row, both orders (for a bare CN)."""
+    """Every name key of every row: given name first for GN + SN, both orders for a bare CN."""
     owners: list[int]
-    okeys: list[str]
-    """Given-name-first keys (for GN + SN)."""
-    oowners: list[int]
+    """Row number owning each key."""
     by_row: dict[int, Agent]
     by_surname: dict[str, list[Agent]]
     """Rows by compact surname (the compound-first-name rule)."""
 
     @classmethod
-    def of(cls, agents: Sequence[Agent], index: _Index) -> _Block:
+    def of(cls, agents: Sequence[Agent], keys_of: Mapping[int, frozenset[str]]) -> _Block:
         keys: list[str] = []
         owners: list[int] = []
-        okeys: list[str] = []
-        oowners: list[int] = []
         by_surname: dict[str, list[Agent]] = defaultdict(list)
         for agent in agents:
-            for key in sorted(index.keys[agent.row]):
+            for key in sorted(keys_of[agent.row]):
                 keys.append(key)
                 owners.append(agent.row)
-            for key in sorted(index.okeys[agent.row]):
-                okeys.append(key)
-                oowners.append(agent.row)
             for surname in surname_variants(agent.nom):
                 by_surname[surname].append(agent)
         by_row = {a.row: a for a in agents}
-        return cls(tuple(agents), keys, owners, okeys, oowners, by_row, dict(by_surname))
+        return cls(tuple(agents), keys, owners, by_row, dict(by_surname))
 
 
 def _rows(agents: Iterable[Agent]) -> set[int]:
@@ -373,13 +376,23 @@ class Matcher:
         found = (self.index.by_ordered if name.ordered else self.index.by_name).get(name.key)
         return list(found or ())
 
+    def exact_in_org(self, info: CertInfo, name: CertName) -> list[Agent]:
+        """Rows with the certificate's exact name in its organisation."""
+        return [a for a in _near_org(info, self.exact(name)) if org_relation(info, a) is Org.SAME]
+
     def spelled(
-        self, name: CertName, skip: Set[int] = frozenset(), *, whole: bool = False
+        self,
+        name: CertName,
+        skip: Set[int] = frozenset(),
+        *,
+        whole: bool = False,
+        sirens: Set[str] = frozenset(),
     ) -> list[Agent]:
         """Rows whose e-mail spells the certificate's name and whose first name fits it.
 
         With `whole`, only the whole first name counts (`jean-marie.nedelec`, not `jean.nedelec`
-        nor `jm.nedelec`): what it takes to compete with a row that has the exact name.
+        nor `jm.nedelec`): what it takes to compete with a row that has the exact name. With
+        `sirens`, only rows of those SIRENs (or without one) are looked at.
         """
         found: dict[int, Agent] = {}
         by_local = self.index.by_local
@@ -388,11 +401,23 @@ class Matcher:
             forms = (first + surname, surname + first) if whole else spellings(given, surname)
             for local in forms:
                 for agent in by_local.get(local, ()):
-                    if agent.row in skip:
+                    if agent.row in skip or (sirens and agent.siren not in sirens):
                         continue
-                    if compact(agent.prenom) == first if whole else given_fits(agent.prenom, given):
+                    if self._spells(agent, given, first, whole):
                         found[agent.row] = agent
         return list(found.values())
+
+    @staticmethod
+    def _spells(agent: Agent, given: str, first: str, whole: bool) -> bool:
+        return compact(agent.prenom) == first if whole else given_fits(agent.prenom, given)
+
+    def email_spells(self, name: CertName, agent: Agent) -> bool:
+        """Whether this row's e-mail spells the certificate's name (its first name fitting)."""
+        local = local_key(agent.email_key)
+        return any(
+            local in spellings(given, surname) and given_fits(agent.prenom, given)
+            for given, surname in name.cuts()
+        )
 
     def spells_own_name(self, agent: Agent) -> bool:
         """The row's e-mail spells the row's own name: a personal address, not a mailbox."""
@@ -406,7 +431,7 @@ class Matcher:
         keys = self.index.okeys if name.ordered else self.index.keys
         if name.key in keys[agent.row]:
             return "nom identique"
-        if agent.row in _rows(self.spelled(name)):
+        if self.email_spells(name, agent):
             return "nom écrit par l'e-mail de la liste"
         score = max((fuzz.ratio(name.key, k) for k in keys[agent.row]), default=0.0)
         if score >= AGREEMENT_MIN:
@@ -423,7 +448,7 @@ class Matcher:
     # -- rules on the content, in the policy's order -------------------------------------------
 
     def _email_rule(self, info: CertInfo, name: CertName) -> Verdict | None:
-        """Rule 2: the certificate's e-mail is a row's, and its name does not contradict it."""
+        """Rule 3: the certificate's e-mail is a row's, and its name does not contradict it."""
         rows = self._by_email(info)
         if not rows:
             return None
@@ -450,11 +475,8 @@ class Matcher:
         )
 
     def _name_rule(self, info: CertInfo, name: CertName) -> Verdict | None:
-        """Rules 3–4: the exact name, or a roster e-mail spelling it, in the organisation."""
-        exact = self.exact(name)
-        same = [
-            (a, "nom identique, même organisme") for a in exact if org_relation(info, a) is Org.SAME
-        ]
+        """Rules 4–5: the exact name, or a roster e-mail spelling it, in the organisation."""
+        same = [(a, "nom identique, même organisme") for a in self.exact_in_org(info, name)]
         exact_rows = _rows(a for a, _ in same)
         # A roster e-mail that spells the certificate's name and not the row's own name (birth
         # name, typo in the roster) is evidence too; when it spells the row's own name, it
@@ -462,7 +484,7 @@ class Matcher:
         # spell the whole first name to make a tie.
         same += [
             (a, "nom écrit par son e-mail, même organisme")
-            for a in self.spelled(name, skip=exact_rows, whole=bool(exact_rows))
+            for a in self.spelled(name, exact_rows, whole=bool(exact_rows), sirens=_sirens(info))
             if org_relation(info, a) is Org.SAME and not self.spells_own_name(a)
         ]
         if len(same) == 1:
@@ -476,6 +498,7 @@ class Matcher:
                 Method.NAME_ORG,
                 candidates=_who_why(same),
             )
+        exact = self.exact(name)
         unknown = [a for a in exact if org_relation(info, a) is Org.UNKNOWN]
         if len(unknown) == 1 and len(exact) == 1:
             checked = ("seul agent de ce nom dans la liste", "organisme non comparable")
@@ -486,8 +509,8 @@ class Matcher:
         return None
 
     def _near_rule(self, info: CertInfo, name: CertName) -> Verdict | None:
-        """Rule 5: a near name in the organisation, unless a roster e-mail or namesake says no."""
-        found, score, method = self._fuzzy(name, self._block(info))
+        """Rule 6: a near name in the organisation, unless a roster e-mail or namesake says no."""
+        found, score, method = self._fuzzy(name, self._block(info, name.ordered))
         if not found:
             return None
         if method is Method.REVIEW or len(found) > 1:
@@ -516,7 +539,7 @@ class Matcher:
         return Verdict((agent,), method, score if method is Method.FUZZY else None, tuple(checked))
 
     def _elsewhere_rule(self, info: CertInfo, name: CertName) -> Verdict | None:
-        """Rule 6: the name is only found in other organisations: held, never a guess."""
+        """Contradiction: the name is only found in other organisations: held, never a guess."""
         exact = self.exact(name)
         if not exact:
             return None
@@ -546,31 +569,32 @@ class Matcher:
                 found[agent.row] = agent
         return list(found.values())
 
-    def _block(self, info: CertInfo) -> _Block | None:
+    def _block(self, info: CertInfo, ordered: bool) -> _Block | None:
         """Rows of the certificate's organisation: by SIREN/SIRET, else by organisation name."""
+        keys_of = self.index.okeys if ordered else self.index.keys
         sirens = tuple(dict.fromkeys(i[:9] for i in info.org_ids))
         if sirens:
-            cache_key = ("siren", *info.org_ids)
+            cache_key = ("siren", str(ordered), *info.org_ids)
             if cache_key not in self._blocks:
                 rows: dict[int, Agent] = {}
                 for siren in sirens:
                     for agent in self.index.by_siren.get(siren, ()):
                         if org_relation(info, agent) is Org.SAME:
                             rows[agent.row] = agent
-                self._blocks[cache_key] = _Block.of(list(rows.values()), self.index)
+                self._blocks[cache_key] = _Block.of(list(rows.values()), keys_of)
             block = self._blocks[cache_key]
             if block.agents:
                 return block
         if info.organisation:
             org = compact(info.organisation)
-            cache_key = ("org", org)
+            cache_key = ("org", str(ordered), org)
             if cache_key not in self._blocks:
                 agents = [
                     a
                     for a in self.index.by_org_name.get(org, ())
                     if org_relation(info, a) is Org.SAME
                 ]
-                self._blocks[cache_key] = _Block.of(agents, self.index)
+                self._blocks[cache_key] = _Block.of(agents, keys_of)
             return self._blocks[cache_key]
         return None
 
@@ -579,7 +603,7 @@ class Matcher:
         key = name.key
         if block is None or not block.agents or not key:
             return [], 0.0, Method.FUZZY
-        keys, owners = (block.okeys, block.oowners) if name.ordered else (block.keys, block.owners)
+        keys, owners = block.keys, block.owners
         # rapidfuzz scores the whole block in C; only rows near the top matter.
         best_of: dict[int, float] = {}
         for _key, score, index in process.extract(
@@ -672,13 +696,15 @@ class Matcher:
             self._file_column(result, path, info, name, verdict, named, base)
             return
         by_file_email = self._filename_email(path)
-        file_agents = [by_file_email] if by_file_email else self._filename_agents(path)
         agent = verdict.agent
         if verdict.hold is not None:
             self._held_or_file_email(result, path, info, name, verdict, by_file_email, base)
-        elif agent is None:
+            return
+        if agent is None:
             self._nobody(result, path, info, name, by_file_email, base)
-        elif file_agents and agent.row not in _rows(file_agents):
+            return
+        file_agents = [by_file_email] if by_file_email else self._filename_agents(path)
+        if file_agents and agent.row not in _rows(file_agents):
             self._file_names_other(result, path, name, verdict, agent, file_agents, base)
         else:
             said = "nom du fichier concordant" if file_agents else "nom du fichier non contraire"
@@ -708,7 +734,7 @@ class Matcher:
         named: Sequence[Agent],
         base: dict[str, str],
     ) -> None:
-        """The roster's file column names this file: its content must not contradict those rows."""
+        """Rule 2: the roster's file column names this file; its content must not contradict it."""
         disagreeing = [a for a in named if not self.fit(info, name, a)]
         named_rows = _rows(named)
         outsiders = (
@@ -737,7 +763,7 @@ class Matcher:
         by_file_email: Agent | None,
         base: dict[str, str],
     ) -> None:
-        """A tie between homonyms is settled by a file named after one's e-mail; else held."""
+        """Rule 7: a tie between homonyms is settled by a file named after one's e-mail."""
         if (
             verdict.hold is Code.MATCH_AMBIGUOUS
             and by_file_email is not None

@@ -148,10 +148,29 @@ def _first(pattern: re.Pattern[str], subject: str) -> str:
     return _unescape(found.group(1)).strip()
 
 
-@lru_cache(maxsize=32768)
+_RAW_VALUE = re.compile(r"(?:[^,+\\]|\\.)*")
+
+
+def _dotted(oid: str, subject: str) -> str | None:
+    """The first value of a dotted attribute type (as cryptography writes GN and SN), fast."""
+    start = 0
+    while (at := subject.find(oid, start)) >= 0:
+        start = at + len(oid)
+        if at == 0 or subject[at - 1] in ",+":
+            found = _RAW_VALUE.match(subject, start)
+            value = found.group(0) if found else ""
+            return "" if value.startswith("#") else _unescape(value).strip()
+    return None
+
+
 def given_and_surname(subject: str) -> tuple[str, str]:
     """The subject's givenName and surname (first of each), or empty strings."""
-    return _first(_GIVEN_NAME, subject), _first(_SURNAME, subject)
+    given, surname = _dotted("2.5.4.42=", subject), _dotted("2.5.4.4=", subject)
+    if given is None:
+        given = _first(_GIVEN_NAME, subject)  # GN= / givenName= from other writers
+    if surname is None:
+        surname = _first(_SURNAME, subject)
+    return given, surname
 
 
 # --- e-mail local parts ----------------------------------------------------------------------
