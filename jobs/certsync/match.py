@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum, StrEnum
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
@@ -226,7 +227,12 @@ def _near_org(info: CertInfo, agents: list[Agent]) -> list[Agent]:
 
 def _sirens(info: CertInfo) -> frozenset[str]:
     """The certificate's SIRENs, plus "" for rows without one; empty when it has none."""
-    return frozenset((*(i[:9] for i in info.org_ids), "")) if info.org_ids else frozenset()
+    return _sirens_of(info.org_ids)
+
+
+@lru_cache(maxsize=4096)
+def _sirens_of(org_ids: tuple[str, ...]) -> frozenset[str]:
+    return frozenset((*(i[:9] for i in org_ids), "")) if org_ids else frozenset()
 
 
 def _cert_org(info: CertInfo) -> str:
@@ -299,7 +305,7 @@ class _Block:
         owners: list[int] = []
         by_surname: dict[str, list[Agent]] = defaultdict(list)
         for agent in agents:
-            for key in sorted(keys_of[agent.row]):
+            for key in keys_of[agent.row]:
                 keys.append(key)
                 owners.append(agent.row)
             for surname in surname_variants(agent.nom):
