@@ -424,12 +424,29 @@ def test_distinct_surname_one_letter_away_is_held_naming_the_candidate(pki, cert
     assert roster_nom in held.message() and result.held_rows == {2: "a.cer"}
 
 
-def test_near_surname_contradicted_by_the_roster_email(pki):
-    rows = [agent(2, "Jean-Christophe", "Le Gal", "jean-christophe.legal@x.fr")]
+@pytest.mark.parametrize(
+    "email",
+    [
+        "jean-christophe.legal@x.fr",
+        "jc.legal@x.fr",
+        "j.legal2@x.fr",
+        "legal.jean-christophe@x.fr",
+        "legal@x.fr",
+    ],
+)
+def test_near_surname_contradicted_by_the_roster_email(pki, email):
+    rows = [agent(2, "Jean-Christophe", "Le Gal", email)]
     cert = leaf_for(pki.chambersign_ca, "Jean-Christophe", "LE GALL")
     result = Matcher(rows, file_refs={}).match([certfile("a.cer", cert)])
     assert codes(result, "a.cer") == [Code.MATCH_NEAR_NAME_CONTRADICTED]
-    assert "jean-christophe.legal@x.fr" in result.findings[0].message()
+    assert email in result.findings[0].message()
+
+
+def test_near_surname_with_the_longer_name_in_the_roster_is_contradicted_too(pki):
+    rows = [agent(2, "Jean-Christophe", "LE GALL", "jc.legall@x.fr")]
+    cert = leaf_for(pki.chambersign_ca, "Jean-Christophe", "LE GAL")
+    result = Matcher(rows, file_refs={}).match([certfile("a.cer", cert)])
+    assert codes(result, "a.cer") == [Code.MATCH_NEAR_NAME_CONTRADICTED]
 
 
 def test_birth_name_in_certificate_spelled_by_the_roster_email(pki):
@@ -481,3 +498,14 @@ def test_an_email_with_the_first_given_name_only_does_not_tie_with_an_exact_name
     cert = leaf_for(pki.chambersign_ca, "Jean-Marie", "NEDELEC")
     m = only_match(Matcher(rows, file_refs={}).match([certfile("a.cer", cert)]))
     assert (m.rows, m.method) == ((2,), Method.NAME_ORG)
+
+
+def test_a_birth_name_spelled_with_an_initial_ties_with_the_exact_name(pki):
+    rows = [
+        agent(2, "Anne", "LE GALL", "anne.legall@x.fr"),
+        agent(3, "Anne", "MORVAN", "a.legall@x.fr"),  # née LE GALL
+    ]
+    cert = leaf_for(pki.chambersign_ca, "Anne", "LE GALL")
+    result = Matcher(rows, file_refs={}).match([certfile("a.cer", cert)])
+    assert codes(result, "a.cer") == [Code.MATCH_AMBIGUOUS]
+    assert set(result.held_rows) == {2, 3}

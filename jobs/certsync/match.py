@@ -396,16 +396,15 @@ class Matcher:
     ) -> list[Agent]:
         """Rows whose e-mail spells the certificate's name and whose first name fits it.
 
-        With `whole`, only the whole first name counts (`jean-marie.nedelec`, not `jean.nedelec`
-        nor `jm.nedelec`): what it takes to compete with a row that has the exact name. With
-        `sirens`, only rows of those SIRENs (or without one) are looked at.
+        With `whole`, the row's first name must be the certificate's whole given name ("Jean"
+        does not compete for "Jean-Marie"): what it takes to compete with a row that has the
+        exact name. With `sirens`, only rows of those SIRENs (or without one) are looked at.
         """
         found: dict[int, Agent] = {}
         by_local = self.index.by_local
         for given, surname in name.cuts():
             first = compact(given)
-            forms = (first + surname, surname + first) if whole else spellings(given, surname)
-            for local in forms:
+            for local in spellings(given, surname):
                 for agent in by_local.get(local, ()):
                     if agent.row in skip or (sirens and agent.siren not in sirens):
                         continue
@@ -428,7 +427,8 @@ class Matcher:
     def spells_own_name(self, agent: Agent) -> bool:
         """The row's e-mail spells the row's own name: a personal address, not a mailbox."""
         local = local_key(agent.email_key)
-        return any(local in spellings(agent.prenom, s) for s in surname_variants(agent.nom))
+        variants = surname_variants(agent.nom)
+        return any(local in spellings(agent.prenom, s, bare=True) for s in variants)
 
     def fit(self, info: CertInfo, name: CertName, agent: Agent) -> str:
         """Why the certificate's name does not contradict this row (French), or ''."""

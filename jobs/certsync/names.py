@@ -188,16 +188,21 @@ def local_key(email: str) -> str:
 
 
 @lru_cache(maxsize=65536)
-def spellings(given: str, surname: str) -> frozenset[str]:
+def spellings(given: str, surname: str, *, bare: bool = False) -> frozenset[str]:
     """Local parts an address written for this person takes (`prenom.nom`, `pnom`, `nom.prenom`…).
 
-    `given` is the first name as written (its first name alone counts too), `surname` compact.
+    `given` is the first name as written (its first name alone, its initial and the initials of
+    a compound count too: `jc.legal` for Jean-Christophe), `surname` compact. With `bare`, the
+    surname alone counts as well: enough to say whose name an address spells, too little to
+    prove it.
     """
     whole = compact(given)
     if not whole or not surname:
         return frozenset()
-    forms = set()
-    for first in {whole, first_given(given), whole[:1]}:
+    initials = "".join(word[:1] for word in tokens(given))
+    firsts = {whole, first_given(given), whole[:1], initials}
+    forms = {surname} if bare else set()
+    for first in firsts:
         forms.add(first + surname)
         forms.add(surname + first)
     return frozenset(forms)

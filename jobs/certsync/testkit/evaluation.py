@@ -197,6 +197,11 @@ class _Builder:
         self.serial = 0
         # Organisations whose roster writes the SIREN in a SIRET column, or a spaced SIRET.
         self.siren_column = set(rng.sample(range(len(orgs)), max(1, len(orgs) // 5)))
+        # How each organisation writes its addresses.
+        self.convention = {
+            org[1]: rng.choice(("{p}.{n}",) * 6 + ("{i}.{n}", "{n}.{p}", "{p}{n}", "{i}{n}"))
+            for org in orgs
+        }
 
     def domain(self, org: Org) -> str:
         return f"{_ascii_local(org[3])}{org[1][-3:]}.bzh"
@@ -220,7 +225,8 @@ class _Builder:
         roster_nom: str = "",
         local: str = "",
     ) -> _Person:
-        local = local or f"{_ascii_local(prenom)}.{_ascii_local(nom)}"
+        p_, n_ = _ascii_local(prenom), _ascii_local(nom)
+        local = local or self.convention[org[1]].format(p=p_, n=n_, i=p_[:1])
         p = _Person(prenom, nom, roster_nom or nom, org, self.email(local, org), kind)
         self.people.append(p)
         self.by_org.setdefault(org[1], []).append(p)
