@@ -273,20 +273,27 @@ def test_report_says_which_evidence_and_which_check(tmp_path, pki):
 
 
 @pytest.mark.parametrize(
-    "siret_cell",
+    ("column", "cell"),
     [
-        RENNES_SIREN,
-        " ".join((RENNES_SIRET[:3], RENNES_SIRET[3:6], RENNES_SIRET[6:9], RENNES_SIRET[9:])),
+        ("SIRET", RENNES_SIREN),
+        (
+            "SIRET",
+            " ".join((RENNES_SIRET[:3], RENNES_SIRET[3:6], RENNES_SIRET[6:9], RENNES_SIRET[9:])),
+        ),
+        ("SIREN", f"{RENNES_SIRET[:3]} {RENNES_SIRET[3:6]} {RENNES_SIRET[6:9]} {RENNES_SIRET[9:]}"),
+        ("SIREN", f"{RENNES_SIREN[:3]}.{RENNES_SIREN[3:6]}.{RENNES_SIREN[6:]}"),
     ],
 )
-def test_siren_in_the_siret_column_or_a_spaced_siret_keeps_the_organisation(
-    tmp_path, pki, siret_cell
+def test_siren_or_siret_in_either_column_with_spaces_keeps_the_organisation(
+    tmp_path, pki, column, cell
 ):
     write_pem(tmp_path / "certs", "t.cer", leaf_for(pki.chambersign_ca, "Thomas", "DUBOIS"))
     row = roster_row("Thomas", "DUBOIS", "t@x.fr", siren="")
-    row["SIRET"] = siret_cell
+    row[column] = cell
     result = dry_run(tmp_path, [row], pki)
     a = agent_result(result, "t@x.fr")
     assert a.agent.siren == RENNES_SIREN
+    assert a.agent.siret == (RENNES_SIRET if len(cell.replace(" ", "")) == 14 else "")
     assert (a.status, a.file) == (AgentStatus.WOULD_PUSH, "t.cer")
+    assert "nom et organisme du certificat" in a.method
     assert not [f for f in a.findings if f.code is Code.ROSTER_ID_INVALID]
