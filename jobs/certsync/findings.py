@@ -236,9 +236,9 @@ CATALOGUE: Mapping[Code, Spec] = {
     Code.MATCH_OTHER_ORGANISATION: Spec(
         _B,
         "Homonyme d'un autre organisme",
-        "Le certificat « {cn} » vient de l'organisme {cert_org} ; le seul agent de ce nom dans "
-        "la liste, {candidates}, est dans l'organisme {roster_org}. Un nom seul ne suffit pas "
-        "d'un organisme à l'autre : personne ne le reçoit.",
+        "Le certificat « {cn} » vient de l'organisme {cert_org} ; dans la liste, ce nom est "
+        "celui de {candidates}, organisme {roster_org}. Un nom seul ne suffit pas d'un "
+        "organisme à l'autre : personne ne le reçoit.",
         "Si l'agent a changé de collectivité, confirmez-le dans le fichier de décisions "
         "(empreinte SHA-256 {sha256} → e-mail de l'agent) ; sinon ce certificat est celui d'un "
         "homonyme : retirez le fichier.",
