@@ -71,11 +71,13 @@ def show(title: str, table: dict[str, Counter[str]]) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("roster_format", "seed"), [("csv", 11), ("xlsx", 5)])
+@pytest.mark.parametrize(
+    ("roster_format", "seed", "agents"), [("csv", 11, 2400), ("xlsx", 5, 2400), ("xlsx", 3, 3000)]
+)
 def test_evaluation_set_no_wrong_certificate_and_99_percent_matched(
-    tmp_path, pki, roster_format, seed
+    tmp_path, pki, roster_format, seed, agents
 ):
-    truth = generate(2400, seed=seed)
+    truth = generate(agents, seed=seed)
     result = evaluate(tmp_path, pki, truth, roster_format)
     table, wrong = score(truth, result)
     attributable = sum(c["attributable"] for c in table.values())
