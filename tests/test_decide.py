@@ -12,7 +12,7 @@ from certsync.findings import Code
 from certsync.pipeline import RunRequest, run
 from certsync.records import AgentStatus, FileStatus, RunResult
 from certsync.testkit.rosters import write_csv
-from tests.helpers import BREST_SIRET, RENNES_SIREN, leaf_for, write_pem
+from tests.helpers import BREST_SIRET, RENNES_SIREN, RENNES_SIRET, leaf_for, write_pem
 
 AS_OF = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 
@@ -123,7 +123,8 @@ def test_shared_certificate_warns_with_the_s2low_consequence(tmp_path, pki):
 
 
 def test_org_mismatch_is_a_warning_by_default_and_blocking_by_policy(tmp_path, pki):
-    cert = leaf_for(pki.chambersign_ca, "Erwan", "QUÉRÉ", siret=BREST_SIRET)
+    # Matched by its e-mail: a name alone from another organisation would be held.
+    cert = leaf_for(pki.chambersign_ca, "Erwan", "QUÉRÉ", siret=BREST_SIRET, san_email="e@x.fr")
     write_pem(tmp_path / "certs", "erwan.cer", cert)
     rows = [roster_row("Erwan", "QUÉRÉ", "e@x.fr")]
     result = dry_run(tmp_path, rows, pki)
@@ -213,3 +214,86 @@ def test_duplicate_roster_rows_keep_the_first(tmp_path, pki):
     assert first.status is AgentStatus.WOULD_PUSH
     assert second.status is AgentStatus.BLOCKED
     assert [f.code for f in second.findings] == [Code.ROSTER_DUPLICATE_AGENT]
+
+
+def test_newer_namesake_from_another_organisation_never_supersedes(tmp_path, pki):
+    own = leaf_for(
+        pki.chambersign_ca, "Zoé", "PRIGENT", not_before=dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    )
+    stranger = leaf_for(
+        pki.chambersign_ca,
+        "Zoé",
+        "PRIGENT",
+        siret=BREST_SIRET,
+        not_before=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        slot=1,
+    )
+    write_pem(tmp_path / "certs", "own.cer", own)
+    write_pem(tmp_path / "certs", "brest.cer", stranger)
+    result = dry_run(tmp_path, [roster_row("Zoé", "PRIGENT", "z@x.fr")], pki)
+    a = agent_result(result, "z@x.fr")
+    assert (a.file, a.status) == ("own.cer", AgentStatus.WOULD_PUSH)
+    held = file_result(result, "brest.cer")
+    assert held.status is FileStatus.HELD
+    assert [f.code for f in held.findings][:1] == [Code.MATCH_OTHER_ORGANISATION]
+
+
+def test_newer_certificate_matched_by_a_weaker_signal_does_not_replace(tmp_path, pki):
+    own = leaf_for(
+        pki.chambersign_ca,
+        "Zoé",
+        "PRIGENT",
+        san_email="z@x.fr",
+        not_before=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+    )
+    # Newer, no e-mail, a one-letter different surname: a weak (fuzzy) match at best.
+    near = leaf_for(
+        pki.chambersign_ca, "Zoé", "PRIGENTT", not_before=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    )
+    write_pem(tmp_path / "certs", "own.cer", own)
+    write_pem(tmp_path / "certs", "near.cer", near)
+    result = dry_run(tmp_path, [roster_row("Zoé", "PRIGENT", "zp@x.fr")], pki)
+    # Without the e-mail in the roster, both are name matches of different strength.
+    a = agent_result(result, "zp@x.fr")
+    assert a.file == "own.cer"
+    other = file_result(result, "near.cer")
+    assert other.status is FileStatus.HELD
+    assert Code.MATCH_WEAKER_CANDIDATE in [f.code for f in other.findings]
+    assert "own.cer" in next(
+        f.message() for f in other.findings if f.code is Code.MATCH_WEAKER_CANDIDATE
+    )
+
+
+def test_report_says_which_evidence_and_which_check(tmp_path, pki):
+    write_pem(tmp_path / "certs", "t.cer", leaf_for(pki.chambersign_ca, "Thomas", "DUBOIS"))
+    result = dry_run(tmp_path, [roster_row("Thomas", "DUBOIS", "t@x.fr")], pki)
+    method = agent_result(result, "t@x.fr").method
+    assert method.startswith("nom et organisme du certificat (vérifié :")
+    assert "aucun autre candidat dans l'organisme" in method
+
+
+@pytest.mark.parametrize(
+    ("column", "cell"),
+    [
+        ("SIRET", RENNES_SIREN),
+        (
+            "SIRET",
+            " ".join((RENNES_SIRET[:3], RENNES_SIRET[3:6], RENNES_SIRET[6:9], RENNES_SIRET[9:])),
+        ),
+        ("SIREN", f"{RENNES_SIRET[:3]} {RENNES_SIRET[3:6]} {RENNES_SIRET[6:9]} {RENNES_SIRET[9:]}"),
+        ("SIREN", f"{RENNES_SIREN[:3]}.{RENNES_SIREN[3:6]}.{RENNES_SIREN[6:]}"),
+    ],
+)
+def test_siren_or_siret_in_either_column_with_spaces_keeps_the_organisation(
+    tmp_path, pki, column, cell
+):
+    write_pem(tmp_path / "certs", "t.cer", leaf_for(pki.chambersign_ca, "Thomas", "DUBOIS"))
+    row = roster_row("Thomas", "DUBOIS", "t@x.fr", siren="")
+    row[column] = cell
+    result = dry_run(tmp_path, [row], pki)
+    a = agent_result(result, "t@x.fr")
+    assert a.agent.siren == RENNES_SIREN
+    assert a.agent.siret == (RENNES_SIRET if len(cell.replace(" ", "")) == 14 else "")
+    assert (a.status, a.file) == (AgentStatus.WOULD_PUSH, "t.cer")
+    assert "nom et organisme du certificat" in a.method
+    assert not [f for f in a.findings if f.code is Code.ROSTER_ID_INVALID]

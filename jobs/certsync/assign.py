@@ -82,15 +82,23 @@ class Decisions:
 
 
 def _pick(candidates: list[tuple[Match, Checked]]) -> tuple[Match, Checked]:
-    """The most recent valid certificate; if none is valid, the most recent one."""
+    """The strongest evidence first; then the most recent valid certificate, else the most recent.
 
-    def key(pair: tuple[Match, Checked]) -> tuple[bool, object, object, str]:
+    A newer certificate matched by a weaker signal never replaces one matched by a stronger one.
+    """
+
+    def key(pair: tuple[Match, Checked]) -> tuple[int, bool, object, object, str]:
         cert = pair[1].file.cert
         assert cert is not None
         valid = not any(f.blocking for f in pair[1].checks)
-        return (valid, cert.not_after, cert.not_before, pair[1].file.path)
+        return (pair[0].tier, valid, cert.not_after, cert.not_before, pair[1].file.path)
 
     return max(candidates, key=key)
+
+
+def _renews(older: Match, chosen: Match) -> bool:
+    """Superseding happens only between certificates of one identity and one evidence tier."""
+    return older.tier == chosen.tier and older.identity == chosen.identity
 
 
 def decide(
@@ -116,6 +124,7 @@ def decide(
             file_findings[f.file].append(f)
     used: dict[str, list[int]] = defaultdict(list)
     superseded: dict[str, str] = {}
+    passed_over: dict[str, Finding] = {}
     email_of = {a.row: a.email for a in roster.agents}
 
     result = Decisions()
@@ -156,9 +165,15 @@ def decide(
         chosen_match, chosen = _pick(candidates)
         cert = chosen.file.cert
         assert cert is not None
-        for _m, other in candidates:
-            if other is not chosen:
+        for other_match, other in candidates:
+            if other is chosen:
+                continue
+            if _renews(other_match, chosen_match):
                 superseded[other.file.path] = chosen.file.path
+            else:
+                passed_over[other.file.path] = _passed_over(
+                    other_match, other, chosen_match, agent.display_name, agent.email
+                )
         own.extend(f.at(row=agent.row, file=chosen.file.path) for f in chosen.file.findings)
         own.extend(f.at(row=agent.row, file=chosen.file.path) for f in chosen.checks)
         org = validator.check_organisation(cert, agent)
@@ -192,7 +207,13 @@ def decide(
 
     for item in checked:
         result.files.append(
-            _file_result(item, matched, used, superseded, file_findings.get(item.file.path, []))
+            _file_result(
+                item,
+                matched,
+                used,
+                superseded,
+                [*file_findings.get(item.file.path, []), *_one(passed_over, item.file.path)],
+            )
         )
     return result
 
@@ -222,9 +243,31 @@ def _file_result(
     elif path in superseded:
         status = FileStatus.SUPERSEDED
         findings.append(finding(Code.MATCH_SUPERSEDED, file=path, newer=superseded[path]))
+    elif path not in used and any(f.code is Code.MATCH_WEAKER_CANDIDATE for f in findings):
+        status = FileStatus.HELD
+        findings.extend(checks)
     elif path in used:
         status = FileStatus.REJECTED if any(f.blocking for f in item.checks) else FileStatus.USED
     else:
         status = FileStatus.ORPHAN
         findings.extend(checks)
     return FileResult(path, status, cf.format, sha, cn, tuple(used.get(path, ())), tuple(findings))
+
+
+def _passed_over(weaker: Match, item: Checked, kept: Match, name: str, email: str) -> Finding:
+    """MATCH_WEAKER_CANDIDATE: this file also pointed at the agent, another one was kept."""
+    assert item.file.cert is not None
+    return finding(
+        Code.MATCH_WEAKER_CANDIDATE,
+        file=item.file.path,
+        method=weaker.describe(),
+        agent=f"{name} <{email}>",
+        kept=kept.file,
+        kept_method=kept.describe(),
+        sha256=item.file.cert.sha256,
+    )
+
+
+def _one(mapping: Mapping[str, Finding], path: str) -> list[Finding]:
+    found = mapping.get(path)
+    return [found] if found is not None else []

@@ -49,6 +49,11 @@ class Code(StrEnum):
     MATCH_SHARED_CERTIFICATE = "MATCH_SHARED_CERTIFICATE"
     MATCH_DECISION_APPLIED = "MATCH_DECISION_APPLIED"
     MATCH_DECISION_INVALID = "MATCH_DECISION_INVALID"
+    MATCH_OTHER_ORGANISATION = "MATCH_OTHER_ORGANISATION"
+    MATCH_EMAIL_NAME_MISMATCH = "MATCH_EMAIL_NAME_MISMATCH"
+    MATCH_NEAR_NAME_CONTRADICTED = "MATCH_NEAR_NAME_CONTRADICTED"
+    MATCH_FILE_NAMES_OTHER_AGENT = "MATCH_FILE_NAMES_OTHER_AGENT"
+    MATCH_WEAKER_CANDIDATE = "MATCH_WEAKER_CANDIDATE"
     # Certificate validation
     CERT_EXPIRED = "CERT_EXPIRED"
     CERT_NOT_YET_VALID = "CERT_NOT_YET_VALID"
@@ -254,6 +259,53 @@ CATALOGUE: Mapping[Code, Spec] = {
         "La décision {where} n'est pas appliquée : {reason}.",
         "Corrigez la ligne du fichier de décisions (empreinte SHA-256 ; e-mail de la liste ou "
         "« ignorer »).",
+    ),
+    Code.MATCH_OTHER_ORGANISATION: Spec(
+        _B,
+        "Homonyme d'un autre organisme",
+        "Le certificat « {cn} » vient de l'organisme {cert_org} ; dans la liste, ce nom est "
+        "celui de {candidates}, organisme {roster_org}. Un nom seul ne suffit pas d'un "
+        "organisme à l'autre : personne ne le reçoit.",
+        "Si l'agent a changé de collectivité, confirmez-le dans le fichier de décisions "
+        "(empreinte SHA-256 {sha256} → e-mail de l'agent) ; sinon ce certificat est celui d'un "
+        "homonyme : retirez le fichier.",
+    ),
+    Code.MATCH_EMAIL_NAME_MISMATCH: Spec(
+        _B,
+        "E-mail d'un agent, nom d'un autre",
+        "Le certificat « {cn} » porte l'adresse {email}, celle de {email_agent}, mais son nom "
+        "ne correspond pas à cet agent{name_side} (boîte partagée, ancien titulaire du "
+        "poste ?). Personne ne le reçoit.",
+        "Vérifiez à qui appartient ce certificat, puis indiquez-le dans le fichier de décisions "
+        "(empreinte SHA-256 {sha256} → e-mail de l'agent).",
+    ),
+    Code.MATCH_NEAR_NAME_CONTRADICTED: Spec(
+        _B,
+        "Nom proche, autre personne",
+        "Le nom du certificat « {cn} » est proche de celui de {candidate} ({score}/100), mais "
+        "l'adresse de la liste ({email}) écrit le nom de l'agent comme la liste, pas comme le "
+        "certificat : ce sont sans doute deux personnes. Personne ne le reçoit.",
+        "Si c'est bien le certificat de cet agent (faute dans la liste), corrigez le nom dans "
+        "la liste ou indiquez-le dans le fichier de décisions (empreinte SHA-256 {sha256} → "
+        "e-mail de l'agent) ; sinon retirez le fichier.",
+    ),
+    Code.MATCH_FILE_NAMES_OTHER_AGENT: Spec(
+        _W,
+        "Fichier au nom d'un autre agent",
+        "Le nom du fichier désigne {file_agent}, mais le contenu du certificat (« {cn} », "
+        "{content_signal}) désigne {content_agent}, à qui il est attribué : c'est le contenu "
+        "que l'autorité de certification a garanti.",
+        "Vérifiez que le fichier n'a pas été mal nommé ou échangé, et renommez-le ; si "
+        "{file_agent_short} attendait son propre certificat, demandez-le-lui.",
+    ),
+    Code.MATCH_WEAKER_CANDIDATE: Spec(
+        _W,
+        "Certificat non retenu",
+        "Ce certificat ({method}) désignait aussi {agent}, mais « {kept} » ({kept_method}) est "
+        "retenu pour cet agent : un certificat reconnu par un indice plus faible ou sous une "
+        "autre identité ne remplace jamais l'autre. Celui-ci n'est pas utilisé.",
+        "Si ce certificat est bien celui que l'agent doit utiliser, indiquez-le dans le fichier "
+        "de décisions (empreinte SHA-256 {sha256} → e-mail de l'agent).",
     ),
     Code.CERT_EXPIRED: Spec(
         _B,

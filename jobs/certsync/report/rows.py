@@ -49,7 +49,16 @@ FILE_STATUS_FR = {
 
 
 #: Findings about a certificate that waits for the administrator's decision.
-DECIDABLE = frozenset({Code.MATCH_AMBIGUOUS, Code.MATCH_CONFLICT, Code.MATCH_ORPHAN_FILE})
+DECIDABLE = frozenset(
+    {
+        Code.MATCH_AMBIGUOUS,
+        Code.MATCH_CONFLICT,
+        Code.MATCH_ORPHAN_FILE,
+        Code.MATCH_OTHER_ORGANISATION,
+        Code.MATCH_EMAIL_NAME_MISMATCH,
+        Code.MATCH_NEAR_NAME_CONTRADICTED,
+    }
+)
 
 
 def decision_choices(f: Finding) -> tuple[str, ...] | None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from certsync.findings import Code, Finding, finding
 from certsync.records import Agent
-from certsync.roster.clean import clean_id, clean_text, email_problem, join_siret
+from certsync.roster.clean import clean_org_number, clean_text, email_problem, join_siret
 from certsync.roster.columns import LABELS, ColumnMap, Field
 from certsync.roster.formulas import EmptyFormulas
 from certsync.roster.paths import FileIndex
@@ -149,21 +149,19 @@ def _ids(
 ) -> tuple[str, str]:
     """Checked SIREN and SIRET; an unusable value is reported and left out, never guessed."""
     raw_siren, raw_siret = values.get(Field.SIREN, ""), values.get(Field.SIRET, "")
-    siren = siret = ""
-    if raw_siren:
-        check = clean_id(raw_siren, "SIREN")
-        siren = check.digits
-        if check.problem:
-            found.append(_id_finding(row, raw_siren, "SIREN", check.problem))
-    if columns.socle and siren:
-        raw_siret = join_siret(siren, values.get(Field.NIC, ""))
-    if raw_siret:
-        check = clean_id(raw_siret, "SIRET")
-        siret = check.digits
-        if check.problem:
-            found.append(_id_finding(row, raw_siret, "SIRET", check.problem))
-    if siret and not siren:
-        siren = siret[:9]
+    if columns.socle and raw_siren:
+        raw_siret = join_siret(clean_org_number(raw_siren).digits, values.get(Field.NIC, ""))
+    numbers = []
+    for raw, column in ((raw_siren, "SIREN"), (raw_siret, "SIRET")):
+        if raw:
+            check = clean_org_number(raw)
+            numbers.append(check.digits)
+            if check.problem:
+                found.append(_id_finding(row, raw, column, check.problem))
+    # Either column may hold either number: a SIREN column with a SIRET, a SIRET column with
+    # a SIREN. The organisation is then compared on the SIREN, and on the SIRET when known.
+    siret = next((n for n in numbers if len(n) == 14), "")
+    siren = next((n for n in numbers if len(n) == 9), siret[:9])
     return siren, siret
 
 

@@ -98,6 +98,9 @@ IdKind = Literal["SIREN", "SIRET"]
 _LENGTH: dict[str, int] = {"SIREN": 9, "SIRET": 14}
 _SCIENTIFIC = re.compile(r"[+-]?\d+(?:[.,]\d*)?[eE][+-]?\d+\Z")
 _SPACES = re.compile(r"\s+")
+#: Spaces and dots that group the digits of a number as people write it.
+_SEPARATORS = re.compile(r"[\s.]+")
+_BAD_KEY = "la clé de contrôle est fausse"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +137,30 @@ def clean_id(value: str, kind: IdKind) -> IdCheck:
     if not module.is_valid(text):
         return IdCheck("", "la clé de contrôle est fausse")
     return IdCheck(text)
+
+
+@functools.lru_cache(maxsize=65536)
+def clean_org_number(value: str) -> IdCheck:
+    """A SIREN or SIRET cell read for what it holds: nine digits (SIREN) or fourteen (SIRET).
+
+    Rosters put a SIREN in the SIRET column and the reverse, and write numbers in groups
+    (`213 502 388 00019`); either way the organisation is kept, never guessed.
+    """
+    text = _SEPARATORS.sub("", clean_text(value).removeprefix("'"))
+    if not text:
+        return IdCheck("")
+    if _SCIENTIFIC.match(text):
+        return IdCheck("", "notation scientifique : le tableur a arrondi le numéro")
+    if not text.isascii() or not text.isdigit():
+        return IdCheck("", "il ne doit contenir que des chiffres")
+    if len(text) in (8, 13):
+        # A spreadsheet stored the number as a number and dropped the leading zero.
+        text = "0" + text
+    if len(text) == 9:
+        return IdCheck(text) if stdnum_siren.is_valid(text) else IdCheck("", _BAD_KEY)
+    if len(text) == 14:
+        return IdCheck(text) if stdnum_siret.is_valid(text) else IdCheck("", _BAD_KEY)
+    return IdCheck("", f"{len(text)} chiffres au lieu de 9 (SIREN) ou 14 (SIRET)")
 
 
 def join_siret(siren: str, nic: str) -> str:
