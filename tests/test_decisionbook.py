@@ -262,3 +262,43 @@ def test_import_needs_the_roster_and_the_folder_and_refuses_a_path_outside(tmp_p
     desk.roster.unlink()
     assert cli.main(["decisions", "import", str(path), *state]) == ExitCode.USAGE
     assert "Liste des agents du rapport" in capsys.readouterr().err
+
+
+def test_a_namesake_in_another_organisation_is_decided_in_the_workbook(tmp_path, pki, capsys):
+    """MATCH_OTHER_ORGANISATION holds the certificate; its drop-down names the roster agent,
+    and choosing it confirms the move for every later run."""
+    from tests.helpers import BREST_SIRET
+
+    certs = tmp_path / "depot"
+    trust = tmp_path / "trust.pem"
+    trust.write_bytes(pki.trust_pem())
+    email = "anne.lebris@ville.fr"
+    roster = write_csv(
+        tmp_path / "agents.csv",
+        [{"Nom": "LE BRIS", "Prénom": "Anne", "Courriel": email, "SIREN": RENNES_SIREN}],
+    )
+    write_pem(certs, "anne.cer", leaf_for(pki.chambersign_ca, "Anne", "LE BRIS", siret=BREST_SIRET))
+    state = str(tmp_path / "state.sqlite")
+
+    def dry_run(report: str) -> dict:
+        cli.main([
+            "run", "--roster", str(roster), "--certs", str(certs), "--trust", str(trust),
+            "--as-of", "2026-03-01", "--state", state, "--report-dir", str(tmp_path / report),
+            "--quiet", "--dry-run",
+        ])  # fmt: skip
+        return json.loads((tmp_path / report / "report.json").read_text(encoding="utf-8"))
+
+    first = dry_run("r1")
+    assert first["agents"][0]["status"] == "no_certificate"
+    path = tmp_path / "r1" / "exceptions.xlsx"
+    sheet = openpyxl.load_workbook(path)["Constats"]
+    rows = _decision_rows(sheet)
+    assert "MATCH_OTHER_ORGANISATION" in rows
+    by_cell = {
+        str(ref): dv for dv in sheet.data_validations.dataValidation for ref in dv.sqref.ranges
+    }
+    assert by_cell[f"K{rows['MATCH_OTHER_ORGANISATION']}"].formula1 == f'"{email},ignorer"'
+
+    _fill(path, {"MATCH_OTHER_ORGANISATION": email})
+    assert cli.main(["decisions", "import", str(path), "--state", state]) == 0
+    assert dry_run("r2")["agents"][0]["status"] == "would_push"

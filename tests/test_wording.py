@@ -50,7 +50,11 @@ def test_ordinary_names_are_not_copies(name):
 def test_org_mismatch_action_covers_the_elected_official(tmp_path, pki):
     from tests.helpers import BREST_SIRET
 
-    cert = leaf_for(pki.chambersign_ca, "Anne", "LE BRIS", siret=BREST_SIRET)
+    # Across organisations only the certificate's own e-mail attributes it (a name would be
+    # held as MATCH_OTHER_ORGANISATION); the organisation mismatch is then a warning.
+    cert = leaf_for(
+        pki.chambersign_ca, "Anne", "LE BRIS", siret=BREST_SIRET, email="anne@rennes.fr"
+    )
     write_pem(tmp_path / "certs", "anne.cer", cert)
     result = dry_run(tmp_path, [roster_row("Anne", "LE BRIS", "anne@rennes.fr")], pki)
     agent = agent_result(result, "anne@rennes.fr")
