@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import multiprocessing
 import random
-import sys
 import time
 from pathlib import Path
 
@@ -80,6 +80,22 @@ def build(n: int) -> Path:
     return folder
 
 
+def main(argv: list[str] | None = None) -> int:
+    """`python bench/generate.py [N]`: build (or find) the data set of N agents, print its path."""
+    parser = argparse.ArgumentParser(
+        description="Génère une fois (dans bench/.cache/) le jeu de données du banc d'essai : "
+        "N agents, leurs fichiers de certificat, les listes (CSV, XLSX, export du socle) et le "
+        "magasin de confiance ; affiche son dossier.",
+    )
+    parser.add_argument(
+        "size", nargs="?", type=int, default=1000, metavar="N", help="nombre d'agents (1000)"
+    )
+    args = parser.parse_args(argv)
+    if args.size < 1:
+        parser.error("N doit valoir au moins 1")
+    print(build(args.size))
+    return 0
+
+
 if __name__ == "__main__":
-    size = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-    print(build(size))
+    raise SystemExit(main())

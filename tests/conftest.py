@@ -7,6 +7,16 @@ import pytest
 from certsync.testkit.pki import SamplePKI, sample_pki
 
 
+@pytest.fixture(autouse=True)
+def _data_dir_in_tmp(tmp_path_factory, monkeypatch):
+    """Default state, logs and reports go to a fresh home, never the developer's own."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.delenv("CERTSYNC_DATA_DIR", raising=False)
+    return home
+
+
 @pytest.fixture(scope="session")
 def pki() -> SamplePKI:
     """The shared test PKI (ChamberSign-like and Certigna-like chains)."""

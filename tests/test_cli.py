@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -214,7 +215,7 @@ def test_xlsx_summary_and_findings_sheet(inputs):
         "--as-of", "2026-03-01", "--report-dir", out,
     )  # fmt: skip
     book = openpyxl.load_workbook(out / "exceptions.xlsx")
-    assert book.sheetnames == ["Résumé", "Constats", "Agents"]
+    assert book.sheetnames == ["Résumé", "Constats", "Agents", "Plan"]
     summary = {r[0].value: r[1].value for r in book["Résumé"].iter_rows(min_row=3) if r[0].value}
     assert summary["Date de référence"] == "01/03/2026"
     assert summary["Agents dans la liste"] == 1
@@ -225,15 +226,30 @@ def test_xlsx_summary_and_findings_sheet(inputs):
     assert header[:6] == ["Ligne", "Fichier", "Agent", "E-mail", "Code", "Gravité"]
     codes = [row[4].value for row in findings.iter_rows(min_row=2)]
     assert "FILE_NOT_A_CERTIFICATE" in codes
+    plan = [[c.value for c in row] for row in book["Plan"].iter_rows()]
+    assert plan[0][:5] == ["Ligne", "Agent", "E-mail", "Action", "Raison"]
+    assert plan[1][:4] == [2, "Thomas DUBOIS", "t@x.fr", "à déposer (compte non lu)"]
+    assert "--url" in plan[1][4]
+    assert book["Plan"].freeze_panes == "A2"
 
 
 def test_inspect_text_and_json(inputs):
     _tmp, _roster, certs, trust = inputs
     proc = run_cli("inspect", certs / "thomas.cer", "--trust", trust, "--as-of", "2026-03-01")
     assert proc.returncode == 0, proc.stderr
-    for label in ("Sujet", "Émetteur", "SHA-256", "SHA-1", "Clé", "RSA 2048", "Valide au"):
+    for label in ("Sujet", "Émetteur", "SHA-256", "SHA-1", "Clé", "RSA 2048", "Valide jusqu'au"):
         assert label in proc.stdout
     assert "aucun — certificat utilisable" in proc.stdout
+    # French labels, not OIDs or library names; dates as 01/06/2025 00:00.
+    for label in (
+        "Prénom          : Thomas",
+        "Nom             : DUBOIS",
+        "Authentification client",
+    ):
+        assert label in proc.stdout
+    for raw in ("2.5.4.42", "2.5.4.4=", "1.3.6.1.5.5.7.3.2", "digital_signature", "UTC"):
+        assert raw not in proc.stdout
+    assert re.search(r"Valide du +: 01/06/2025 \d\d:\d\d\n", proc.stdout)
     proc = run_cli("inspect", certs / "thomas.cer", "--json", "--as-of", "2026-03-01")
     data = json.loads(proc.stdout)
     assert data[0]["format"] == "pem" and len(data[0]["sha256"]) == 64

@@ -293,6 +293,9 @@ def test_unchanged_nightly_run_reuses_the_last_result(world, monkeypatch, capsys
     monkeypatch.setattr(run_command, "_full_run", no_full_run)
     capsys.readouterr()
     assert cli.main(world.args("--report-dir", "r3")) == ExitCode.OK
+    assert capsys.readouterr().out == ""  # --quiet, and nothing new: a silent night
+    args = [a for a in world.args("--report-dir", "r4") if a != "--quiet"]
+    assert cli.main(args) == ExitCode.OK
     assert "rien n'a changé" in capsys.readouterr().out
     third = world.report("r3")
     assert third["reused_from"] and third["run_id"] != third["reused_from"]

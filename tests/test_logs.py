@@ -165,9 +165,10 @@ def test_summary_line(tmp_path: Path) -> None:
     )
     assert ok == "certsync run r1 terminé (code 0) en 12,2 s — déposés : 3, bloqués : 0"
     summary_line(run_id="r2", command="run", exit_code=1, counts={}, started=NOW, ended=NOW)
-    shown = [json.loads(x) for x in out.getvalue().splitlines()]
-    assert [x["run_id"] for x in shown] == ["r2"]  # quiet: only the run that did not end with 0
-    assert shown[0]["level"] == "WARNING"
+    summary_line(run_id="r3", command="run", exit_code=69, counts={}, started=NOW, ended=NOW)
+    # The terminal shows the French summary or error instead: the line goes to the file only.
+    assert out.getvalue() == ""
+    assert [x["run_id"] for x in _file_lines(log_file)] == ["r1", "r2", "r3"]
     assert _file_lines(log_file)[0]["counts"] == {"pushed": 3, "blocked": 0}
 
 
@@ -184,7 +185,9 @@ def test_write_status_atomically(tmp_path: Path) -> None:
     )
     status = json.loads(path.read_text(encoding="utf-8"))
     assert status["run_id"] == "r1"
-    assert (status["exit_code"], status["exit_name"], status["ok"]) == (1, "FINDINGS", False)
+    # The run worked (ok) and found something (has_findings): two different alarms.
+    assert (status["exit_code"], status["exit_name"], status["ok"]) == (1, "FINDINGS", True)
+    assert status["has_findings"] is True
     assert status["counts"] == {"pushed": 2}
     assert status["report_path"] == str(tmp_path / "reports" / "r1")
     assert status["ended"] == "2026-11-27T05:02:00+00:00"

@@ -310,3 +310,25 @@ def test_header_injection_in_address_is_refused(store: StateStore) -> None:
         dry_run=True,
     )
     assert outcome.status is NotifyStatus.FAILED
+
+
+def test_quiet_monday_prints_only_what_it_sent(
+    server: tuple[Recorder, int], store: StateStore, tmp_path: Path, capsys
+) -> None:
+    from certsync import cli
+
+    recorder, port = server
+    config = tmp_path / "smtp.toml"
+    config.write_text(
+        f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nstarttls = false\n'
+        'sender = "certificats@megalis.bretagne.bzh"\n',
+        encoding="utf-8",
+    )
+    store.close()
+    args = ["notify", "--within", "30", "--as-of", AS_OF.isoformat(), "--quiet",
+            "--state", str(tmp_path / "state.sqlite"), "--config", str(config)]  # fmt: skip
+    assert cli.main(args) == 0
+    first = capsys.readouterr().out
+    assert len(recorder.messages) == 2 and "anne.le-bihan@plouha.fr" in first
+    assert cli.main(args) == 0  # the same reminders were already sent: nothing to say
+    assert capsys.readouterr().out == "" and len(recorder.messages) == 2

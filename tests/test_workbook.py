@@ -139,8 +139,8 @@ def test_summary_colours_general_warnings_and_charts_statuses(book):
     assert chart.tagname == "barChart"
     assert chart.title.tx.rich.p[0].r[0].t == "Agents par statut"
     (series,) = chart.series
-    assert series.val.numRef.f == "'Résumé'!$E$4:$E$9"
-    assert series.cat.strRef.f == "'Résumé'!$D$4:$D$9"
+    assert series.val.numRef.f == "'Résumé'!$E$4:$E$10"  # seven statuses
+    assert series.cat.strRef.f == "'Résumé'!$D$4:$D$10"
 
 
 def test_columns_are_sized_to_their_content(book):

@@ -99,16 +99,19 @@ def build_parser() -> argparse.ArgumentParser:
     commands.register_check(sub, _common)
     commands.register_audit(sub, _common)
     commands.register_decisions(sub, _common)
+    commands.register_trust(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `certsync` console script; returns the exit code."""
-    parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = build_parser().parse_args(argv)
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else int(ExitCode.USAGE)
+    except KeyboardInterrupt:  # Ctrl-C while starting: nothing has begun
+        print("certsync : interrompu avant de commencer ; rien n'a été fait.", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -117,6 +118,25 @@ class SmtpConfig:
     """Where agents send their new certificate (shown in the reminder)."""
 
 
+def default_data_dir() -> Path:
+    """The folder of state, logs and reports when the configuration names none.
+
+    `CERTSYNC_DATA_DIR` (the service unit sets /var/lib/certsync), else the user's data folder
+    (`$XDG_DATA_HOME/certsync`, by default ~/.local/share/certsync): never the current folder,
+    so that a run started from elsewhere finds the same state and history.
+    """
+    env = os.environ.get("CERTSYNC_DATA_DIR", "")
+    if env:
+        return Path(env).expanduser().absolute()
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return base / "certsync"
+
+
+#: Files of the data folder, by configuration key.
+DATA_FILES = {"state": "certsync.sqlite", "log_file": "certsync.log", "status_file": "status.json"}
+
+
 @dataclass(frozen=True, slots=True)
 class ReportConfig:
     """The summary e-mail sent to the administrator after each run (through [smtp])."""
@@ -137,14 +157,21 @@ class Config:
     """PEM bundle: self-signed certificates are anchors, others intermediates."""
     decisions: Path | None = None
     """Decisions CSV: SHA-256 → e-mail or `ignorer`."""
-    state: Path = Path("var/certsync.sqlite")
+    data_dir: Path = field(default_factory=default_data_dir)
+    """Folder of the state, log, status file and reports unless they are named one by one."""
+    state: Path = field(default_factory=lambda: default_data_dir() / DATA_FILES["state"])
     """SQLite state file."""
     report_dir: Path | None = None
-    """Where reports go; default reports/<date>-<time>/."""
-    log_file: Path = Path("var/certsync.log")
+    """Where reports go; default <data_dir>/rapports/<date>-<time>/."""
+    log_file: Path = field(default_factory=lambda: default_data_dir() / DATA_FILES["log_file"])
     """Developer log (JSON lines), and tracebacks of internal errors."""
-    status_file: Path = Path("var/status.json")
+    status_file: Path = field(
+        default_factory=lambda: default_data_dir() / DATA_FILES["status_file"]
+    )
     """Last run's summary for monitoring."""
+    keep_days: int = 90
+    """Report folders under <data_dir>/rapports and rotated logs older than this are deleted
+    (0: keep everything)."""
     read_workers: int = 0
     """Processes for reading and validating files (0: one per core)."""
     policy: Policy = field(default_factory=Policy)
@@ -155,6 +182,7 @@ class Config:
 
 
 _PATH_FIELDS = {
+    "data_dir",
     "trust",
     "decisions",
     "state",
@@ -250,6 +278,11 @@ def load_config(path: Path | None) -> Config:
     }
     top = {k: v for k, v in data.items() if k not in sections}
     config = _section(Config, top, "", base)
+    # Files not named one by one follow the configured data folder.
+    config = replace(
+        config,
+        **{key: config.data_dir / name for key, name in DATA_FILES.items() if key not in top},
+    )
     nested: dict[str, Any] = {}
     for name, cls in sections.items():
         value = data.get(name, {})
@@ -264,4 +297,13 @@ def load_config(path: Path | None) -> Config:
         )
     if config.platform.workers < 1:
         raise ConfigError("Configuration : [platform] workers doit valoir au moins 1.")
+    if config.platform.url:
+        from certsync.urls import check_url
+
+        check_url(config.platform.url, where="[platform] url", from_config=True)
     return config
+
+
+def reports_root(config: Config) -> Path:
+    """Where each run's report folder goes by default (and where old ones are pruned)."""
+    return config.data_dir / "rapports"

@@ -56,6 +56,12 @@ class UsageError(CertsyncError):
     exit_code = ExitCode.USAGE
 
 
+class Interrupted(CertsyncError):
+    """The administrator stopped the command (Ctrl-C)."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+
 class InputError(CertsyncError):
     """An input file or folder cannot be used."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
@@ -60,6 +61,9 @@ def _init_worker(setup: CheckSetup, parent: int = 0) -> None:
     if setup.cache is not None:
         _Worker.store = StateStore.attach(setup.cache)
         _Worker.folder = setup.cache_folder
+    # Ctrl-C reaches the whole process group: only the parent stops the run. A worker
+    # interrupted while holding a lock would leave the pool, and the run, waiting for ever.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def make_validator(setup: CheckSetup, trust: TrustStore | None = None) -> Validator:

@@ -129,7 +129,14 @@ def check_log_file(path: Path) -> None:
 
 
 def _rich_handler() -> logging.Handler:
-    return RichHandler(console=_console, show_path=False, markup=False, rich_tracebacks=False)
+    # French date form (rich's default, the locale's %x, prints 12/01/26 for 1 December 2026).
+    return RichHandler(
+        console=_console,
+        show_path=False,
+        markup=False,
+        rich_tracebacks=False,
+        log_time_format="[%d/%m/%Y %H:%M:%S]",
+    )
 
 
 def logging_config(
@@ -258,9 +265,11 @@ COUNT_LABELS = {
     "blocked": "bloqués",
     "no_certificate": "sans certificat",
     "failed": "en échec",
+    "no_account": "comptes absents",
     "pending": "en attente",
     "restored": "restaurés",
     "sent": "envoyés",
+    "interrupted": "interrompu",
 }
 
 
@@ -273,14 +282,16 @@ def summary_line(
     started: datetime,
     ended: datetime,
 ) -> str:
-    """Log (and return) the one line that sums up a run; a warning unless it ended with 0."""
+    """Log (and return) the one line that sums up a run, in the log file only."""
     seconds = (ended - started).total_seconds()
     parts = ", ".join(f"{COUNT_LABELS.get(k, k)} : {v}" for k, v in counts.items())
     duration = f"{seconds:.1f}".replace(".", ",")
     text = f"certsync {command} {run_id} terminé (code {exit_code}) en {duration} s"
     if parts:
         text += f" — {parts}"
-    level = logging.INFO if exit_code == 0 else logging.WARNING
+    # The administrator already reads a French summary (or the French error) on the terminal:
+    # this line is for the log file only (monitoring reads status.json).
+    level = logging.DEBUG
     logging.getLogger(LOGGER).log(
         level,
         text,
@@ -303,8 +314,13 @@ def write_status(
     report_path: Path | str | None,
     started: datetime,
     ended: datetime,
+    findings: Mapping[str, int] | None = None,
 ) -> None:
-    """Write the monitoring status file (a check alerts when it is too old or not ok)."""
+    """Write the monitoring status file (a check alerts when it is too old or not ok).
+
+    `ok` says the run worked (it went to its end, with or without findings); `findings` says
+    what it found, and how much of it is new since the previous run.
+    """
     try:
         exit_name = ExitCode(exit_code).name
     except ValueError:
@@ -313,7 +329,9 @@ def write_status(
         "run_id": run_id,
         "exit_code": exit_code,
         "exit_name": exit_name,
-        "ok": exit_code == ExitCode.OK,
+        "ok": exit_code in (ExitCode.OK, ExitCode.FINDINGS),
+        "has_findings": exit_code == ExitCode.FINDINGS,
+        "findings": dict(findings) if findings is not None else None,
         "counts": dict(counts),
         "report_path": str(report_path) if report_path is not None else None,
         "started": started.isoformat(),
@@ -326,3 +344,8 @@ def write_status(
         tmp.write_bytes((json.dumps(status, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
         # mkstemp makes the file 0600; the monitoring agent often runs as another user.
         tmp.chmod(0o644)
+
+
+def progress_console() -> Console | None:
+    """The terminal console progress bars draw on, or None (not a terminal, or --quiet)."""
+    return _console

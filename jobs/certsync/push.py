@@ -568,11 +568,13 @@ def push(
     journal: Journal | None = None,
     selection: Selection | None = None,
     settle: Settle | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
 ) -> PushRun:
     """check(), the listing, settle(), plan(), then apply() (or the plan's view in a dry run).
 
     check() may raise a CertsyncError; a failure while listing or settling stops the run with
-    every item pending (nothing was written then).
+    every item pending (nothing was written then). `on_plan` receives the plan before anything
+    is written (the report shows it).
     """
     connector.check()
     items = list(items)
@@ -593,6 +595,8 @@ def push(
         listing=listing,
         unsettled=unsettled,
     )
+    if on_plan is not None:
+        on_plan(the_plan)
     if dry_run:
         return PushRun(tuple(the_plan.outcomes()), the_plan.breaker_open, the_plan.error)
     return apply(

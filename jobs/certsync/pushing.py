@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
 from certsync.config import Config
 from certsync.connectors import make_connector
@@ -15,8 +17,10 @@ from certsync.connectors.pem import der_of_text, sha256_hex
 from certsync.errors import CertsyncError, ExitCode, UsageError
 from certsync.findings import Code, Finding, finding
 from certsync.ingest import Checked, load_der
-from certsync.push import Intent, PushItem, PushOutcome, Selection, push
-from certsync.records import AgentResult, AgentStatus, CertFile
+from certsync.meter import Meter, WatchedConnector
+from certsync.plan import selection_step, step_of
+from certsync.push import Intent, Plan, PlanEntry, PushItem, PushOutcome, Selection, push
+from certsync.records import AgentResult, AgentStatus, CertFile, Step
 from certsync.state import AccountRecord, InFlight, StateStore, StoredCert
 
 log = logging.getLogger("certsync.push")
@@ -53,6 +57,10 @@ class StatePusher:
         self._previous: dict[int, AccountRecord | None] = {}
         self.stop_error: CertsyncError | None = None
         """The error that stopped the pushes early (state file full, credentials lost…)."""
+        self._planned: dict[int, PlanEntry] = {}
+        """The engine's plan by roster row, kept for the report."""
+        self.meter: Meter | None = None
+        """Where progress goes (the run's own display), else a display of its own."""
         self._files: dict[int, str | None] = {}
 
     def __call__(
@@ -72,16 +80,32 @@ class StatePusher:
         self._files = {a.agent.row: a.file for a in todo}
         journal = StateJournal(self.store, self.run_id, self.platform, self.clock, self._files)
         live = self.store is not None and not self.dry_run
-        run = push(
-            items,
-            self.connector,
-            self.config.platform,
-            create_missing=self.create_missing,
-            dry_run=self.dry_run,
-            journal=journal if live else None,
-            selection=self.selection,
-            settle=journal.settle_factory(self.connector) if live else None,
-        )
+        with nullcontext(self.meter) if self.meter else Meter() as meter:
+            # Progress is watched from outside the engine: the connector's calls are counted.
+            watched = WatchedConnector(self.connector, meter)
+            connector = cast(Connector, watched)
+            meter.start("accounts", "Lecture des comptes", len(items))
+
+            def on_plan(plan: Plan) -> None:
+                self._planned = {e.item.row: e for e in plan.entries}
+                meter.finish("accounts")
+                watched.planned = True
+                if not self.dry_run:
+                    writes = len(self.selection.pick(plan.entries))
+                    meter.start("push", "Dépôt", writes)
+                    meter.start("readback", "Relecture", writes)
+
+            run = push(
+                items,
+                connector,
+                self.config.platform,
+                create_missing=self.create_missing,
+                dry_run=self.dry_run,
+                journal=journal if live else None,
+                selection=self.selection,
+                settle=journal.settle_factory(connector) if live else None,
+                on_plan=on_plan,
+            )
         outcomes = {o.row: o for o in run.outcomes}
         outcomes.update(vanished)
         merged = [self._merge(a, outcomes.get(a.agent.row)) for a in agents]
@@ -156,7 +180,16 @@ class StatePusher:
         renewed = self._renewed(result, outcome)
         if renewed is not None:
             findings.append(renewed)
-        return replace(result, status=outcome.status, findings=tuple(findings))
+        entry = self._planned.get(result.agent.row)
+        step = step_of(entry) if entry is not None else None
+        if step is not None:
+            step = selection_step(step, {str(f.code) for f in outcome.findings})
+        status = outcome.status
+        if step is not None and step.step is Step.NO_ACCOUNT and status is AgentStatus.FAILED:
+            # Nothing was attempted: the account does not exist and --create-missing was not
+            # given. "Échec du dépôt" would send the administrator looking for a platform fault.
+            status = AgentStatus.NO_ACCOUNT
+        return replace(result, status=status, findings=tuple(findings), plan=step)
 
     def _renewed(self, result: AgentResult, outcome: PushOutcome) -> Finding | None:
         """CERT_RENEWED when the new certificate replaces one that was expiring or expired."""

@@ -34,6 +34,8 @@ class AgentStatus(StrEnum):
     BLOCKED = "blocked"
     NO_CERTIFICATE = "no_certificate"
     FAILED = "failed"
+    NO_ACCOUNT = "no_account"
+    """No account on the platform and no --create-missing: nothing was attempted."""
 
 
 class FileStatus(StrEnum):
@@ -219,6 +221,51 @@ class CertFile:
         return self.cert is not None and not any(f.blocking for f in self.findings)
 
 
+class Step(StrEnum):
+    """What the plan says a run does (or did) for one roster row."""
+
+    CREATE = "create"
+    ADD = "add"
+    """Put a first certificate on an account that has none."""
+    REPLACE = "replace"
+    UNCHANGED = "unchanged"
+    NO_ACCOUNT = "no_account"
+    NOT_READ = "not_read"
+    """A dry run without --url: the account was not read."""
+    UNREADABLE = "unreadable"
+    """The account could not be read, or the platform refused to show it."""
+    DISABLED = "disabled"
+    """The platform lists the account as disabled: never written."""
+    INCOMPLETE = "incomplete"
+    """Not in an account listing that is not proven complete: never created."""
+    UNSETTLED = "unsettled"
+    """An earlier run's write to this account is not confirmed yet: nothing written."""
+    NOT_SELECTED = "not_selected"
+    """Outside --only/--limit: planned and reported, not written this time."""
+    BLOCKED = "blocked"
+    NO_CERTIFICATE = "no_certificate"
+    OTHER = "other"
+    """A decision of the push engine this view does not know (its reason says what)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CertBrief:
+    """A certificate as the plan shows it: name, end of validity, fingerprint."""
+
+    name: str
+    not_after: datetime | None
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlanStep:
+    """The plan for one row, with what the account held when it was read."""
+
+    step: Step
+    current: CertBrief | None = None
+    reason: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class AgentResult:
     """What the run did for one roster row."""
@@ -234,6 +281,8 @@ class AgentResult:
     not_after: datetime | None = None
     """End of validity of the chosen certificate."""
     findings: tuple[Finding, ...] = ()
+    plan: PlanStep | None = None
+    """What the push engine planned for this row after reading its account (None: not read)."""
 
 
 @dataclass(frozen=True, slots=True)

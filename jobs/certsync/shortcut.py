@@ -23,7 +23,12 @@ from certsync.records import AgentStatus, RunResult
 from certsync.trust import TrustStore
 
 # A run that pushed is not reused either: the next run would say "unchanged", not "pushed".
-_UNSETTLED = {AgentStatus.WOULD_PUSH, AgentStatus.FAILED, AgentStatus.PUSHED}
+_UNSETTLED = {
+    AgentStatus.WOULD_PUSH,
+    AgentStatus.FAILED,
+    AgentStatus.PUSHED,
+    AgentStatus.NO_ACCOUNT,
+}
 
 
 def _stat(path: Path | None) -> list[object]:

@@ -8,6 +8,7 @@ from certsync.commands.inspect import cmd_inspect
 from certsync.commands.onboarding import register_onboarding
 from certsync.commands.ops import register_ops
 from certsync.commands.run import add_selection, cmd_run
+from certsync.commands.trust import register_trust
 
 __all__ = [
     "add_selection",
@@ -19,4 +20,5 @@ __all__ = [
     "register_decisions",
     "register_onboarding",
     "register_ops",
+    "register_trust",
 ]

@@ -10,11 +10,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from certsync.config import Config, load_config
-from certsync.errors import CertsyncError, ExitCode
+from certsync.config import Config, default_data_dir, load_config
+from certsync.errors import CertsyncError, ExitCode, Interrupted
+from certsync.frenchfmt import fr_int
+from certsync.housekeeping import rotate_log
 from certsync.lock import RunLock
 from certsync.logs import configure_logging, summary_line, write_status
+from certsync.outputs import Outputs
 from certsync.state import StateStore
+from certsync.urls import check_url
 
 
 def now_utc() -> dt.datetime:
@@ -32,7 +36,7 @@ def crash_log_path(args: argparse.Namespace) -> Path:
     try:
         return load_config(getattr(args, "config", None)).log_file.with_name("certsync-crash.log")
     except Exception:
-        return Path("var/certsync-crash.log")
+        return default_data_dir() / "certsync-crash.log"
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
@@ -48,10 +52,32 @@ def config_from_args(args: argparse.Namespace) -> Config:
     if getattr(args, "platform", None):
         platform = replace(platform, name=args.platform)
     if getattr(args, "url", None):
-        platform = replace(platform, url=args.url)
+        platform = replace(platform, url=check_url(args.url))
     if getattr(args, "workers", None):
         platform = replace(platform, workers=args.workers)
     return replace(config, platform=platform)
+
+
+def prepare_outputs(
+    config: Config,
+    *,
+    now: dt.datetime,
+    report_dir: Path | None = None,
+    status_file: bool = False,
+) -> Outputs:
+    """Check (and create) everything the command will write, then start the day's log.
+
+    Called before the platform is contacted: a report or state that cannot be written stops
+    the command here (exit 73), not after the pushes.
+    """
+    outputs = Outputs(
+        state=config.state,
+        log_file=config.log_file,
+        status_file=config.status_file if status_file else None,
+        report_dir=report_dir,
+    ).check()
+    rotate_log(config.log_file, keep_days=config.keep_days, now=now)
+    return outputs
 
 
 def setup_logging(config: Config, args: argparse.Namespace) -> None:
@@ -70,6 +96,8 @@ class Recorded:
     """Exit code to record; an error that stops the command sets its own."""
     counts: dict[str, int] = field(default_factory=dict)
     report: Path | None = None
+    findings: dict[str, int] | None = None
+    """Blocking findings and problems new since the last run, for the status file."""
 
 
 @contextmanager
@@ -102,9 +130,10 @@ def recorded_run(
             record.code = exc.exit_code
             raise
         except KeyboardInterrupt:
-            # Recorded as interrupted (history marks it), not as an internal error.
+            # Recorded as interrupted (history marks it), not as an internal error, with what
+            # was already written.
             record.code = ExitCode.INTERRUPTED
-            raise
+            raise _interrupted(record, command) from None
         finally:
             ended = now_utc()
             code, counts = int(record.code), record.counts
@@ -120,6 +149,7 @@ def recorded_run(
                     report_path=record.report,
                     started=started,
                     ended=ended,
+                    findings=record.findings,
                 )
             summary_line(
                 run_id=run_id,
@@ -129,3 +159,31 @@ def recorded_run(
                 started=started,
                 ended=ended,
             )
+
+
+def _interrupted(record: Recorded, command: str) -> Interrupted:
+    """Ctrl-C: record what was already written, and tell the administrator."""
+    try:
+        writes = len(record.store.audit_for_run(record.run_id))
+    except CertsyncError:
+        writes = -1
+    record.counts = {**record.counts, "interrupted": 1}
+    if writes >= 0:
+        record.counts["pushed"] = writes
+    if writes > 0:
+        done = (
+            f"{fr_int(writes)} compte(s) avaient déjà été modifiés ; chaque écriture est dans "
+            "le journal d'audit du fichier d'état"
+        )
+    elif writes == 0:
+        done = "aucun compte n'avait été modifié"
+    else:
+        done = "le fichier d'état n'a pas pu dire ce qui avait déjà été écrit"
+    what = "le traitement" if command == "run" else f"la commande {command}"
+    return Interrupted(
+        f"Interrompu (Ctrl-C) : {what} {record.run_id} s'est arrêté ; {done}. "
+        "Aucun rapport n'a été écrit.",
+        hint="Relancez la même commande : ce qui est déjà en place ne sera pas réécrit. "
+        "« certsync history » montre cette exécution"
+        + (f", « certsync rollback {record.run_id} » la défait." if writes > 0 else "."),
+    )

@@ -7,11 +7,15 @@ import json
 import sys
 from typing import Any
 
+from cryptography import x509
+
 from certsync.certfiles.scan import read_file
 from certsync.commands.common import config_from_args, now_utc
 from certsync.errors import ExitCode, InputError
 from certsync.findings import Finding
+from certsync.frenchfmt import fr_datetime
 from certsync.ingest import CheckSetup, make_validator
+from certsync.labels_fr import FORMAT_FR, extended_usages, key_usages, name_fields
 from certsync.pipeline import load_trust_store
 from certsync.records import CertFile
 
@@ -51,23 +55,39 @@ def _describe_file(cf: CertFile, findings: list[Finding]) -> dict[str, Any]:
     return out
 
 
-_LABELS = {
-    "format": "Format",
-    "sujet": "Sujet",
-    "emetteur": "Émetteur",
-    "numero_de_serie": "Numéro de série",
-    "valide_du": "Valide du",
-    "valide_au": "Valide au",
-    "sha256": "SHA-256",
-    "sha1": "SHA-1",
-    "cle": "Clé",
-    "usage_de_cle": "Usage de clé",
-    "usage_etendu": "Usage étendu",
-    "politiques": "Politiques",
-    "emails": "E-mail",
-    "organisme": "SIREN/SIRET",
-    "chaine_incluse": "Chaîne incluse",
-}
+def _text(cf: CertFile, findings: list[Finding]) -> list[str]:
+    """What `inspect` prints for one file: French labels, French dates, no OIDs."""
+    lines = [f"== {cf.path}", f"  {'Format':18}: {FORMAT_FR.get(str(cf.format), cf.format)}"]
+    info = cf.cert
+    if info is not None:
+        cert = x509.load_der_x509_certificate(info.der)
+        for title, name in (("Sujet", cert.subject), ("Émetteur", cert.issuer)):
+            lines.append(f"  {title}")
+            lines.extend(f"    {label:16}: {value}" for label, value in name_fields(name))
+        key = f"{info.key_type} {info.key_size} bits" + (
+            f" ({info.key_curve})" if info.key_curve else ""
+        )
+        fields = [
+            ("Numéro de série", info.serial),
+            ("Valide du", fr_datetime(info.not_before)),
+            ("Valide jusqu'au", fr_datetime(info.not_after)),
+            ("Empreinte SHA-256", info.sha256),
+            ("Empreinte SHA-1", info.sha1),
+            ("Clé", key),
+            ("Usages de la clé", ", ".join(key_usages(info.key_usage))),
+            ("Usages étendus", ", ".join(extended_usages(info.extended_key_usage))),
+            ("Politiques", ", ".join(info.policies)),
+            ("E-mail", ", ".join(info.emails)),
+            ("SIREN/SIRET", ", ".join(info.org_ids)),
+            ("Chaîne incluse", ", ".join(c.common_name or c.subject for c in cf.chain)),
+        ]
+        lines.extend(f"  {label:18}: {value}" for label, value in fields if value)
+    if not findings:
+        lines.append(f"  {'Constats':18}: aucun — certificat utilisable")
+    for f in findings:
+        lines.append(f"  [{f.severity.label}] {f.code} : {f.message()}")
+        lines.append(f"      → {f.action()}")
+    return lines
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -77,6 +97,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     trust = load_trust_store(config)
     validator = make_validator(CheckSetup(config.trust, config.policy, as_of), trust)
     described = []
+    text: list[str] = []
     blocking = False
     for path in args.files:
         if not path.is_file():
@@ -89,20 +110,10 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             findings.extend(validator.check(cf.cert, cf.chain))
         blocking = blocking or any(f.blocking for f in findings)
         described.append(_describe_file(cf, findings))
+        text.extend(_text(cf, findings))
     if args.json:
         json.dump(described, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     else:
-        for item in described:
-            print(f"== {item['fichier']}")
-            for key, label in _LABELS.items():
-                if key in item and item[key] not in ([], ""):
-                    value = item[key]
-                    text = ", ".join(value) if isinstance(value, list) else value
-                    print(f"  {label:16}: {text}")
-            if not item["constats"]:
-                print("  Constats        : aucun — certificat utilisable")
-            for f in item["constats"]:
-                print(f"  [{f['gravite']}] {f['code']} : {f['message']}")
-                print(f"      → {f['action']}")
+        print("\n".join(text))
     return int(ExitCode.FINDINGS if blocking else ExitCode.OK)

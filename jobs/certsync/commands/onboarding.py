@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from certsync.commands.common import now_utc
+from certsync.config import default_data_dir
 from certsync.errors import ExitCode
 from certsync.findings import Code, any_blocking
 from certsync.onboarding import Onboarding, prepare, write_workbook
@@ -28,7 +29,11 @@ def register_onboarding(sub: Any) -> None:
         help="export_agent.csv téléchargé du socle (un ou plusieurs organismes)",
     )
     p.add_argument("--organisation", help="un seul organisme : numéro, SIREN ou nom")
-    p.add_argument("--out", type=Path, help="dossier des fichiers (défaut : onboarding/…)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="dossier des fichiers (défaut : <data_dir>/rapports/onboarding-<date>-<heure>/)",
+    )
     p.add_argument("--sheet", help="feuille du classeur à lire (défaut : la première)")
     p.add_argument("--quiet", action="store_true", help="n'afficher que les problèmes")
     p.set_defaults(handler=cmd_onboarding)
@@ -36,7 +41,8 @@ def register_onboarding(sub: Any) -> None:
 
 def cmd_onboarding(args: argparse.Namespace) -> int:
     """`certsync onboarding`."""
-    out = args.out or Path("onboarding") / f"{now_utc():%Y%m%d-%H%M%S}"
+    # Like every default, in the data folder: never where the command happens to be started.
+    out = args.out or default_data_dir() / "rapports" / f"onboarding-{now_utc():%Y-%m-%d-%H%M%S}"
     result = prepare(
         args.roster, args.export, out, organisation=args.organisation, sheet=args.sheet
     )

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import re
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +16,17 @@ from certsync.commands.common import (
     config_from_args,
     new_run_id,
     now_utc,
+    prepare_outputs,
     recorded_run,
     setup_logging,
 )
-from certsync.config import Config
+from certsync.config import Config, reports_root
 from certsync.errors import ExitCode, UsageError
 from certsync.french import plural
+from certsync.frenchfmt import fr_int
+from certsync.fsutil import atomic_write_bytes
 from certsync.logs import COUNT_LABELS
-from certsync.notify import NotifyStatus, notify_expiring
+from certsync.notify import NotifyOutcome, NotifyStatus, notify_expiring
 from certsync.renewal import PlatformCertificate, expiring, headline, renewed, write_expiring
 from certsync.rollback import RollbackStatus, rollback
 from certsync.state import RunSummary, StateStore, history
@@ -61,7 +67,12 @@ def register_ops(sub: Any, common: Common) -> None:
 
     p = sub.add_parser("notify", help="envoyer les rappels de renouvellement par e-mail")
     p.add_argument("--within", type=int, required=True, metavar="JOURS", help="horizon en jours")
-    p.add_argument("--dry-run", action="store_true", help="montrer les messages sans envoyer")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="montrer les messages sans envoyer, et les écrire en fichiers .eml",
+    )
+    p.add_argument("--report-dir", type=Path, help="dossier des fichiers .eml (--dry-run)")
     p.add_argument("--state", type=Path, help="fichier d'état SQLite")
     common(p)
     p.set_defaults(handler=cmd_notify)
@@ -81,7 +92,9 @@ def cmd_history(args: argparse.Namespace) -> int:
         print("Aucune exécution enregistrée.")
     for r in runs:
         ended = f"{r.ended:%d/%m/%Y %H:%M}" if r.ended else "non terminée"
-        counts = ", ".join(f"{COUNT_LABELS.get(k, k)} : {v}" for k, v in (r.counts or {}).items())
+        counts = ", ".join(
+            f"{COUNT_LABELS.get(k, k)} : {fr_int(v)}" for k, v in (r.counts or {}).items()
+        )
         code = "?" if r.exit_code is None else str(r.exit_code)
         marks = "".join(f"  [{m}]" for m in run_marks(r))
         print(f"{r.run_id}  {r.command:8}  début {r.started:%d/%m/%Y %H:%M}  fin {ended}  "
@@ -124,13 +137,14 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     from certsync.connectors import make_connector
 
     config = config_from_args(args)
-    setup_logging(config, args)
     if not config.platform.url:
         raise UsageError(
             "Aucune plateforme indiquée pour le retour arrière.",
             hint="Donnez son adresse avec --url (ou [platform] url dans la configuration).",
         )
     started = now_utc()
+    prepare_outputs(config, now=started)
+    setup_logging(config, args)
     with recorded_run(
         config,
         command="rollback",
@@ -167,8 +181,16 @@ def cmd_expiring(args: argparse.Namespace) -> int:
     """`certsync expiring --within DAYS`."""
     config = config_from_args(args)
     now = now_utc()
+    report_dir = args.report_dir or reports_root(config) / f"expiration-{now:%Y-%m-%d-%H%M%S}"
+    outputs = prepare_outputs(config, now=now, report_dir=report_dir)
+    try:
+        return _expiring(args, config, report_dir, now)
+    finally:
+        outputs.forget_empty_report()
+
+
+def _expiring(args: argparse.Namespace, config: Config, report_dir: Path, now: dt.datetime) -> int:
     as_of = (args.as_of or now).date()
-    report_dir = args.report_dir or Path("reports") / f"expiration-{now:%Y-%m-%d-%H%M%S}"
     platform = _platform_certificates(config) if config.platform.url else None
     with StateStore.open(config.state) as store:
         entries = expiring(store, args.within, as_of, platform)
@@ -208,35 +230,73 @@ def _platform_certificates(config: Config) -> list[PlatformCertificate]:
     return found
 
 
+#: The sender shown in a preview when the configuration names none yet.
+PREVIEW_SENDER = "expediteur-a-configurer@exemple.invalid"
+
+
 def cmd_notify(args: argparse.Namespace) -> int:
-    """`certsync notify --within DAYS`."""
+    """`certsync notify --within DAYS`; with --dry-run, no [smtp] section is needed."""
     config = config_from_args(args)
-    setup_logging(config, args)
     now = now_utc()
+    preview_dir = None
+    if args.dry_run:
+        preview_dir = args.report_dir or reports_root(config) / f"rappels-{now:%Y-%m-%d-%H%M%S}"
+        if not config.smtp.sender:
+            config = replace(config, smtp=replace(config.smtp, sender=PREVIEW_SENDER))
+    outputs = prepare_outputs(config, now=now, report_dir=preview_dir)
+    setup_logging(config, args)
     as_of = (args.as_of or now).date()
-    with recorded_run(
-        config,
-        command="notify",
-        run_id=new_run_id(now),
-        started=now,
-        parameters={"within": args.within, "dry_run": args.dry_run},
-    ) as record:
-        outcomes = notify_expiring(
-            record.store,
-            config.smtp,
-            within_days=args.within,
-            as_of=as_of,
-            now=now,
-            run_id=record.run_id,
-            dry_run=args.dry_run,
-        )
-        failed = any(o.status is NotifyStatus.FAILED for o in outcomes)
-        record.code = ExitCode.FINDINGS if failed else ExitCode.OK
-        record.counts = dict(Counter(str(o.status) for o in outcomes))
+    try:
+        with recorded_run(
+            config,
+            command="notify",
+            run_id=new_run_id(now),
+            started=now,
+            parameters={"within": args.within, "dry_run": args.dry_run},
+        ) as record:
+            outcomes = notify_expiring(
+                record.store,
+                config.smtp,
+                within_days=args.within,
+                as_of=as_of,
+                now=now,
+                run_id=record.run_id,
+                dry_run=args.dry_run,
+            )
+            failed = any(o.status is NotifyStatus.FAILED for o in outcomes)
+            record.code = ExitCode.FINDINGS if failed else ExitCode.OK
+            record.counts = dict(Counter(str(o.status) for o in outcomes))
+            written = _write_eml(outcomes, preview_dir) if preview_dir is not None else []
+            if written:
+                record.report = preview_dir
+    finally:
+        outputs.forget_empty_report()
     for o in outcomes:
+        if args.quiet and o.status is NotifyStatus.ALREADY_SENT:
+            continue  # a quiet Monday mentions only what it sent or could not send
         print(f"{o.email} : {o.message}")
         if args.dry_run and o.mail is not None:
             print("  " + o.mail.get_content().replace("\n", "\n  "))
-    if not outcomes:
+    if not outcomes and not args.quiet:
         print(f"Aucun certificat n'expire d'ici {plural(args.within, 'jour')}.")
+    if written:
+        print(f"Messages (simulation, rien n'a été envoyé) : {len(written)} fichier(s) .eml dans "
+              f"{preview_dir}")  # fmt: skip
+    if args.dry_run and config.smtp.sender == PREVIEW_SENDER:
+        print("  Expéditeur à indiquer dans la section [smtp] (sender) avant l'envoi réel.")
     return int(record.code)
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9.@_+-]+")
+
+
+def _write_eml(outcomes: list[NotifyOutcome], folder: Path) -> list[Path]:
+    """Each message a real run would send, as a .eml file any mail client opens."""
+    written = []
+    for i, o in enumerate(outcomes, start=1):
+        if o.mail is None:
+            continue
+        path = folder / f"{i:04d}-{_UNSAFE.sub('_', o.email)[:80]}.eml"
+        atomic_write_bytes(path, o.mail.as_bytes())
+        written.append(path)
+    return written

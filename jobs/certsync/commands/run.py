@@ -19,19 +19,24 @@ from certsync.commands.common import (
     config_from_args,
     new_run_id,
     now_utc,
+    prepare_outputs,
     recorded_run,
     setup_logging,
 )
 from certsync.commands.decisions import with_workbook_decisions
-from certsync.config import Config
+from certsync.config import Config, reports_root
 from certsync.decisionbook import decisions_digest
 from certsync.errors import CertsyncError, ExitCode, OutputError, UsageError
+from certsync.frenchfmt import fr_int
 from certsync.fsutil import atomic_path
-from certsync.logs import progress
+from certsync.housekeeping import prune_reports
+from certsync.meter import Meter
+from certsync.novelty import new_problems
 from certsync.pipeline import Hooks, RunRequest, check_inputs, run, stage
-from certsync.preflight import utf8_paths, writable_folder
+from certsync.plan import plan_summary
+from certsync.preflight import utf8_paths
 from certsync.push import Selection
-from certsync.records import RunResult
+from certsync.records import AgentStatus, RunResult
 from certsync.report import write_reports
 from certsync.report.mail import previous_report, recipients, send_summary, send_unchanged
 from certsync.report.rows import AGENT_STATUS_FR, FILE_STATUS_FR
@@ -105,15 +110,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    setup_logging(config, args)
     started = now_utc()
-    as_of = args.as_of or started
-    run_id = new_run_id(started)
     report_dir = (
-        args.report_dir or config.report_dir or Path("reports") / f"{started:%Y-%m-%d-%H%M%S}"
+        args.report_dir or config.report_dir or reports_root(config) / f"{started:%Y-%m-%d-%H%M%S}"
     )
-    url = config.platform.url
-    if not args.dry_run and not url:
+    if not args.dry_run and not config.platform.url:
         raise UsageError(
             "Aucune plateforme indiquée pour le dépôt.",
             hint="Donnez son adresse avec --url (ou [platform] url dans la configuration), "
@@ -134,8 +135,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
         },
     )
     check_inputs(args.roster, args.certs)
-    writable_folder(report_dir, "Le rapport", "--report-dir (ou report_dir)")
-    writable_folder(config.status_file.parent, "Le fichier d'état de supervision", "status_file")
+    # Everything the run writes is checked, and created, before the platform is read or
+    # written (this covers the reliability branch's writable_folder checks, and more).
+    outputs = prepare_outputs(config, now=started, report_dir=report_dir, status_file=True)
+    try:
+        return _recorded(args, config, started, report_dir)
+    finally:
+        outputs.forget_empty_report()
+
+
+def _recorded(
+    args: argparse.Namespace, config: Config, started: dt.datetime, report_dir: Path
+) -> int:
+    setup_logging(config, args)
+    for folder in prune_reports(reports_root(config), keep_days=config.keep_days, now=started):
+        log.info("old report folder deleted: %s", folder)
+    as_of = args.as_of or started
+    run_id = new_run_id(started)
+    url = config.platform.url
     with recorded_run(
         config,
         command="run",
@@ -175,11 +192,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
             record.code = ExitCode(previous.exit_code or 0)
             record.counts = dict(previous.counts)
             record.report = report_dir.resolve()
-            print(
-                f"certsync — exécution {run_id} : rien n'a changé depuis l'exécution "
-                f"{previous.run_id} (liste, fichiers, réglages) ; son résultat est repris.\n"
-                f"  Rapport : {report_dir / 'exceptions.xlsx'}"
-            )
+            record.findings = {"blocking": record.counts.get("blocking", 0), "new": 0}
+            if not args.quiet:
+                print(
+                    f"certsync — exécution {run_id} : rien n'a changé depuis l'exécution "
+                    f"{previous.run_id} (liste, fichiers, réglages) ; son résultat est repris.\n"
+                    f"  Rapport : {report_dir / 'exceptions.xlsx'}\n"
+                    f"  Fichier d'état : {config.state}"
+                )
             _tell(send_unchanged(run_id, previous.run_id, record.report, config, now_utc()))
             return int(record.code)
         result, stopped = _full_run(args, config, store, run_id, as_of, entries, url)
@@ -190,6 +210,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         record.code = exit_code_for(result)
         record.counts = counts_of(result)
         record.report = report_dir.resolve()
+        fresh = new_problems(result, config.state)
+        record.findings = {"blocking": record.counts.get("blocking", 0), "new": fresh}
         store.record_inputs(
             run_id,
             fingerprint=fingerprint,
@@ -198,13 +220,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
             settled=shortcut.settled(result, config),
         )
     code = record.code
-    print_summary(result, paths["xlsx"].parent, code, quiet=args.quiet)
+    if not args.quiet or _news(result, code, fresh) or stopped is not None:
+        print_summary(result, paths["xlsx"].parent, code, state=config.state, new=fresh)
     if stopped is not None:
         print(f"certsync : {stopped.message}", file=sys.stderr)
         if stopped.hint:
             print(f"  → {stopped.hint}", file=sys.stderr)
     _tell(send_summary(result, last, report_dir.resolve(), config, now_utc()))
     return int(code)
+
+
+def _news(result: RunResult, code: ExitCode, fresh: int) -> bool:
+    """Whether a quiet run has something to say: a new problem, a push, or an error."""
+    pushed = any(a.status is AgentStatus.PUSHED for a in result.agents)
+    return fresh > 0 or pushed or code not in (ExitCode.OK, ExitCode.FINDINGS)
 
 
 def _write_reports(result: RunResult, report_dir: Path) -> dict[str, Path]:
@@ -264,13 +293,20 @@ def _full_run(
         chosen = [", ".join(sorted(args.only))] if args.only else []
         chosen += [f"au plus {args.limit}"] if args.limit is not None else []
         parameters["Sélection (dépôt limité)"] = " ; ".join(chosen)
-    with progress(len(entries), "Lecture et vérification des fichiers") as bar:
+    with Meter() as meter:
+        meter.start("files", "Lecture et vérification des fichiers", len(entries))
+
+        def tick(n: int) -> None:
+            meter.advance("files", n)
+
+        if pusher is not None:
+            pusher.meter = meter  # one display for the whole run: files, accounts, pushes
         hooks = Hooks(
             entries=entries,
             known=store.cache_index(folder=folder),
             store=store,
             cache_folder=folder,
-            tick=bar.advance,
+            tick=tick,
             pusher=pusher,
         )
         request = RunRequest(
@@ -309,30 +345,37 @@ def _reuse(previous: RunSummary, run_id: str, report_dir: Path) -> bool:
     return True
 
 
-def print_summary(result: RunResult, report_dir: Path, code: ExitCode, *, quiet: bool) -> None:
+def print_summary(
+    result: RunResult, report_dir: Path, code: ExitCode, *, state: Path, new: int | None = None
+) -> None:
     """A short French summary on standard output."""
     agents = Counter(a.status for a in result.agents)
     files = Counter(f.status for f in result.files)
     blocking = sum(1 for f in result.all_findings if f.blocking)
-    if quiet and code == ExitCode.OK and not result.notices:
-        return
     lines = [f"ATTENTION : {notice}" for notice in result.notices]
     mode = "simulation, rien n'a été déposé" if result.dry_run else "dépôt réel"
     lines.append(f"certsync — exécution {result.run_id} ({mode})")
     lines.append(
-        f"  Agents : {len(result.agents)} — "
-        + ", ".join(f"{AGENT_STATUS_FR[s]} : {n}" for s, n in agents.items())
+        f"  Agents : {fr_int(len(result.agents))} — "
+        + ", ".join(f"{AGENT_STATUS_FR[s]} : {fr_int(n)}" for s, n in agents.items())
     )
     lines.append(
-        f"  Fichiers : {len(result.files)} — "
-        + ", ".join(f"{FILE_STATUS_FR[s]} : {n}" for s, n in files.items())
+        f"  Fichiers : {fr_int(len(result.files))} — "
+        + ", ".join(f"{FILE_STATUS_FR[s]} : {fr_int(n)}" for s, n in files.items())
     )
-    lines.append(f"  Constats bloquants : {blocking}")
+    plan = plan_summary(result)
+    if plan:
+        lines.append(f"  {'Plan' if result.dry_run else 'Prévu avant le dépôt'} : {plan}")
+    lines.append(
+        f"  Constats bloquants : {fr_int(blocking)}"
+        + (f" (nouveaux depuis la dernière exécution : {fr_int(new)})" if new is not None else "")
+    )
     if result.stop_code == ExitCode.PLATFORM_UNAVAILABLE:
         lines.append(
             "  La plateforme ne répond plus : le reste sera repris à la prochaine exécution."
         )
     elif result.stop_code is not None:
         lines.append("  Les dépôts ont été interrompus (voir le rapport).")
-    lines.append(f"  Rapport : {report_dir / 'exceptions.xlsx'}")
+    lines.append(f"  Rapport : {report_dir.resolve() / 'exceptions.xlsx'}")
+    lines.append(f"  Fichier d'état : {state.resolve()}")
     print("\n".join(lines))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from certsync.fsutil import atomic_path
+from certsync.plan import PlanRow, plan_json, plan_rows
 from certsync.records import AgentResult, FileResult, RunResult
 from certsync.report.rows import totals
 
@@ -37,12 +39,15 @@ def _file(f: FileResult) -> dict[str, Any]:
     }
 
 
-def sections(result: RunResult) -> Iterator[tuple[str, object]]:
+def sections(result: RunResult, plan: Sequence[PlanRow] = ()) -> Iterator[tuple[str, object]]:
     yield "run_id", result.run_id
     yield "as_of", result.as_of.strftime("%Y-%m-%d")
     yield "dry_run", result.dry_run
     yield "agents", (_agent(a) for a in result.agents)
     yield "files", (_file(f) for f in result.files)
+    rows = plan or list(plan_rows(result))
+    yield "plan", plan_json(rows)
+    yield "plan_totals", dict(sorted(Counter(str(r.step) for r in rows).items()))
     yield "totals", totals(result)
     yield "stopped", result.stop_code
 
@@ -67,7 +72,7 @@ def write_stream(out: IO[str], sections: Iterable[tuple[str, object]]) -> None:
     out.write("\n}\n")
 
 
-def write_json(path: Path, result: RunResult) -> None:
+def write_json(path: Path, result: RunResult, plan: Sequence[PlanRow] = ()) -> None:
     """Write report.json atomically, streamed (no whole-report string in memory)."""
     with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8") as out:
-        write_stream(out, sections(result))
+        write_stream(out, sections(result, plan))

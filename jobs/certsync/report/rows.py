@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from certsync.findings import Code, Finding, Severity
-from certsync.records import AgentStatus, FileStatus, RunResult
+from certsync.plan import STEP_FR, plan_counts
+from certsync.records import AgentStatus, FileStatus, RunResult, Step
 
 #: Column titles of the findings table, in order (French, as the administrator reads them).
 COLUMNS = (
@@ -35,6 +36,7 @@ AGENT_STATUS_FR = {
     AgentStatus.BLOCKED: "bloqué",
     AgentStatus.NO_CERTIFICATE: "sans certificat",
     AgentStatus.FAILED: "échec du dépôt",
+    AgentStatus.NO_ACCOUNT: "compte absent",
 }
 FILE_STATUS_FR = {
     FileStatus.USED: "utilisé",
@@ -205,7 +207,9 @@ def status_counts(result: RunResult) -> list[tuple[str, int]]:
     return [(label, counts.get(status, 0)) for status, label in AGENT_STATUS_FR.items()]
 
 
-def summary_rows(result: RunResult) -> list[tuple[str, str | int]]:
+def summary_rows(
+    result: RunResult, steps: Counter[Step] | None = None
+) -> list[tuple[str, str | int]]:
     """The summary sheet: run parameters, notices and counts (French labels)."""
     rows: list[tuple[str, str | int]] = [
         ("Exécution", result.run_id),
@@ -223,6 +227,10 @@ def summary_rows(result: RunResult) -> list[tuple[str, str | int]]:
     for status, label in AGENT_STATUS_FR.items():
         if agent_counts.get(status):
             rows.append((f"Agents : {label}", agent_counts[status]))
+    steps = plan_counts(result) if steps is None else steps
+    for step, label in STEP_FR.items():
+        if steps.get(step):
+            rows.append((f"Plan : {label}", steps[step]))
     rows.append(("Fichiers lus", len(result.files)))
     file_counts = Counter(f.status for f in result.files)
     for fstatus, label in FILE_STATUS_FR.items():

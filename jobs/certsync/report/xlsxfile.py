@@ -1,6 +1,7 @@
-"""exceptions.xlsx: summary, findings, agents; no cell can ever be a formula.
+"""exceptions.xlsx: summary, findings, agents, plan; no cell can ever be a formula.
 
-Each sheet is built by its own function (`_summary_sheet`, `_findings_sheet`, `_agents_sheet`)
+Each sheet is built by its own function (`_summary_sheet`, `_findings_sheet`, `_agents_sheet`,
+`_plan_sheet`)
 returning a `Sheet`; `write_xlsx` assembles the package from the list, so that a sheet is added
 by adding one function and one entry.
 
@@ -21,6 +22,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from certsync.fsutil import atomic_path
+from certsync.plan import PLAN_COLUMNS
 from certsync.report.rows import (
     AGENT_COLUMNS,
     COLUMNS,
@@ -468,6 +470,36 @@ def _agents_parts(agents: Sequence[AgentLine], targets: Targets) -> Iterator[str
     yield "</worksheet>"
 
 
+# -- Plan --------------------------------------------------------------------------------------
+
+_PLAN_WRAPPED = frozenset({3, 4})
+
+
+def _plan_sheet(plan: Sequence[Sequence[int | str]]) -> Sheet:
+    """What the run does (or would do) to each account: one row per agent."""
+    last = max(len(plan), 1) + 1
+    letter = column_letter(len(PLAN_COLUMNS) - 1)
+    return Sheet("Plan", _plan_parts(plan), filter_ref=f"$A$1:${letter}${last}")
+
+
+def _plan_parts(plan: Sequence[Sequence[int | str]]) -> Iterator[str]:
+    letters = [column_letter(i) for i in range(len(PLAN_COLUMNS))]
+    yield _SHEET_HEAD
+    yield _dimension(letters[-1], len(plan) + 1)
+    yield _frozen_header()
+    # Sized on the first rows: the plan repeats a few actions and reasons thousands of times.
+    yield _cols(content_widths(PLAN_COLUMNS, plan[:2000], _PLAN_WRAPPED))
+    yield "<sheetData>"
+    head = "".join(_cell(f"{letters[c]}1", t, _HEAD) for c, t in enumerate(PLAN_COLUMNS))
+    yield f'<row r="1">{head}</row>'
+    for r, cells in enumerate(plan, start=2):
+        parts = "".join(_cell(f"{letters[c]}{r}", v) for c, v in enumerate(cells))
+        yield f'<row r="{r}">{parts}</row>'
+    yield "</sheetData>"
+    yield f'<autoFilter ref="A1:{letters[-1]}{max(len(plan), 1) + 1}"/>'
+    yield "</worksheet>"
+
+
 def last_row(agents: Sequence[AgentLine]) -> int:
     """The largest roster row number (for the « Ligne » column's width)."""
     return max((a.row for a in agents), default=0)
@@ -551,13 +583,17 @@ def write_xlsx(
     *,
     agents: Sequence[AgentLine] = (),
     statuses: Sequence[tuple[str, int]] = (),
+    plan: Iterable[Sequence[int | str]] = (),
 ) -> None:
     """Write the workbook atomically: « Résumé » (with a chart of statuses when given),
-    « Constats » (blocking first, a « Décision » column), and « Agents » when given."""
+    « Constats » (blocking first, a « Décision » column), « Agents » and « Plan » when given."""
     targets = Targets.of(rows)
     sheets = [_summary_sheet(summary, statuses), _findings_sheet(rows, targets)]
     if agents:
         sheets.append(_agents_sheet(agents, targets))
+    plan_cells = list(plan)
+    if plan_cells:
+        sheets.append(_plan_sheet(plan_cells))
     with (
         atomic_path(path) as tmp,
         zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as book,
