@@ -26,6 +26,7 @@ _TEXTS = {
         "option ambiguë : %(option)s peut désigner %(matches)s"
     ),
     "not allowed with argument %s": "incompatible avec l'argument %s",
+    "one of the arguments %s is required": "donnez l'un de ces arguments : %s",
 }
 
 
@@ -36,6 +37,7 @@ def _french(text: str) -> str:
 argparse._ = _french  # type: ignore[attr-defined]
 
 _REQUIRED = re.compile(r"^the following arguments are required: (.*)$")
+_ONE_OF = re.compile(r"^one of the arguments (.*) is required$")
 
 
 class FrenchArgumentParser(argparse.ArgumentParser):
@@ -45,5 +47,8 @@ class FrenchArgumentParser(argparse.ArgumentParser):
         match = _REQUIRED.match(message)
         if match:
             message = f"arguments obligatoires manquants : {match.group(1)}"
+        match = _ONE_OF.match(message)
+        if match:
+            message = f"donnez l'un de ces arguments : {match.group(1)}"
         self.print_usage(sys.stderr)
         self.exit(2, f"{self.prog} : erreur : {message}\n")

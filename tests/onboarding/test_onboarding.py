@@ -358,6 +358,57 @@ def test_each_organisation_gets_its_own_file_and_no_agent_lands_in_another_one(
     assert main([*args, "--organisation", "212900468", "--out", str(out)]) == 0
     assert [f.name for f in out.glob("*.csv")] == [f"import-{ids[BREST]}-ville-de-brest.csv"]
     printed = capsys.readouterr().out
-    assert "1 agent(s) d'autres organismes que celui demandé, ignorés." in printed
+    assert "1 agent d'autres organismes que celui demandé, ignoré." in printed
     brest_file = out / f"import-{ids[BREST]}-ville-de-brest.csv"
     assert "sans@rennes.fr" in brest_file.read_text(encoding="utf-8")
+
+
+def test_url_downloads_each_managed_organisms_export_and_prepares_the_same_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--url`: the socle's own exports (per organism, through agent_export_form), read
+    only; a functional administrator's organisms are found by the roster's SIRENs."""
+    monkeypatch.setenv("CERTSYNC_USER", DEMO_USER)
+    monkeypatch.setenv("CERTSYNC_PASSWORD", DEMO_PASSWORD)
+    roster = _roster(
+        tmp_path,
+        [
+            "Jean;Dupont;jean.dupont@rennes.fr;Commune de Rennes;213502388;;",
+            "Zoé;Martin;zoe.martin@rennes.fr;Commune de Rennes;213502388;;",
+            "Marc;Kerbrat;marc.kerbrat@brest.fr;Ville de Brest;212900468;;",
+        ],
+    )
+    members = [*EXISTING, member("Yves", "Brest", "yves@brest.fr", BREST)]
+    with socle(members) as sandbox:
+        before = _state(sandbox)
+        offline = export_csv(sandbox, tmp_path / "export_agent.csv")
+        out = tmp_path / "out"
+        code = main(
+            ["onboarding", "--roster", str(roster), "--url", sandbox.url, "--out", str(out)]
+        )
+        printed = capsys.readouterr().out
+        assert _state(sandbox) == before  # nothing written on the socle
+    assert code == 0
+    fetched = sorted((out / "exports").glob("export_agent-*.csv"))
+    assert len(fetched) == 2  # Rennes and Brest, found by their SIRENs
+    assert "Exports du socle enregistrés" in printed
+    names = sorted(f.name for f in out.glob("import-*.csv"))
+    assert len(names) == 2
+    # Built from the downloaded exports exactly as from the export given by hand.
+    by_hand = prepare(roster, [offline], tmp_path / "by-hand")
+    assert sorted(p.name for p in (tmp_path / "by-hand").glob("import-*.csv")) == names
+    for name in names:
+        assert (out / name).read_bytes() == (tmp_path / "by-hand" / name).read_bytes()
+    assert {n.agent.email for p in by_hand.plans for n in p.newcomers} == {
+        "zoe.martin@rennes.fr",
+        "marc.kerbrat@brest.fr",
+    }
+
+
+def test_url_and_export_are_exclusive_and_one_is_required(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    roster = _roster(tmp_path, ["Jean;Dupont;jean.dupont@rennes.fr;Commune de Rennes;;;"])
+    assert main(["onboarding", "--roster", str(roster)]) == 2
+    err = capsys.readouterr().err
+    assert "donnez l'un de ces arguments : --export --url" in err

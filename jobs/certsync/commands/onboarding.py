@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from certsync.commands.common import now_utc
+from certsync.commands.common import config_from_args, now_utc, roster_sirens
 from certsync.config import default_data_dir
-from certsync.errors import ExitCode
+from certsync.connectors import make_connector
+from certsync.errors import ExitCode, PlatformProtocolError
 from certsync.findings import Code, any_blocking
+from certsync.french import plural
 from certsync.onboarding import Onboarding, prepare, write_workbook
+from certsync.onboarding.fetch import fetch_exports
 
 
 def register_onboarding(sub: Any) -> None:
@@ -20,14 +24,20 @@ def register_onboarding(sub: Any) -> None:
         help="préparer les fichiers « Importer une liste d'utilisateurs » du socle",
     )
     p.add_argument("--roster", type=Path, required=True, help="liste des agents (.xlsx ou .csv)")
-    p.add_argument(
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument(
         "--export",
         type=Path,
         nargs="+",
-        required=True,
         metavar="EXPORT",
         help="export_agent.csv téléchargé du socle (un ou plusieurs organismes)",
     )
+    source.add_argument(
+        "--url",
+        help="adresse du socle : les exports de chaque organisme administré y sont "
+        "téléchargés (rien n'est modifié sur le socle)",
+    )
+    p.add_argument("--config", type=Path, help="fichier de configuration TOML (avec --url)")
     p.add_argument("--organisation", help="un seul organisme : numéro, SIREN ou nom")
     p.add_argument(
         "--out",
@@ -43,15 +53,38 @@ def cmd_onboarding(args: argparse.Namespace) -> int:
     """`certsync onboarding`."""
     # Like every default, in the data folder: never where the command happens to be started.
     out = args.out or default_data_dir() / "rapports" / f"onboarding-{now_utc():%Y-%m-%d-%H%M%S}"
-    result = prepare(
-        args.roster, args.export, out, organisation=args.organisation, sheet=args.sheet
-    )
+    exports = args.export or _download(args, out / "exports")
+    result = prepare(args.roster, exports, out, organisation=args.organisation, sheet=args.sheet)
     workbook = out / "onboarding.xlsx"
     write_workbook(result, workbook)
     for line in summary_lines(result, quiet=args.quiet):
         print(line)
     print(f"Aperçu détaillé : {workbook}")
     return int(ExitCode.FINDINGS if any_blocking(list(result.findings)) else ExitCode.OK)
+
+
+def _download(args: argparse.Namespace, folder: Path) -> list[Path]:
+    """The socle's exports, fetched as the administrator would (read only), kept in `folder`."""
+    from certsync.connectors.socle import SocleConnector
+
+    config = config_from_args(args)
+    connector = make_connector(replace(config.platform, name="socle"), url=config.platform.url)
+    assert isinstance(connector, SocleConnector)
+    try:
+        connector.check()
+        fetched = fetch_exports(connector, list(roster_sirens(args.roster)), folder)
+    finally:
+        connector.close()
+    for gap in fetched.gaps:
+        print(f"Export impossible — {gap} : ses agents ne seront dans aucun fichier.")
+    if not fetched.paths:
+        raise PlatformProtocolError(
+            "Aucun export d'organisme n'a pu être téléchargé du socle.",
+            hint="Vérifiez que ce compte administre des organismes (certsync check --roster …) "
+            "ou téléchargez l'export à la main et donnez-le avec --export.",
+        )
+    print(f"Exports du socle enregistrés dans {folder} ({plural(len(fetched.paths), 'fichier')}).")
+    return list(fetched.paths)
 
 
 def summary_lines(result: Onboarding, *, quiet: bool = False) -> list[str]:
@@ -87,13 +120,18 @@ def summary_lines(result: Onboarding, *, quiet: bool = False) -> list[str]:
     )
     adapted = counts[Code.ONBOARD_VALUE_ADAPTED] + counts[Code.ONBOARD_VALUE_DROPPED]
     created = sum(len(p.newcomers) for p in result.plans)
+    present = sum(p.already_present for p in result.plans)
     lines.append(
-        f"{result.roster_agents} agent(s) dans la liste : {created} à créer, "
-        f"{sum(p.already_present for p in result.plans)} déjà sur le socle, {left} laissé(s) "
-        f"hors des fichiers, {adapted} valeur(s) adaptée(s) ou laissée(s) vide(s)."
+        f"{plural(result.roster_agents, 'agent')} dans la liste : {created} à créer, "
+        f"{present} déjà sur le socle, {left} {'laissés' if left > 1 else 'laissé'} hors des "
+        f"fichiers, {plural(adapted, 'valeur adaptée', 'valeurs adaptées')} ou laissée"
+        f"{'s' if adapted > 1 else ''} vide{'s' if adapted > 1 else ''}."
     )
     if result.elsewhere:
-        lines.append(f"{result.elsewhere} agent(s) d'autres organismes que celui demandé, ignorés.")
+        lines.append(
+            f"{plural(result.elsewhere, 'agent')} d'autres organismes que celui demandé, "
+            f"{'ignorés' if result.elsewhere > 1 else 'ignoré'}."
+        )
     if not quiet:
         lines.append(
             "Importez chaque fichier dans le socle (« Gérer les utilisateurs » → « Importer une "

@@ -260,7 +260,8 @@ class SocleConnector(Connector):
 
     # -- listing -------------------------------------------------------------------------
 
-    def _export(self, org: Organisation) -> list[dict[str, str]]:
+    def _export_csv(self, org: Organisation) -> bytes:
+        """The organism's export_agent.csv as the socle sends it (BOM, `;`, quoted)."""
         path = EXPORT_PAGE.format(org=org.id)
         response, page = self._page(path)
         form = page.form(EXPORT_FORM) if page is not None else None
@@ -276,11 +277,32 @@ class SocleConnector(Connector):
             errors = parse_page(answer.text).errors if answer.status_code == 200 else ()
             said = f" : {errors[0]}" if errors else f" (HTTP {answer.status_code})"
             raise _Gap(f"organisme {org.id} : export refusé{said}")
-        text = answer.content.decode("utf-8-sig", errors="replace")
+        return answer.content
+
+    def _export(self, org: Organisation) -> list[dict[str, str]]:
+        text = self._export_csv(org).decode("utf-8-sig", errors="replace")
         reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=";")
         if not reader.fieldnames or not set(EXPORT_REQUIRED) <= set(reader.fieldnames):
             raise protocol_error(_NAME, "l'export des agents n'a pas les colonnes attendues")
         return list(reader)
+
+    def export_files(self) -> tuple[dict[str, bytes], tuple[str, ...]]:
+        """Each managed organism's export_agent.csv, unchanged (organism id → bytes), and the
+        French reasons for the organisms that could not be exported (for `onboarding --url`)."""
+        try:
+            organisations = self._discover()
+        except Unavailable as exc:
+            return {}, (f"organismes introuvables : {exc.reason}",)
+        gaps = list(self._discovery_gaps)
+        exports: dict[str, bytes] = {}
+        for org in organisations:
+            try:
+                exports[org.id] = self._export_csv(org)
+            except _Gap as gap:
+                gaps.append(str(gap))
+            except Unavailable as exc:
+                gaps.append(f"organisme {org.id} : {exc.reason}")
+        return exports, tuple(gaps)
 
     def listing(self) -> AccountListing:
         """Every organisation's export; an organisation that fails is a gap, the rest is kept."""
