@@ -185,12 +185,15 @@ def test_run_killed_mid_push_then_next_run_completes_writing_each_once(tmp_path,
         slow.stop()
 
 
+@pytest.mark.slow
 def test_second_concurrent_run_exits_75_naming_the_first(tmp_path, pki, monkeypatch):
     for key, value in ENV.items():
         monkeypatch.setenv(key, value)
     accounts = [{"email": email(p, n), "nom": n, "prenom": p} for p, n in PEOPLE]
+    # Slow enough that the first run is still pushing while the second one starts, even when
+    # a loaded machine takes a couple of seconds to start a Python process.
     slow = start_sandbox(
-        "socle", accounts=accounts, credentials=SandboxCredentials(), latency_ms=200
+        "socle", accounts=accounts, credentials=SandboxCredentials(), latency_ms=1000
     )
     try:
         world = World(tmp_path, pki, slow)

@@ -232,7 +232,10 @@ def test_rate_cap_respected(platform: str) -> None:
         times = sorted(float(r["t"]) for r in sandbox.requests())  # type: ignore[arg-type]
         assert len(times) > 25
         worst = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
-        assert worst <= 25
+        # Times are arrivals at the server: on a loaded machine scheduling jitter can bunch one
+        # request into a window. Without the cap every request lands within the same second
+        # (worst == len(times) > 25), so one request of slack still tells them apart.
+        assert worst <= 26
 
 
 def test_stored_text_compared_by_certificate_not_text(platform: str) -> None:
