@@ -21,3 +21,12 @@ def _data_dir_in_tmp(tmp_path_factory, monkeypatch):
 def pki() -> SamplePKI:
     """The shared test PKI (ChamberSign-like and Certigna-like chains)."""
     return sample_pki()
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_outlives_its_test():
+    """Credentials registered for masking by one test must not mask another test's logs."""
+    from certsync import logs
+
+    yield
+    logs._extra_secrets.clear()

@@ -75,3 +75,14 @@ def test_run_warns_about_an_exposed_password_file(tmp_path: Path, pki) -> None:
     )
     assert "ATTENTION : Le fichier de mot de passe" in proc.stdout, proc.stderr
     assert value not in proc.stdout + proc.stderr
+
+
+def test_a_secret_too_short_to_be_one_does_not_garble_the_logs(tmp_path: Path, capsys) -> None:
+    load_credentials(PlatformConfig(), env={"CERTSYNC_USER": "x", "CERTSYNC_TOKEN": "y"})
+    log_file = tmp_path / "certsync.log"
+    configure_logging(log_file=log_file)
+    logging.getLogger("certsync.test").warning("pytest certsync %s", "long-enough-secret")
+    for handler in logging.getLogger("certsync").handlers:
+        handler.flush()
+    written = log_file.read_text(encoding="utf-8")
+    assert "pytest certsync" in written

@@ -42,16 +42,21 @@ _RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) |
 }
 
 
+#: Shorter values are not masked: replacing every "y" or "ab" in every line would make the
+#: logs unreadable (paths, names, JSON keys), and a secret that short is no secret anyway.
+MIN_SECRET_LENGTH = 4
+
+
 def add_secret(value: str) -> None:
     """Mask this value too (a password or token read from a file rather than the environment)."""
-    if value:
+    if len(value) >= MIN_SECRET_LENGTH:
         _extra_secrets.add(value)
 
 
 def _secrets() -> list[str]:
     # Read the environment at each call: a secret may be set after logging was configured.
     found = {os.environ.get(name, "") for name in SECRET_ENV} | _extra_secrets
-    return sorted((s for s in found if s), key=len, reverse=True)
+    return sorted((s for s in found if len(s) >= MIN_SECRET_LENGTH), key=len, reverse=True)
 
 
 def redact(text: str) -> str:
