@@ -33,14 +33,17 @@ def inputs(tmp_path, pki):
 
 
 def run_cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the CLI in its own working folder: state, logs and default reports land there."""
-    return subprocess.run(
-        [sys.executable, "-m", "certsync", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd or tempfile.mkdtemp(prefix="certsync-cli-"),
-        check=False,
-    )
+    """Run the CLI in its own working folder (removed afterwards unless given)."""
+    if cwd is not None:
+        return subprocess.run(
+            [sys.executable, "-m", "certsync", *map(str, args)],
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            check=False,
+        )
+    with tempfile.TemporaryDirectory(prefix="certsync-cli-") as here:
+        return run_cli(*args, cwd=Path(here))
 
 
 def test_dry_run_ok_exit_0_and_reports(inputs):
