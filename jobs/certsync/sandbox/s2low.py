@@ -338,7 +338,8 @@ class S2lowApp:
         upload: bytes | None,
         api: bool,
     ) -> Response:
-        admin, new = self.admin, him is None
+        """AdminUserController::doEditAction: every field rebuilt from the form sent."""
+        new = him is None
         fields: dict[str, str] = dict(him.extra) if him is not None else {}
         login = "" if value("auth_method") == "1" else value("login")
         status = value("status")
@@ -347,34 +348,11 @@ class S2lowApp:
             status=str(int(status)) if status.lstrip("-").isdigit() else "0",
             login=login,
         )
-        if admin.role == "SADM":
-            fields["authority_group_id"] = value("authority_group_id")
-        if new:
-            wanted = value("authority_id")
-            if admin.role == "SADM":
-                fields["authority_id"] = wanted
-            elif admin.role == "GADM":
-                authority = self.authorities.get(wanted)
-                if authority is None or authority.group_id != admin.group_id:
-                    return php_error("La collectivité n'appartient pas au groupe courant")
-                fields["authority_id"] = wanted
-            else:
-                fields["authority_id"] = admin.authority_id
-        role = value("role")
-        if admin.role != "SADM" and role.upper() in ("SADM", "GADM"):
-            role = "ADM"  # admins of a group or an authority cannot grant more
-        fields["role"] = role if role in ROLES else "USER"  # User::set('role')
-        if not fields.get("authority_id"):
-            return php_error(AUTHORITY_REQUIRED)
+        refused = self._authority_and_role(fields, value, new)
+        if refused:
+            return php_error(refused)
         name, givenname, email = value("name"), value("givenname"), value("email")
-        errors = []
-        if not email:
-            errors.append("Adresse électronique doit être présent.")
-        elif not _EMAIL.match(email):
-            errors.append("Adresse électronique doit être une adresse électronique valide.")
-        errors += [
-            f"{d} doit être présent." for d, v in (("Nom", name), ("Prénom", givenname)) if not v
-        ]
+        errors = _identity_errors(name, givenname, email)
         if errors:
             text = "\n".join([SAVE_FAILED, *errors]) + "\n"
             return php_error(text.replace("\n", "<br />\n"))
@@ -388,21 +366,7 @@ class S2lowApp:
             problem = self._import_cert(him, digest, login, name, givenname)
             if problem:
                 return php_error("\n".join([SAVE_FAILED, problem]).replace("\n", "<br />\n"))
-        # Permissions: resetPerms, then setPerm for each module the authority has.
-        for key in [k for k in fields if k.startswith("perm:")]:
-            del fields[key]
-        authority = self.authorities.get(fields["authority_id"])
-        him_group_admin = (
-            fields["role"] == "GADM" and fields.get("authority_group_id", "").isdigit()
-        )
-        kinds = {"NONE", "RO", "RW"}
-        if fields["role"] == "SADM" or admin.role == "SADM":
-            kinds.add("GRANT")
-        for module_id in MODULES:
-            allowed = authority.modules if authority else {}
-            if module_id in allowed and (allowed[module_id] or him_group_admin):
-                sent = perm(f"perm_{module_id}")
-                fields[f"perm:{module_id}"] = sent if sent in kinds else "NONE"
+        self._permissions(fields, perm)
         if him is None:
             him = self.store.add(email)
         him.nom, him.prenom, him.email = name, givenname, email
@@ -416,6 +380,48 @@ class S2lowApp:
         if not api:
             return Response(302, b"", "text/html", [("Location", f"{PREFIX}admin_user_edit.php")])
         return php_json({"status": "ok", "message": message, "id": him.id})
+
+    def _authority_and_role(
+        self, fields: dict[str, str], value: Callable[[str], str], new: bool
+    ) -> str:
+        """Authority (kept, or chosen within the caller's reach on creation) and role (never
+        above the caller's); the error text, or "" when they are acceptable."""
+        admin = self.admin
+        if admin.role == "SADM":
+            fields["authority_group_id"] = value("authority_group_id")
+        if new:
+            wanted = value("authority_id")
+            if admin.role == "SADM":
+                fields["authority_id"] = wanted
+            elif admin.role == "GADM":
+                authority = self.authorities.get(wanted)
+                if authority is None or authority.group_id != admin.group_id:
+                    return "La collectivité n'appartient pas au groupe courant"
+                fields["authority_id"] = wanted
+            else:
+                fields["authority_id"] = admin.authority_id
+        role = value("role")
+        if admin.role != "SADM" and role.upper() in ("SADM", "GADM"):
+            role = "ADM"  # admins of a group or an authority cannot grant more
+        fields["role"] = role if role in ROLES else "USER"  # User::set('role')
+        return "" if fields.get("authority_id") else AUTHORITY_REQUIRED
+
+    def _permissions(self, fields: dict[str, str], perm: Callable[[str], str]) -> None:
+        """resetPerms, then setPerm for each module the authority has (missing → NONE)."""
+        for key in [k for k in fields if k.startswith("perm:")]:
+            del fields[key]
+        authority = self.authorities.get(fields["authority_id"])
+        him_group_admin = (
+            fields["role"] == "GADM" and fields.get("authority_group_id", "").isdigit()
+        )
+        kinds = {"NONE", "RO", "RW"}
+        if fields["role"] == "SADM" or self.admin.role == "SADM":
+            kinds.add("GRANT")
+        allowed = authority.modules if authority else {}
+        for module_id in MODULES:
+            if module_id in allowed and (allowed[module_id] or him_group_admin):
+                sent = perm(f"perm_{module_id}")
+                fields[f"perm:{module_id}"] = sent if sent in kinds else "NONE"
 
     def _import_cert(
         self, him: SandboxAccount | None, digest: str, login: str, name: str, givenname: str
@@ -454,3 +460,16 @@ def _parse(upload: bytes) -> tuple[x509.Certificate, str] | None:
     except ValueError:
         return None
     return cert, certificate_hash(cert.public_bytes(Encoding.DER))
+
+
+def _identity_errors(name: str, givenname: str, email: str) -> list[str]:
+    """User::verify's messages for the e-mail and the two names."""
+    errors = []
+    if not email:
+        errors.append("Adresse électronique doit être présent.")
+    elif not _EMAIL.match(email):
+        errors.append("Adresse électronique doit être une adresse électronique valide.")
+    errors += [
+        f"{d} doit être présent." for d, v in (("Nom", name), ("Prénom", givenname)) if not v
+    ]
+    return errors
