@@ -248,27 +248,16 @@ def _plan(
     already_present: int,
     out_dir: Path,
 ) -> tuple[OrganisationPlan, list[Finding]]:
+    """One organisation: which existing agents can be written back, and its import files."""
     found: list[Finding] = []
     kept: list[ExistingAgent] = []
     left_out: list[ExistingAgent] = []
     would_change: list[ExistingAgent] = []
     for account in members:
-        refusal = _refusal(account)
-        if refusal is not None:
-            column, value, reason = refusal
+        refused = _refused_finding(org, account)
+        if refused is not None:
             left_out.append(account)
-            found.append(
-                finding(
-                    Code.ONBOARD_EXISTING_REFUSED,
-                    email=account.email,
-                    name=account.name,
-                    column=column,
-                    value=value,
-                    reason=reason,
-                    organisation=org.display,
-                    profil_id=account.profil_id,
-                )
-            )
+            found.append(refused)
             continue
         kept.append(account)
         changes = _changes(account)
@@ -287,17 +276,7 @@ def _plan(
     if newcomers:
         lines = [(a.values, True) for a in kept] + [(n.values, False) for n in newcomers]
         files = _write(org, lines, len(members), out_dir)
-        if len(files) > 1:
-            found.extend(
-                finding(
-                    Code.ONBOARD_FILE_SPLIT,
-                    file=f.path.name,
-                    organisation=org.display,
-                    parts=f.parts,
-                    to_delete=f.to_delete,
-                )
-                for f in files
-            )
+        found.extend(_split_findings(org, files))
     plan = OrganisationPlan(
         org,
         files,
@@ -308,6 +287,40 @@ def _plan(
         already_present,
     )
     return plan, found
+
+
+def _refused_finding(org: Organisation, account: ExistingAgent) -> Finding | None:
+    """ONBOARD_EXISTING_REFUSED when the importer would refuse the account's own values."""
+    refusal = _refusal(account)
+    if refusal is None:
+        return None
+    column, value, reason = refusal
+    return finding(
+        Code.ONBOARD_EXISTING_REFUSED,
+        email=account.email,
+        name=account.name,
+        column=column,
+        value=value,
+        reason=reason,
+        organisation=org.display,
+        profil_id=account.profil_id,
+    )
+
+
+def _split_findings(org: Organisation, files: tuple[ImportFile, ...]) -> list[Finding]:
+    """ONBOARD_FILE_SPLIT for each part when the organisation needs several files."""
+    if len(files) < 2:
+        return []
+    return [
+        finding(
+            Code.ONBOARD_FILE_SPLIT,
+            file=f.path.name,
+            organisation=org.display,
+            parts=f.parts,
+            to_delete=f.to_delete,
+        )
+        for f in files
+    ]
 
 
 def _cell(value: str) -> str:
