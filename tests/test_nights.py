@@ -172,7 +172,10 @@ def test_quiet_night_prints_only_what_is_new(site, capsys):
     )
     assert cli.main(site.args("--report-dir", "r1", "--quiet")) == ExitCode.FINDINGS
     first = capsys.readouterr()
-    assert "dépôt réel" in first.out and "nouveaux depuis la dernière exécution : 1" in first.out
+    assert (
+        "dépôt réel" in first.out
+        and "nouveaux depuis la dernière exécution (bloquants et avertissements) : 1" in first.out
+    )
     status = _status()
     assert (status["ok"], status["has_findings"]) == (True, True)
     assert status["findings"] == {"blocking": 1, "new": 1}
@@ -190,7 +193,10 @@ def test_quiet_night_prints_only_what_is_new(site, capsys):
     # A new problem speaks up.
     (site.certs / "capture.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(40))
     assert cli.main(site.args("--report-dir", "r4", "--quiet")) == ExitCode.FINDINGS
-    assert "nouveaux depuis la dernière exécution : 1" in capsys.readouterr().out
+    assert (
+        "nouveaux depuis la dernière exécution (bloquants et avertissements) : 1"
+        in capsys.readouterr().out
+    )
     assert _status()["findings"] == {"blocking": 2, "new": 1}
 
 

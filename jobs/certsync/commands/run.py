@@ -366,10 +366,13 @@ def print_summary(
     plan = plan_summary(result)
     if plan:
         lines.append(f"  {'Plan' if result.dry_run else 'Prévu avant le dépôt'} : {plan}")
-    lines.append(
-        f"  Constats bloquants : {fr_int(blocking)}"
-        + (f" (nouveaux depuis la dernière exécution : {fr_int(new)})" if new is not None else "")
-    )
+    lines.append(f"  Constats bloquants : {fr_int(blocking)}")
+    if new is not None:
+        # Counted over blocking findings and warnings, so it is not a part of the line above.
+        lines.append(
+            "  Problèmes nouveaux depuis la dernière exécution (bloquants et avertissements) : "
+            f"{fr_int(new)}"
+        )
     if result.stop_code == ExitCode.PLATFORM_UNAVAILABLE:
         lines.append(
             "  La plateforme ne répond plus : le reste sera repris à la prochaine exécution."
