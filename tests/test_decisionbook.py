@@ -18,8 +18,8 @@ from certsync.errors import ExitCode
 from certsync.sandbox import start_sandbox
 from certsync.sandbox.server import SandboxCredentials
 from certsync.testkit.rosters import write_csv
+from tests.commands.test_cron import ENV
 from tests.helpers import RENNES_SIREN, leaf_for, write_pem
-from tests.test_cron import ENV
 
 TWINS = ("yann.morvan@ville.fr", "yann.morvan2@ville.fr")
 OTHERS = ("thomas.dubois@ville.fr",)

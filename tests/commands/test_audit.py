@@ -13,8 +13,8 @@ from certsync.errors import ExitCode
 from certsync.sandbox import start_sandbox
 from certsync.sandbox.server import SandboxCredentials
 from certsync.state import SCHEMA_VERSION, StateStore
+from tests.commands.test_cron import ENV, PEOPLE, World, email
 from tests.helpers import leaf_for, write_pem
-from tests.test_cron import ENV, PEOPLE, World, email
 
 
 @pytest.fixture

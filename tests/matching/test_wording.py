@@ -10,7 +10,7 @@ from certsync.findings import CATALOGUE, Code, finding
 from certsync.french import plural
 from certsync.records import AgentStatus, FileStatus
 from tests.helpers import leaf_for, write_pem
-from tests.test_decide import agent_result, dry_run, file_result, roster_row
+from tests.matching.test_decide import agent_result, dry_run, file_result, roster_row
 
 
 @pytest.mark.parametrize(
