@@ -51,7 +51,7 @@ def cmd_onboarding(args: argparse.Namespace) -> int:
     for line in summary_lines(result, quiet=args.quiet):
         print(line)
     print(f"Aperçu détaillé : {workbook}")
-    return int(ExitCode.FINDINGS if any_blocking(list(result.findings)) else ExitCode.OK)
+    return int(ExitCode.FINDINGS if any_blocking(result.findings) else ExitCode.OK)
 
 
 def summary_lines(result: Onboarding, *, quiet: bool = False) -> list[str]:
