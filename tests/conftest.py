@@ -9,6 +9,9 @@ import pytest
 
 from certsync.testkit.pki import SamplePKI, sample_pki
 
+# Every finding code the suite produces is recorded; one never produced fails a full run.
+pytest_plugins = ["tests.produced_codes"]
+
 
 @pytest.fixture(autouse=True)
 def _data_dir_in_tmp(tmp_path_factory, monkeypatch):
