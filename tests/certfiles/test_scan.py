@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from certsync.certfiles import scan
-from certsync.certfiles.scan import list_files, read_all, read_file
+from certsync.certfiles.scan import list_files, read_file
 from certsync.config import Limits
 from certsync.findings import Code
 from certsync.records import CertFile, FileFormat
@@ -138,7 +138,8 @@ def test_listing_is_recursive_sorted_and_skips_hidden_and_lock_files(
     entry = list_files(tmp_path)[0]
     assert entry.path == tmp_path / "a" / "b" / "c.pem"
     assert (entry.size, entry.outside) == (len(data), False)
-    assert [f.path for f in read_all(tmp_path, LIMITS)] == ["a/b/c.pem", "a/z.cer", "b.cer"]
+    read = [read_file(tmp_path, entry.rel, LIMITS) for entry in list_files(tmp_path)]
+    assert [f.path for f in read] == ["a/b/c.pem", "a/z.cer", "b.cer"]
 
 
 def test_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
