@@ -80,6 +80,7 @@ def test_results_matched_during_the_read_are_the_ones_kept(tmp_path, pki):
     assert len(given.keys() & truth.expected.keys()) >= 0.9 * len(truth.expected)
 
 
+@pytest.mark.slow
 def test_a_roster_error_stops_reading_the_folder_early(tmp_path, pki):
     truth = generate(4000, seed=9, organisations=12)
     certs = tmp_path / "certs"
