@@ -98,8 +98,8 @@ def test_expiring_summary_agrees_in_number(tmp_path, capsys):
 
 def test_sizes_and_digit_counts_agree_in_number():
     from certsync.certfiles.scan import _human
-    from certsync.roster.clean import clean_id
+    from certsync.roster.clean import clean_org_number
 
     assert _human(1) == "1 octet" and _human(900) == "900 octets"
-    assert clean_id("7", "SIREN").problem == "1 chiffre au lieu de 9"
-    assert clean_id("12", "SIREN").problem == "2 chiffres au lieu de 9"
+    assert clean_org_number("7").problem == "1 chiffre au lieu de 9 (SIREN) ou 14 (SIRET)"
+    assert clean_org_number("12").problem == "2 chiffres au lieu de 9 (SIREN) ou 14 (SIRET)"
