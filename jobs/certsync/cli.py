@@ -13,7 +13,15 @@ from pathlib import Path
 
 from certsync import commands
 from certsync.argparse_fr import FrenchArgumentParser
-from certsync.commands.options import add_common, add_json, add_platform, add_state
+from certsync.commands.options import (
+    add_common,
+    add_json,
+    add_platform,
+    add_roster,
+    add_sheet,
+    add_state,
+    add_trust,
+)
 from certsync.errors import CertsyncError, ExitCode, UsageError
 from certsync.logs import nofollow_opener, redact
 
@@ -30,12 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMANDE", required=True)
 
     run = sub.add_parser("run", help="traiter une liste d'agents et un dossier de certificats")
-    run.add_argument("--roster", type=Path, required=True, help="liste des agents (.xlsx ou .csv)")
+    add_roster(run)
     run.add_argument("--certs", type=Path, required=True, help="dossier des certificats reçus")
-    run.add_argument("--trust", type=Path, help="certificats des autorités acceptées (PEM)")
+    add_trust(run)
     run.add_argument("--dry-run", action="store_true", help="simulation : rien n'est déposé")
     run.add_argument("--report-dir", type=Path, help="dossier du rapport (défaut : reports/…)")
-    run.add_argument("--sheet", help="feuille du classeur à lire (défaut : la première)")
+    add_sheet(run)
     run.add_argument(
         "--decisions", type=Path, help="décisions : fichier CSV, ou exceptions.xlsx rempli"
     )
@@ -65,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     inspect = sub.add_parser("inspect", help="vérifier un ou plusieurs fichiers de certificat")
     inspect.add_argument("files", nargs="+", type=Path, metavar="FICHIER")
-    inspect.add_argument("--trust", type=Path, help="certificats des autorités acceptées (PEM)")
+    add_trust(inspect)
     add_json(inspect)
     add_common(inspect)
     inspect.set_defaults(handler=commands.cmd_inspect)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from certsync.commands.common import now_utc
+from certsync.commands.options import add_roster, add_sheet
 from certsync.config import default_data_dir
 from certsync.errors import ExitCode
 from certsync.findings import Code, any_blocking
@@ -19,7 +20,7 @@ def register_onboarding(sub: Any) -> None:
         "onboarding",
         help="préparer les fichiers « Importer une liste d'utilisateurs » du socle",
     )
-    p.add_argument("--roster", type=Path, required=True, help="liste des agents (.xlsx ou .csv)")
+    add_roster(p)
     p.add_argument(
         "--export",
         type=Path,
@@ -34,7 +35,7 @@ def register_onboarding(sub: Any) -> None:
         type=Path,
         help="dossier des fichiers (défaut : <data_dir>/rapports/onboarding-<date>-<heure>/)",
     )
-    p.add_argument("--sheet", help="feuille du classeur à lire (défaut : la première)")
+    add_sheet(p)
     p.add_argument("--quiet", action="store_true", help="n'afficher que les problèmes")
     p.set_defaults(handler=cmd_onboarding)
 

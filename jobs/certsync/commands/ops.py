@@ -19,7 +19,7 @@ from certsync.commands.common import (
     recorded_run,
     setup_logging,
 )
-from certsync.commands.options import add_common, add_json, add_platform, add_state
+from certsync.commands.options import add_common, add_json, add_platform, add_state, add_within
 from certsync.config import Config, reports_root
 from certsync.errors import ExitCode, UsageError
 from certsync.french import plural
@@ -52,7 +52,7 @@ def register_ops(sub: Any) -> None:
     p.set_defaults(handler=cmd_rollback)
 
     p = sub.add_parser("expiring", help="campagne de renouvellement : certificats qui expirent")
-    p.add_argument("--within", type=int, required=True, metavar="JOURS", help="horizon en jours")
+    add_within(p)
     p.add_argument("--report-dir", type=Path, help="dossier du rapport")
     add_state(p)
     add_platform(p, url="lire aussi les certificats présents sur la plateforme (tous les comptes)")
@@ -60,7 +60,7 @@ def register_ops(sub: Any) -> None:
     p.set_defaults(handler=cmd_expiring)
 
     p = sub.add_parser("notify", help="envoyer les rappels de renouvellement par e-mail")
-    p.add_argument("--within", type=int, required=True, metavar="JOURS", help="horizon en jours")
+    add_within(p)
     p.add_argument(
         "--dry-run",
         action="store_true",

@@ -48,6 +48,30 @@ def add_platform(
     parser.add_argument("--url", help=url)
 
 
+def add_roster(parser: argparse.ArgumentParser) -> None:
+    """--roster (required): the agents' list."""
+    parser.add_argument(
+        "--roster", type=Path, required=True, help="liste des agents (.xlsx ou .csv)"
+    )
+
+
+def add_sheet(parser: argparse.ArgumentParser) -> None:
+    """--sheet: which sheet of the roster workbook to read."""
+    parser.add_argument("--sheet", help="feuille du classeur à lire (défaut : la première)")
+
+
+def add_trust(parser: argparse.ArgumentParser) -> None:
+    """--trust: the accepted authorities' certificates instead of the configuration's."""
+    parser.add_argument("--trust", type=Path, help="certificats des autorités acceptées (PEM)")
+
+
+def add_within(parser: argparse.ArgumentParser) -> None:
+    """--within DAYS: the renewal campaign's horizon."""
+    parser.add_argument(
+        "--within", type=int, required=True, metavar="JOURS", help="horizon en jours"
+    )
+
+
 def add_json(parser: argparse.ArgumentParser) -> None:
     """--json: the command's output as JSON for scripts."""
     parser.add_argument("--json", action="store_true", help="sortie JSON")
