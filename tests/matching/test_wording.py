@@ -9,7 +9,7 @@ from certsync.assign import is_copy_name
 from certsync.findings import CATALOGUE, Code, finding
 from certsync.french import plural
 from certsync.records import AgentStatus, FileStatus
-from tests.helpers import leaf_for, write_pem
+from tests.helpers import BREST_SIRET, leaf_for, write_pem
 from tests.matching.test_decide import agent_result, dry_run, file_result, roster_row
 
 
@@ -48,7 +48,6 @@ def test_ordinary_names_are_not_copies(name):
 
 
 def test_org_mismatch_action_covers_the_elected_official(tmp_path, pki):
-    from tests.helpers import BREST_SIRET
 
     # Across organisations only the certificate's own e-mail attributes it (a name would be
     # held as MATCH_OTHER_ORGANISATION); the organisation mismatch is then a warning.
