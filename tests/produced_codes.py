@@ -72,7 +72,9 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    missing = config.stash.get(_MISSING, [])
+    missing = config.stash.get(_MISSING, None)
+    if missing == []:
+        terminalreporter.line(f"finding codes: all {len(Code)} produced by the suite")
     if missing:
         terminalreporter.section("finding codes no test produced", red=True)
         terminalreporter.line("A code no test produces is a code nobody knows works:")
