@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TESTSTAMP := $(VENV)/.installed-test
 
-.PHONY: install dev demo test lint format bench clean samples docs
+.PHONY: install dev demo test test-fast lint format bench clean samples docs
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -32,6 +32,10 @@ demo: $(STAMP)
 
 test: $(TESTSTAMP)
 	$(BIN)/python -m pytest -n 2 -q
+
+# The quick loop while developing: every test but those marked slow (they run in `make test`).
+test-fast: $(TESTSTAMP)
+	$(BIN)/python -m pytest -n 2 -q -m "not slow"
 
 lint: $(TESTSTAMP)
 	$(BIN)/ruff format --check jobs tests samples bench

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+
 import pytest
 
 from certsync.testkit.pki import SamplePKI, sample_pki
+
+# Every finding code the suite produces is recorded; one never produced fails a full run.
+pytest_plugins = ["tests.produced_codes"]
 
 
 @pytest.fixture(autouse=True)
@@ -15,6 +21,25 @@ def _data_dir_in_tmp(tmp_path_factory, monkeypatch):
     monkeypatch.delenv("XDG_DATA_HOME", raising=False)
     monkeypatch.delenv("CERTSYNC_DATA_DIR", raising=False)
     return home
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_before() -> Iterator[None]:
+    """A command run in this process configures logging; the next test starts as before.
+
+    `configure_logging` stops the certsync logger propagating and disables loggers that
+    existed, so a later test's caplog would see nothing, depending on the order tests run in.
+    """
+    yield
+    root = logging.getLogger("certsync")
+    for handler in root.handlers[:]:
+        root.removeHandler(handler)
+        handler.close()
+    root.propagate = True
+    root.setLevel(logging.NOTSET)
+    for name, logger in logging.Logger.manager.loggerDict.items():
+        if isinstance(logger, logging.Logger) and name.startswith("certsync"):
+            logger.disabled = False
 
 
 @pytest.fixture(scope="session")

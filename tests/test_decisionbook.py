@@ -18,8 +18,8 @@ from certsync.errors import ExitCode
 from certsync.sandbox import start_sandbox
 from certsync.sandbox.server import SandboxCredentials
 from certsync.testkit.rosters import write_csv
-from tests.helpers import RENNES_SIREN, leaf_for, write_pem
-from tests.test_cron import ENV
+from tests.commands.test_cron import ENV
+from tests.helpers import BREST_SIRET, RENNES_SIREN, leaf_for, write_pem
 
 TWINS = ("yann.morvan@ville.fr", "yann.morvan2@ville.fr")
 OTHERS = ("thomas.dubois@ville.fr",)
@@ -267,7 +267,6 @@ def test_import_needs_the_roster_and_the_folder_and_refuses_a_path_outside(tmp_p
 def test_a_namesake_in_another_organisation_is_decided_in_the_workbook(tmp_path, pki, capsys):
     """MATCH_OTHER_ORGANISATION holds the certificate; its drop-down names the roster agent,
     and choosing it confirms the move for every later run."""
-    from tests.helpers import BREST_SIRET
 
     certs = tmp_path / "depot"
     trust = tmp_path / "trust.pem"

@@ -20,7 +20,7 @@ from rich.console import Console
 
 from certsync.logs import configure_logging
 from certsync.meter import Meter
-from tests.test_safe_runs import ENV, Site
+from tests.commands.test_safe_runs import ENV, Site
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 

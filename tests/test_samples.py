@@ -50,6 +50,7 @@ def _run_on(folder: Path, tmp: Path, monkeypatch) -> dict:
     return report
 
 
+@pytest.mark.slow
 def test_committed_samples_show_every_family_of_finding(tmp_path, monkeypatch):
     report = _run_on(SAMPLES, tmp_path, monkeypatch)
     codes = set(report["totals"]["findings"])

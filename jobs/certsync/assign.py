@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from certsync.findings import Code, Finding, finding
+from certsync.findings import Code, Finding, any_blocking, finding
 from certsync.ingest import Checked
 from certsync.match import Match, MatchResult
 from certsync.records import (
@@ -90,7 +90,7 @@ def _pick(candidates: list[tuple[Match, Checked]]) -> tuple[Match, Checked]:
     def key(pair: tuple[Match, Checked]) -> tuple[int, bool, object, object, str]:
         cert = pair[1].file.cert
         assert cert is not None
-        valid = not any(f.blocking for f in pair[1].checks)
+        valid = not any_blocking(pair[1].checks)
         return (pair[0].tier, valid, cert.not_after, cert.not_before, pair[1].file.path)
 
     return max(candidates, key=key)
@@ -157,9 +157,7 @@ def decide(
                     "export de la seule partie publique de son certificat (.cer)."
                 )
             own.append(Finding(Code.MATCH_NO_CERTIFICATE, row=agent.row, params=extra))
-            status = (
-                AgentStatus.BLOCKED if any(f.blocking for f in own) else AgentStatus.NO_CERTIFICATE
-            )
+            status = AgentStatus.BLOCKED if any_blocking(own) else AgentStatus.NO_CERTIFICATE
             result.agents.append(AgentResult(agent, status, findings=tuple(own)))
             continue
         chosen_match, chosen = _pick(candidates)
@@ -190,7 +188,7 @@ def decide(
                 )
             )
         used[chosen.file.path].append(agent.row)
-        blocked = any(f.blocking for f in own)
+        blocked = any_blocking(own)
         # The push stage turns WOULD_PUSH into pushed / unchanged / failed on a real run.
         status = AgentStatus.BLOCKED if blocked else AgentStatus.WOULD_PUSH
         result.agents.append(
@@ -247,7 +245,7 @@ def _file_result(
         status = FileStatus.HELD
         findings.extend(checks)
     elif path in used:
-        status = FileStatus.REJECTED if any(f.blocking for f in item.checks) else FileStatus.USED
+        status = FileStatus.REJECTED if any_blocking(item.checks) else FileStatus.USED
     else:
         status = FileStatus.ORPHAN
         findings.extend(checks)

@@ -13,32 +13,19 @@ from pathlib import Path
 
 from certsync import commands
 from certsync.argparse_fr import FrenchArgumentParser
+from certsync.commands.options import (
+    add_common,
+    add_json,
+    add_platform,
+    add_roster,
+    add_sheet,
+    add_state,
+    add_trust,
+)
 from certsync.errors import CertsyncError, ExitCode, UsageError
 from certsync.logs import nofollow_opener, redact
 
 log = logging.getLogger("certsync")
-
-
-def parse_date(value: str) -> dt.datetime:
-    """`YYYY-MM-DD` → midnight UTC of that day."""
-    try:
-        day = dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(
-            f"date invalide « {value} » (format attendu : AAAA-MM-JJ)"
-        ) from exc
-    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, help="fichier de configuration TOML")
-    parser.add_argument(
-        "--as-of",
-        type=parse_date,
-        help="date de référence pour toutes les vérifications de dates (AAAA-MM-JJ ; "
-        "par défaut : aujourd'hui)",
-    )
-    parser.add_argument("--quiet", action="store_true", help="n'afficher que les problèmes")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,12 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMANDE", required=True)
 
     run = sub.add_parser("run", help="traiter une liste d'agents et un dossier de certificats")
-    run.add_argument("--roster", type=Path, required=True, help="liste des agents (.xlsx ou .csv)")
+    add_roster(run)
     run.add_argument("--certs", type=Path, required=True, help="dossier des certificats reçus")
-    run.add_argument("--trust", type=Path, help="certificats des autorités acceptées (PEM)")
+    add_trust(run)
     run.add_argument("--dry-run", action="store_true", help="simulation : rien n'est déposé")
     run.add_argument("--report-dir", type=Path, help="dossier du rapport (défaut : reports/…)")
-    run.add_argument("--sheet", help="feuille du classeur à lire (défaut : la première)")
+    add_sheet(run)
     run.add_argument(
         "--decisions", type=Path, help="décisions : fichier CSV, ou exceptions.xlsx rempli"
     )
@@ -65,14 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="autoriser le dépôt sans magasin de confiance (déconseillé)",
     )
-    run.add_argument(
-        "--platform", choices=("socle", "s2low", "pastell"), help="plateforme (défaut : socle)"
-    )
-    run.add_argument("--url", help="adresse de la plateforme")
+    add_platform(run, platform="plateforme (défaut : socle)")
     run.add_argument(
         "--create-missing", action="store_true", help="créer les comptes qui n'existent pas"
     )
-    run.add_argument("--state", type=Path, help="fichier d'état SQLite")
+    add_state(run)
     commands.add_selection(run)
     run.add_argument(
         "--full",
@@ -84,21 +68,21 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="repartir d'un état vide quand le fichier d'état endommagé a été mis de côté",
     )
-    _common(run)
+    add_common(run)
     run.set_defaults(handler=commands.cmd_run)
 
     inspect = sub.add_parser("inspect", help="vérifier un ou plusieurs fichiers de certificat")
     inspect.add_argument("files", nargs="+", type=Path, metavar="FICHIER")
-    inspect.add_argument("--trust", type=Path, help="certificats des autorités acceptées (PEM)")
-    inspect.add_argument("--json", action="store_true", help="sortie JSON")
-    _common(inspect)
+    add_trust(inspect)
+    add_json(inspect)
+    add_common(inspect)
     inspect.set_defaults(handler=commands.cmd_inspect)
 
-    commands.register_ops(sub, _common)
+    commands.register_ops(sub)
     commands.register_onboarding(sub)
-    commands.register_check(sub, _common)
-    commands.register_audit(sub, _common)
-    commands.register_decisions(sub, _common)
+    commands.register_check(sub)
+    commands.register_audit(sub)
+    commands.register_decisions(sub)
     commands.register_trust(sub)
     return parser
 

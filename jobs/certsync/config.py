@@ -54,6 +54,10 @@ class Limits:
     fields of a CSV. Reading stays under 500 MB with these caps (see README, Performances)."""
 
 
+#: The platforms certsync pushes to: the only names `[platform] name` and `--platform` accept.
+PLATFORMS = ("socle", "s2low", "pastell")
+
+
 @dataclass(frozen=True, slots=True)
 class PlatformConfig:
     """Which platform to push to and how hard."""
@@ -290,10 +294,10 @@ def load_config(path: Path | None) -> Config:
             raise ConfigError(f"Configuration : « {name} » doit être une section [{name}].")
         nested[name] = _section(cls, value, name, base)
     config = replace(config, **nested)
-    if config.platform.name not in {"socle", "s2low", "pastell"}:
+    if config.platform.name not in PLATFORMS:
         raise ConfigError(
             f"Configuration : plateforme inconnue « {config.platform.name} ».",
-            hint="Valeurs acceptées : socle, s2low, pastell.",
+            hint=f"Valeurs acceptées : {', '.join(PLATFORMS)}.",
         )
     if config.platform.workers < 1:
         raise ConfigError("Configuration : [platform] workers doit valoir au moins 1.")

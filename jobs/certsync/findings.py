@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -634,6 +634,6 @@ def finding(
     return Finding(code, row, file, params)
 
 
-def any_blocking(findings: tuple[Finding, ...] | list[Finding]) -> bool:
+def any_blocking(findings: Iterable[Finding]) -> bool:
     """True when one of the findings is blocking."""
     return any(f.blocking for f in findings)

@@ -9,7 +9,7 @@ from enum import StrEnum
 from operator import attrgetter
 from typing import Any
 
-from certsync.findings import Finding
+from certsync.findings import Finding, any_blocking
 
 
 class FileFormat(StrEnum):
@@ -218,7 +218,7 @@ class CertFile:
     @property
     def usable(self) -> bool:
         """A certificate was extracted and no file-level finding blocks it."""
-        return self.cert is not None and not any(f.blocking for f in self.findings)
+        return self.cert is not None and not any_blocking(self.findings)
 
 
 class Step(StrEnum):
@@ -332,4 +332,4 @@ class RunResult:
     @property
     def has_blocking(self) -> bool:
         """Whether any finding in the report is blocking."""
-        return any(f.blocking for f in self.all_findings)
+        return any_blocking(self.all_findings)

@@ -17,7 +17,7 @@ from cryptography.x509.verification import (
 )
 
 from certsync.config import Policy
-from certsync.findings import Code, Finding, Severity, finding
+from certsync.findings import Code, Finding, Severity, any_blocking, finding
 from certsync.records import Agent, CertInfo
 from certsync.revocation import RevocationChecker
 from certsync.trust import TrustStore, common_name
@@ -279,7 +279,7 @@ class Validator:
                 found.append(problem)
         # Revocation may cost a download and cannot change the fate of a certificate that is
         # already blocked, so it is looked up only for certificates that would be pushed.
-        if self.revocation is not None and not is_ca and not any(f.blocking for f in found):
+        if self.revocation is not None and not is_ca and not any_blocking(found):
             revoked = self.revocation.check_certificate(cert, issuer, info.crl_urls)
             if revoked:
                 found.append(revoked)

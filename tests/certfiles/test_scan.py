@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from certsync.certfiles import scan
-from certsync.certfiles.scan import list_files, read_all, read_file
+from certsync.certfiles.scan import list_files, read_file
 from certsync.config import Limits
 from certsync.findings import Code
 from certsync.records import CertFile, FileFormat
-from certsync.testkit.pki import SamplePKI, make_leaf
-from tests.certfiles.zoo import Case, names
+from certsync.testkit.pki import SamplePKI, agent_subject, make_leaf, rsa_key
+from tests.certfiles.zoo import VECTORS, Case, names
 
 LIMITS = Limits()
 
@@ -107,7 +107,6 @@ def test_issuer_without_basic_constraints_is_not_taken_for_the_leaf(
     pki: SamplePKI, tmp_path: Path
 ) -> None:
     # Old v1-style CAs carry no basicConstraints: "issued another one" is what rules them out.
-    from certsync.testkit.pki import agent_subject, rsa_key
 
     legacy_ca = make_leaf(
         pki.chambersign_root, agent_subject("Old", "CA"), key=rsa_key(2048, 7), ca=None
@@ -138,7 +137,8 @@ def test_listing_is_recursive_sorted_and_skips_hidden_and_lock_files(
     entry = list_files(tmp_path)[0]
     assert entry.path == tmp_path / "a" / "b" / "c.pem"
     assert (entry.size, entry.outside) == (len(data), False)
-    assert [f.path for f in read_all(tmp_path, LIMITS)] == ["a/b/c.pem", "a/z.cer", "b.cer"]
+    read = [read_file(tmp_path, entry.rel, LIMITS) for entry in list_files(tmp_path)]
+    assert [f.path for f in read] == ["a/b/c.pem", "a/z.cer", "b.cer"]
 
 
 def test_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
@@ -248,7 +248,6 @@ def test_unexpected_bug_becomes_a_finding(
 def test_malformed_certificate_in_a_chain_rejects_the_file(
     cases: dict[str, Case], tmp_path: Path
 ) -> None:
-    from tests.certfiles.zoo import VECTORS
 
     bad = (VECTORS / "x509" / "custom" / "two_basic_constraints.pem").read_bytes()
     _write(tmp_path, "x.pem", cases["lf.pem"].data + bad)

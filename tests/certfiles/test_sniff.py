@@ -14,7 +14,7 @@ from certsync.certfiles import sniff as sniff_module
 from certsync.certfiles.sniff import sniff
 from certsync.findings import Code
 from certsync.records import FileFormat
-from tests.certfiles.zoo import Case, names
+from tests.certfiles.zoo import VECTORS, Case, names
 
 SINGLE = [
     "lf.pem",
@@ -178,7 +178,6 @@ def test_pem_block_with_broken_base64_is_reported(cases: dict[str, Case]) -> Non
 
 
 def test_enveloped_pkcs7_is_not_a_certificate() -> None:
-    from tests.certfiles.zoo import VECTORS
 
     error = sniff((VECTORS / "pkcs7" / "enveloped.pem").read_bytes()).error
     assert error == (Code.FILE_NOT_A_CERTIFICATE, "message PKCS#7 chiffré ou sans certificat")

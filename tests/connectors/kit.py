@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from certsync.config import PLATFORMS as PLATFORMS  # re-exported: tests parametrize over it
 from certsync.config import PlatformConfig
 from certsync.connectors import make_connector
 from certsync.connectors.http import RetryPolicy
@@ -15,7 +16,6 @@ from certsync.records import Agent
 from certsync.sandbox.server import DEMO_PASSWORD, DEMO_TOKEN, DEMO_USER
 from certsync.testkit.pki import agent_subject, make_leaf, sample_pki
 
-PLATFORMS = ("socle", "s2low", "pastell")
 ENV = {"CERTSYNC_USER": DEMO_USER, "CERTSYNC_PASSWORD": DEMO_PASSWORD, "CERTSYNC_TOKEN": DEMO_TOKEN}
 NAMES = [
     ("Hélène", "Le Bihan"),

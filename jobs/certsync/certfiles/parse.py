@@ -15,7 +15,9 @@ from cryptography.x509.oid import ExtensionOID, NameOID, SignatureAlgorithmOID
 from certsync.certfiles.der import issuer_bytes
 from certsync.records import CertInfo
 
-_KEY_USAGE_BITS = (
+#: The keyUsage bits a certificate may assert, as cryptography's KeyUsage names them (the two
+#: encipher_only/decipher_only refinements aside).
+KEY_USAGE_BITS = (
     "digital_signature",
     "content_commitment",
     "key_encipherment",
@@ -227,7 +229,7 @@ class _Extensions:
 
 
 def _key_usage(value: x509.KeyUsage) -> tuple[str, ...]:
-    bits = [name for name in _KEY_USAGE_BITS if getattr(value, name)]
+    bits = [name for name in KEY_USAGE_BITS if getattr(value, name)]
     # cryptography raises on encipher_only/decipher_only unless key_agreement is set.
     if value.key_agreement:
         bits.extend(name for name in ("encipher_only", "decipher_only") if getattr(value, name))

@@ -190,11 +190,6 @@ def read_file(root: Path, rel: str, limits: Limits) -> CertFile:
         return _refused(rel, 0, 0, Code.FILE_UNREADABLE, "erreur inattendue, voir le journal")
 
 
-def read_all(root: Path, limits: Limits) -> list[CertFile]:
-    """Every file of the folder, read one after the other, in listing order."""
-    return [read_file(root, entry.rel, limits) for entry in list_files(root)]
-
-
 def _refused(rel: str, size: int, mtime_ns: int, code: Code, reason: str = "") -> CertFile:
     note = finding(code, file=rel, reason=reason) if reason else finding(code, file=rel)
     return CertFile(rel, size, mtime_ns, FileFormat.UNKNOWN, None, (), (note,))

@@ -4,27 +4,24 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
 from itertools import groupby
-from pathlib import Path
 from typing import Any
 
 from certsync.audit import audit_trail, describe
 from certsync.commands.common import config_from_args
+from certsync.commands.options import add_common, add_json, add_state
 from certsync.state import StateStore
 
-Common = Callable[[argparse.ArgumentParser], None]
 
-
-def register_audit(sub: Any, common: Common) -> None:
+def register_audit(sub: Any) -> None:
     """Add `audit` to the main parser."""
     p = sub.add_parser(
         "audit", help="lire le journal d'audit : chaque changement de certificat, compte par compte"
     )
     p.add_argument("email", nargs="?", metavar="E-MAIL", help="un seul compte (défaut : tous)")
-    p.add_argument("--state", type=Path, help="fichier d'état SQLite")
-    p.add_argument("--json", action="store_true", help="sortie JSON")
-    common(p)
+    add_state(p)
+    add_json(p)
+    add_common(p)
     p.set_defaults(handler=cmd_audit)
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from certsync.commands.common import config_from_args, roster_sirens, setup_logging
+from certsync.commands.options import add_common, add_platform
 from certsync.connectors.interface import Rejected, Survey, Unavailable
 from certsync.errors import (
     ExitCode,
@@ -17,23 +17,20 @@ from certsync.errors import (
     UsageError,
 )
 
-Common = Callable[[argparse.ArgumentParser], None]
 
-
-def register_check(sub: Any, common: Common) -> None:
+def register_check(sub: Any) -> None:
     """Add `check` to the main parser."""
     p = sub.add_parser(
         "check", help="vérifier l'accès à une plateforme sans rien modifier (premier contact)"
     )
-    p.add_argument("--platform", choices=("socle", "s2low", "pastell"), help="plateforme")
-    p.add_argument("--url", help="adresse de la plateforme")
+    add_platform(p)
     p.add_argument(
         "--roster",
         type=Path,
         help="liste des agents : ses SIREN désignent les organismes à vérifier (socle, "
         "administrateur fonctionnel)",
     )
-    common(p)
+    add_common(p)
     p.set_defaults(handler=cmd_check)
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from certsync.commands.common import config_from_args, now_utc
+from certsync.commands.options import add_common, add_json, add_state
 from certsync.config import Config
 from certsync.decisionbook import Verdict, check_cells, keep, read_workbook
 from certsync.errors import ExitCode, UsageError
@@ -18,10 +18,8 @@ from certsync.french import plural
 from certsync.roster import read_roster
 from certsync.state import StateStore
 
-Common = Callable[[argparse.ArgumentParser], None]
 
-
-def register_decisions(sub: Any, common: Common) -> None:
+def register_decisions(sub: Any) -> None:
     """Add `decisions` and its three actions to the main parser."""
     p = sub.add_parser(
         "decisions", help="les décisions prises dans exceptions.xlsx, gardées pour les exécutions"
@@ -33,14 +31,14 @@ def register_decisions(sub: Any, common: Common) -> None:
     a.add_argument("--roster", type=Path, help="liste des agents (défaut : celle du rapport)")
     a.add_argument("--certs", type=Path, help="dossier des certificats (défaut : celui du rapport)")
     a.add_argument("--sheet", help="feuille de la liste des agents (défaut : celle du rapport)")
-    a.add_argument("--state", type=Path, help="fichier d'état SQLite")
-    common(a)
+    add_state(a)
+    add_common(a)
     a.set_defaults(handler=cmd_decisions_import)
 
     a = actions.add_parser("list", help="lister les décisions gardées")
-    a.add_argument("--state", type=Path, help="fichier d'état SQLite")
-    a.add_argument("--json", action="store_true", help="sortie JSON")
-    common(a)
+    add_state(a)
+    add_json(a)
+    add_common(a)
     a.set_defaults(handler=cmd_decisions_list)
 
     a = actions.add_parser("remove", help="retirer une décision gardée")
@@ -48,8 +46,8 @@ def register_decisions(sub: Any, common: Common) -> None:
     a.add_argument(
         "email", nargs="?", metavar="E-MAIL", help="seulement ce compte (certificat partagé)"
     )
-    a.add_argument("--state", type=Path, help="fichier d'état SQLite")
-    common(a)
+    add_state(a)
+    add_common(a)
     a.set_defaults(handler=cmd_decisions_remove)
 
 

@@ -12,7 +12,7 @@ from cryptography import x509
 from certsync.certfiles.scan import read_file
 from certsync.commands.common import config_from_args, now_utc
 from certsync.errors import ExitCode, InputError
-from certsync.findings import Finding
+from certsync.findings import Finding, any_blocking
 from certsync.frenchfmt import fr_datetime
 from certsync.ingest import CheckSetup, make_validator
 from certsync.labels_fr import FORMAT_FR, extended_usages, key_usages, name_fields
@@ -108,7 +108,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         findings = list(cf.findings)
         if cf.cert is not None:
             findings.extend(validator.check(cf.cert, cf.chain))
-        blocking = blocking or any(f.blocking for f in findings)
+        blocking = blocking or any_blocking(findings)
         described.append(_describe_file(cf, findings))
         text.extend(_text(cf, findings))
     if args.json:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from certsync.commands.common import config_from_args, now_utc, roster_sirens
+from certsync.commands.options import add_roster, add_sheet
 from certsync.config import default_data_dir
 from certsync.connectors import make_connector
 from certsync.errors import ExitCode, PlatformProtocolError
@@ -23,7 +24,7 @@ def register_onboarding(sub: Any) -> None:
         "onboarding",
         help="préparer les fichiers « Importer une liste d'utilisateurs » du socle",
     )
-    p.add_argument("--roster", type=Path, required=True, help="liste des agents (.xlsx ou .csv)")
+    add_roster(p)
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument(
         "--export",
@@ -44,7 +45,7 @@ def register_onboarding(sub: Any) -> None:
         type=Path,
         help="dossier des fichiers (défaut : <data_dir>/rapports/onboarding-<date>-<heure>/)",
     )
-    p.add_argument("--sheet", help="feuille du classeur à lire (défaut : la première)")
+    add_sheet(p)
     p.add_argument("--quiet", action="store_true", help="n'afficher que les problèmes")
     p.set_defaults(handler=cmd_onboarding)
 
@@ -60,7 +61,7 @@ def cmd_onboarding(args: argparse.Namespace) -> int:
     for line in summary_lines(result, quiet=args.quiet):
         print(line)
     print(f"Aperçu détaillé : {workbook}")
-    return int(ExitCode.FINDINGS if any_blocking(list(result.findings)) else ExitCode.OK)
+    return int(ExitCode.FINDINGS if any_blocking(result.findings) else ExitCode.OK)
 
 
 def _download(args: argparse.Namespace, folder: Path) -> list[Path]:

@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import re
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from certsync.commands.common import (
     recorded_run,
     setup_logging,
 )
+from certsync.commands.options import add_common, add_json, add_platform, add_state, add_within
 from certsync.config import Config, reports_root
 from certsync.errors import ExitCode, UsageError
 from certsync.french import plural
@@ -31,50 +31,44 @@ from certsync.renewal import PlatformCertificate, expiring, headline, renewed, w
 from certsync.rollback import RollbackStatus, rollback
 from certsync.state import RunSummary, StateStore, history
 
-Common = Callable[[argparse.ArgumentParser], None]
 
-
-def register_ops(sub: Any, common: Common) -> None:
+def register_ops(sub: Any) -> None:
     """Add history, rollback, expiring, notify and sandbox to the main parser."""
     from certsync.sandbox.cli import add_parser as add_sandbox
 
     p = sub.add_parser("history", help="lister les exécutions passées")
     p.add_argument("--last", type=int, default=10, metavar="N", help="nombre d'exécutions")
-    p.add_argument("--state", type=Path, help="fichier d'état SQLite")
-    p.add_argument("--json", action="store_true", help="sortie JSON")
-    common(p)
+    add_state(p)
+    add_json(p)
+    add_common(p)
     p.set_defaults(handler=cmd_history)
 
     p = sub.add_parser("rollback", help="remettre les certificats qu'une exécution a remplacés")
     p.add_argument("run_id", metavar="EXECUTION", help="identifiant (voir certsync history)")
     p.add_argument("--dry-run", action="store_true", help="montrer sans rien modifier")
-    p.add_argument("--state", type=Path, help="fichier d'état SQLite")
-    p.add_argument("--platform", choices=("socle", "s2low", "pastell"), help="plateforme")
-    p.add_argument("--url", help="adresse de la plateforme")
-    common(p)
+    add_state(p)
+    add_platform(p)
+    add_common(p)
     p.set_defaults(handler=cmd_rollback)
 
     p = sub.add_parser("expiring", help="campagne de renouvellement : certificats qui expirent")
-    p.add_argument("--within", type=int, required=True, metavar="JOURS", help="horizon en jours")
+    add_within(p)
     p.add_argument("--report-dir", type=Path, help="dossier du rapport")
-    p.add_argument("--state", type=Path, help="fichier d'état SQLite")
-    p.add_argument("--platform", choices=("socle", "s2low", "pastell"), help="plateforme")
-    p.add_argument(
-        "--url", help="lire aussi les certificats présents sur la plateforme (tous les comptes)"
-    )
-    common(p)
+    add_state(p)
+    add_platform(p, url="lire aussi les certificats présents sur la plateforme (tous les comptes)")
+    add_common(p)
     p.set_defaults(handler=cmd_expiring)
 
     p = sub.add_parser("notify", help="envoyer les rappels de renouvellement par e-mail")
-    p.add_argument("--within", type=int, required=True, metavar="JOURS", help="horizon en jours")
+    add_within(p)
     p.add_argument(
         "--dry-run",
         action="store_true",
         help="montrer les messages sans envoyer, et les écrire en fichiers .eml",
     )
     p.add_argument("--report-dir", type=Path, help="dossier des fichiers .eml (--dry-run)")
-    p.add_argument("--state", type=Path, help="fichier d'état SQLite")
-    common(p)
+    add_state(p)
+    add_common(p)
     p.set_defaults(handler=cmd_notify)
 
     add_sandbox(sub)

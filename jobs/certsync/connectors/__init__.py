@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from certsync.config import PlatformConfig
+from certsync.config import PLATFORMS, PlatformConfig
 from certsync.connectors.credentials import load_credentials
 from certsync.connectors.http import RetryPolicy
 from certsync.connectors.interface import Connector
 from certsync.errors import ConfigError
-
-PLATFORMS = ("socle", "s2low", "pastell")
 
 
 def make_connector(
@@ -41,7 +39,7 @@ def make_connector(
         return PastellConnector(config, url, credentials, retry=retry)
     raise ConfigError(
         f"Configuration : plateforme inconnue « {config.name} ».",
-        hint="Valeurs acceptées : socle, s2low, pastell.",
+        hint=f"Valeurs acceptées : {', '.join(PLATFORMS)}.",
     )
 
 

@@ -6,7 +6,6 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Literal
 
 from email_validator import EmailNotValidError, validate_email
 from stdnum.fr import siren as stdnum_siren
@@ -94,8 +93,6 @@ def email_problem(email: str) -> str | None:
 
 # --- SIREN / SIRET -----------------------------------------------------------------------------
 
-IdKind = Literal["SIREN", "SIRET"]
-_LENGTH: dict[str, int] = {"SIREN": 9, "SIRET": 14}
 _SCIENTIFIC = re.compile(r"[+-]?\d+(?:[.,]\d*)?[eE][+-]?\d+\Z")
 _SPACES = re.compile(r"\s+")
 #: Spaces and dots that group the digits of a number as people write it.
@@ -114,38 +111,13 @@ class IdCheck:
 
 
 @functools.lru_cache(maxsize=65536)
-def clean_id(value: str, kind: IdKind) -> IdCheck:
-    """Clean and check a SIREN or SIRET cell; cached because rows of one organisation repeat it."""
-    text = clean_text(value)
-    if text.startswith("'"):
-        # A literal apostrophe left by a CSV export of a cell typed as text.
-        text = text[1:]
-    text = _SPACES.sub("", text)
-    if not text:
-        return IdCheck("")
-    if _SCIENTIFIC.match(text):
-        return IdCheck("", "notation scientifique : le tableur a arrondi le numéro")
-    if not text.isascii() or not text.isdigit():
-        return IdCheck("", "il ne doit contenir que des chiffres")
-    length = _LENGTH[kind]
-    if len(text) == length - 1:
-        # A spreadsheet stored the number as a number and dropped the leading zero.
-        text = "0" + text
-    if len(text) != length:
-        return IdCheck("", f"{plural(len(text), 'chiffre')} au lieu de {length}")
-    module = stdnum_siren if kind == "SIREN" else stdnum_siret
-    if not module.is_valid(text):
-        return IdCheck("", "la clé de contrôle est fausse")
-    return IdCheck(text)
-
-
-@functools.lru_cache(maxsize=65536)
 def clean_org_number(value: str) -> IdCheck:
     """A SIREN or SIRET cell read for what it holds: nine digits (SIREN) or fourteen (SIRET).
 
     Rosters put a SIREN in the SIRET column and the reverse, and write numbers in groups
     (`213 502 388 00019`); either way the organisation is kept, never guessed.
     """
+    # A leading apostrophe is left by a CSV export of a cell typed as text.
     text = _SEPARATORS.sub("", clean_text(value).removeprefix("'"))
     if not text:
         return IdCheck("")
@@ -160,7 +132,7 @@ def clean_org_number(value: str) -> IdCheck:
         return IdCheck(text) if stdnum_siren.is_valid(text) else IdCheck("", _BAD_KEY)
     if len(text) == 14:
         return IdCheck(text) if stdnum_siret.is_valid(text) else IdCheck("", _BAD_KEY)
-    return IdCheck("", f"{len(text)} chiffres au lieu de 9 (SIREN) ou 14 (SIRET)")
+    return IdCheck("", f"{plural(len(text), 'chiffre')} au lieu de 9 (SIREN) ou 14 (SIRET)")
 
 
 def join_siret(siren: str, nic: str) -> str:

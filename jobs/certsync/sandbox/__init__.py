@@ -10,10 +10,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from certsync.config import PLATFORMS
 from certsync.sandbox.server import App, Faults, SandboxCredentials, _Server
 from certsync.sandbox.store import Store, read_accounts
-
-PLATFORMS = ("socle", "s2low", "pastell")
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,7 @@ def add_parser(
         "--platform",
         choices=PLATFORMS,
         required=True,
-        help="plateforme à simuler : socle, s2low ou pastell",
+        help=f"plateforme à simuler : {', '.join(PLATFORMS[:-1])} ou {PLATFORMS[-1]}",
     )
     parser.add_argument(
         "--host",

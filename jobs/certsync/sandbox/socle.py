@@ -286,14 +286,6 @@ class SocleApp:
             }
             return org_id
 
-    def add_department(self, org_id: str, label: str) -> str:
-        """Add a department (organisation level) under an organism."""
-        with self.store.mutate():
-            org = self.organisations[org_id]
-            dept = str(900 + int(self.store.extra["next_organism"]) * 100 + len(org["departments"]))
-            org["departments"][dept] = label
-            return dept
-
     def organisation_for(self, label: str, siren: str) -> str:
         """The organism with this SIREN (else this label), created if missing."""
         with self.store.lock:

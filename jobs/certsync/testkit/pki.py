@@ -12,6 +12,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
+from certsync.certfiles.parse import KEY_USAGE_BITS
+
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 #: Fixed reference instant for generated data, so that samples and tests are reproducible.
@@ -201,18 +203,7 @@ def make_leaf(
             x509.BasicConstraints(ca=ca, path_length=None), critical=True
         )
     if key_usage:
-        bits = {
-            name: name in key_usage
-            for name in (
-                "digital_signature",
-                "content_commitment",
-                "key_encipherment",
-                "data_encipherment",
-                "key_agreement",
-                "key_cert_sign",
-                "crl_sign",
-            )
-        }
+        bits = {name: name in key_usage for name in KEY_USAGE_BITS}
         builder = builder.add_extension(
             x509.KeyUsage(**bits, encipher_only=False, decipher_only=False), critical=True
         )

@@ -82,6 +82,7 @@ def _report(tmp: Path, name: str) -> dict[str, dict[str, object]]:
     return {a["email"]: a for a in data["agents"]}
 
 
+@pytest.mark.slow
 def test_only_and_limit_write_only_the_chosen_agents(setup: Setup) -> None:
     chosen = f"{_mail(1).upper()}, {_mail(4)},{_mail(6)}"
     code = cli.main(setup.args("--only", chosen, "--limit", "2", "--report-dir", "r1"))
@@ -135,6 +136,7 @@ def _empty_config(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_check_unreachable_is_69(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import socket
 

@@ -12,8 +12,8 @@ import pytest
 
 from certsync import cli
 from certsync.errors import ExitCode
+from tests.commands.test_cron import ENV, PEOPLE, World, email
 from tests.helpers import leaf_for, write_pem
-from tests.test_cron import PEOPLE, email
 from tests.test_decisionbook import TWINS, Desk
 from tests.test_notify import Recorder, server  # noqa: F401 - the SMTP server fixture
 
@@ -107,7 +107,6 @@ def test_dry_run_summary_then_only_news_then_always(tmp_path, pki, server, capsy
 def test_real_run_summary_lists_pushes_and_renewals(tmp_path, pki, server, monkeypatch):  # noqa: F811
     from certsync.sandbox import start_sandbox
     from certsync.sandbox.server import SandboxCredentials
-    from tests.test_cron import ENV, World
 
     recorder, port = server
     for key, value in ENV.items():

@@ -9,8 +9,8 @@ from certsync.assign import is_copy_name
 from certsync.findings import CATALOGUE, Code, finding
 from certsync.french import plural
 from certsync.records import AgentStatus, FileStatus
-from tests.helpers import leaf_for, write_pem
-from tests.test_decide import agent_result, dry_run, file_result, roster_row
+from tests.helpers import BREST_SIRET, leaf_for, write_pem
+from tests.matching.test_decide import agent_result, dry_run, file_result, roster_row
 
 
 @pytest.mark.parametrize(
@@ -48,7 +48,6 @@ def test_ordinary_names_are_not_copies(name):
 
 
 def test_org_mismatch_action_covers_the_elected_official(tmp_path, pki):
-    from tests.helpers import BREST_SIRET
 
     # Across organisations only the certificate's own e-mail attributes it (a name would be
     # held as MATCH_OTHER_ORGANISATION); the organisation mismatch is then a warning.
@@ -98,8 +97,8 @@ def test_expiring_summary_agrees_in_number(tmp_path, capsys):
 
 def test_sizes_and_digit_counts_agree_in_number():
     from certsync.certfiles.scan import _human
-    from certsync.roster.clean import clean_id
+    from certsync.roster.clean import clean_org_number
 
     assert _human(1) == "1 octet" and _human(900) == "900 octets"
-    assert clean_id("7", "SIREN").problem == "1 chiffre au lieu de 9"
-    assert clean_id("12", "SIREN").problem == "2 chiffres au lieu de 9"
+    assert clean_org_number("7").problem == "1 chiffre au lieu de 9 (SIREN) ou 14 (SIRET)"
+    assert clean_org_number("12").problem == "2 chiffres au lieu de 9 (SIREN) ou 14 (SIRET)"

@@ -12,9 +12,9 @@ from certsync import cli
 from certsync.errors import ExitCode
 from certsync.sandbox import start_sandbox
 from certsync.sandbox.server import SandboxCredentials
-from certsync.state import SCHEMA_VERSION, StateStore
+from certsync.state import MIGRATIONS, SCHEMA_VERSION, StateStore, StoredCert
+from tests.commands.test_cron import ENV, PEOPLE, World, email
 from tests.helpers import leaf_for, write_pem
-from tests.test_cron import ENV, PEOPLE, World, email
 
 
 @pytest.fixture
@@ -121,7 +121,6 @@ def test_audit_of_an_account_never_written(tmp_path, capsys):
 def test_migration_keeps_old_audit_lines_without_a_file(tmp_path, pki):
     import sqlite3
 
-    from certsync.state import MIGRATIONS, StoredCert
     from certsync.state.schema import _statements
 
     path = tmp_path / "old.sqlite"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from certsync import cli
+from certsync import cli, revocation
 from certsync.config import PlatformConfig
 from certsync.connectors.http import HttpClient, RateLimiter, RetryPolicy, client_for
 from certsync.connectors.interface import AmbiguousWrite, Unavailable
@@ -213,7 +213,6 @@ def test_plain_http_url_stops_the_cli_before_any_request(tmp_path: Path, pki, mo
 
 
 def test_a_trickling_crl_download_ends_at_its_deadline(monkeypatch, pki) -> None:
-    from certsync import revocation
     from certsync.testkit.pki import EPOCH
     from tests.test_validate import trust_of
 

@@ -19,8 +19,8 @@ import pytest
 from certsync import cli
 from certsync.errors import ExitCode
 from certsync.housekeeping import prune_reports, rotate_log
+from tests.commands.test_safe_runs import ENV, Site, mail
 from tests.helpers import leaf_for, write_pem
-from tests.test_safe_runs import ENV, Site, mail
 
 NOW = dt.datetime(2026, 12, 1, 13, 16, tzinfo=dt.UTC)
 
@@ -260,7 +260,7 @@ def test_notify_dry_run_needs_no_smtp_section_and_writes_eml_files(site, capsys)
 
 
 def test_onboarding_files_go_to_the_data_folder_by_default(tmp_path):
-    samples = Path(__file__).resolve().parents[1] / "samples"
+    samples = Path(__file__).resolve().parents[2] / "samples"
     proc = _cli(
         "onboarding", "--roster", samples / "agents.csv", "--export", samples / "export_agent.csv",
         cwd=tmp_path,

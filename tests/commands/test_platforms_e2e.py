@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from certsync import cli
+from certsync.config import PLATFORMS
 from certsync.connectors.pem import der_of_text
 from certsync.errors import ExitCode
 from certsync.sandbox import SandboxHandle, start_sandbox
@@ -31,8 +32,6 @@ from certsync.testkit.pki import SamplePKI
 from certsync.testkit.rosters import write_csv
 from tests.connectors.kit import ENV
 from tests.helpers import BREST_SIREN, BREST_SIRET, RENNES_SIREN, RENNES_SIRET, leaf_for, write_pem
-
-PLATFORMS = ("socle", "s2low", "pastell")
 
 
 @dataclass(frozen=True)

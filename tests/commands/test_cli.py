@@ -268,9 +268,8 @@ def test_inspect_missing_file_exit_66(tmp_path):
 
 def test_every_command_and_option_is_documented_in_the_readme():
     import argparse
-    from pathlib import Path
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     parser = cli.build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for name, command in sub.choices.items():

@@ -81,6 +81,7 @@ def world(tmp_path, pki, monkeypatch):
         sandbox.stop()
 
 
+@pytest.mark.slow
 def test_second_run_writes_nothing_and_parses_nothing(world, monkeypatch):
     assert cli.main(world.args("--report-dir", "r1")) == ExitCode.OK
     assert set(world.writes().values()) == {1}
@@ -118,6 +119,7 @@ def test_second_run_writes_nothing_and_parses_nothing(world, monkeypatch):
     assert sum(writes.values()) == len(PEOPLE) + 2
 
 
+@pytest.mark.slow
 def test_renewal_of_an_expiring_certificate_is_reported(world):
     p, n = PEOPLE[1]
     old = leaf_for(
@@ -157,6 +159,7 @@ def _wait_for(predicate, timeout: float = 30.0) -> None:
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_run_killed_mid_push_then_next_run_completes_writing_each_once(tmp_path, pki, monkeypatch):
     for key, value in ENV.items():
         monkeypatch.setenv(key, value)
@@ -210,6 +213,7 @@ def test_second_concurrent_run_exits_75_naming_the_first(tmp_path, pki, monkeypa
         slow.stop()
 
 
+@pytest.mark.slow
 def test_rollback_restores_the_previous_certificates(world):
     assert cli.main(world.args("--report-dir", "r1")) == ExitCode.OK
     before = {str(a["email"]): a["sha256"] for a in world.sandbox.accounts()}
@@ -246,6 +250,7 @@ def _history_json(state: str) -> str:
     return proc.stdout
 
 
+@pytest.mark.slow
 def test_history_lists_runs_with_counts_and_exit_codes(world):
     cli.main(world.args("--report-dir", "r1"))
     cli.main(world.args("--report-dir", "r2", "--dry-run"))
@@ -256,6 +261,7 @@ def test_history_lists_runs_with_counts_and_exit_codes(world):
     assert runs[0]["counts"]["unchanged"] == len(PEOPLE)
 
 
+@pytest.mark.slow
 def test_expiring_and_notify_dry_run_from_the_state(world, capsys):
     p, n = PEOPLE[2]
     old = leaf_for(
@@ -285,6 +291,7 @@ def test_expiring_and_notify_dry_run_from_the_state(world, capsys):
     assert email(p, n) in out and "19/03/2026" in out
 
 
+@pytest.mark.slow
 def test_unchanged_nightly_run_reuses_the_last_result(world, monkeypatch, capsys):
     assert cli.main(world.args("--report-dir", "r1")) == ExitCode.OK  # pushes
     assert cli.main(world.args("--report-dir", "r2")) == ExitCode.OK  # confirms: unchanged
@@ -334,6 +341,7 @@ def test_shortcut_is_not_taken_when_something_changed(world, monkeypatch, change
     assert ("reused_from" in world.report("r2")) is (change == "none")
 
 
+@pytest.mark.slow
 def test_expiring_reads_the_platform_when_given_its_url(world):
     p, n = PEOPLE[3]
     old = leaf_for(
@@ -352,6 +360,7 @@ def test_expiring_reads_the_platform_when_given_its_url(world):
     assert [(r["email"], r["source"]) for r in rows] == [(email(p, n), "platform")]
 
 
+@pytest.mark.slow
 def test_rollback_restores_a_certificate_placed_by_hand_before_the_first_run(world):
     from certsync.config import PlatformConfig
     from certsync.connectors import make_connector
