@@ -17,7 +17,7 @@ from certsync.connectors.pem import sha256_hex, to_pem
 from certsync.errors import ExitCode, PlatformAuthError, PlatformProtocolError, StateError
 from certsync.findings import Code
 from certsync.push import PushRun, Selection, push
-from certsync.pushing import StateJournal
+from certsync.push.recorded import StateJournal
 from certsync.records import Agent, AgentStatus
 from certsync.state import Action, StateStore
 from tests.connectors.kit import Person, fast_config, people

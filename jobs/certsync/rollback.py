@@ -15,7 +15,7 @@ from certsync.connectors.interface import (
 )
 from certsync.connectors.pem import der_of_text, sha256_hex, to_pem
 from certsync.errors import PlatformUnavailable, UsageError
-from certsync.readback import Landing, write_verified
+from certsync.push.readback import Landing, write_verified
 from certsync.state import Action, AuditEntry, StateStore, StoredCert
 
 
@@ -84,7 +84,7 @@ def rollback(
             hint="Relancez le retour arrière plus tard.",
         ) from exc
     if not dry_run:
-        from certsync.pushing import StateJournal
+        from certsync.push.recorded import StateJournal
 
         journal = StateJournal(store, rollback_run_id, connector.name, lambda: now)
         journal.settle(connector, listing)

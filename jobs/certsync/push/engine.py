@@ -22,7 +22,7 @@ from certsync.connectors.interface import (
 from certsync.connectors.pem import der_of_text, sha256_hex, to_pem
 from certsync.errors import CertsyncError, PlatformProtocolError
 from certsync.findings import Code, Finding, finding
-from certsync.readback import Landing, Verified, write_verified
+from certsync.push.readback import Landing, Verified, write_verified
 from certsync.records import Agent, AgentStatus
 
 
@@ -67,7 +67,7 @@ class Journal(Protocol):
         ...
 
 
-class Action(StrEnum):
+class PlanAction(StrEnum):
     """What the plan decided for one item."""
 
     WRITE = "write"
@@ -88,7 +88,7 @@ class Action(StrEnum):
 
 
 #: Actions that may lead to a write.
-WRITING = frozenset({Action.WRITE, Action.CREATE, Action.PENDING})
+WRITING = frozenset({PlanAction.WRITE, PlanAction.CREATE, PlanAction.PENDING})
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +96,7 @@ class PlanEntry:
     """The decision for one item, with what the account held."""
 
     item: PushItem
-    action: Action
+    action: PlanAction
     account: Account | None = None
     old_sha256: str | None = None
     """SHA-256 of the certificate the account held, None if empty or unreadable text."""
@@ -222,27 +222,27 @@ def _planned_outcome(entry: PlanEntry) -> PushOutcome:
         return PushOutcome(row, AgentStatus.FAILED, (f,), entry.old_sha256, account_id)
 
     match entry.action:
-        case Action.WRITE | Action.CREATE:
+        case PlanAction.WRITE | PlanAction.CREATE:
             return PushOutcome(row, AgentStatus.WOULD_PUSH, (), entry.old_sha256, account_id)
-        case Action.UNCHANGED:
+        case PlanAction.UNCHANGED:
             return PushOutcome(row, AgentStatus.UNCHANGED, (), entry.old_sha256, account_id)
-        case Action.MISSING:
+        case PlanAction.MISSING:
             return failed(finding(Code.MEGALIS_ACCOUNT_NOT_FOUND, row=row, email=email))
-        case Action.INCOMPLETE:
+        case PlanAction.INCOMPLETE:
             return failed(
                 finding(Code.MEGALIS_LISTING_INCOMPLETE, row=row, email=email, gaps=entry.reason)
             )
-        case Action.DISABLED:
+        case PlanAction.DISABLED:
             return failed(
                 finding(Code.MEGALIS_ACCOUNT_DISABLED, row=row, email=email, account=account_id)
             )
-        case Action.AMBIGUOUS:
+        case PlanAction.AMBIGUOUS:
             return failed(
                 finding(Code.MEGALIS_ACCOUNT_AMBIGUOUS, row=row, email=email, ids=entry.reason)
             )
-        case Action.REJECTED:
+        case PlanAction.REJECTED:
             return failed(finding(Code.MEGALIS_REJECTED, row=row, message=entry.reason))
-        case Action.UNSETTLED:
+        case PlanAction.UNSETTLED:
             return failed(finding(Code.MEGALIS_OUTCOME_UNKNOWN, row=row, reason=entry.reason))
         case _:
             return failed(finding(Code.MEGALIS_UNAVAILABLE, row=row, reason=entry.reason))
@@ -280,54 +280,69 @@ def plan(
         try:
             listing = connector.listing()
         except Unavailable as exc:
-            pending = tuple(PlanEntry(i, Action.PENDING, reason=exc.reason) for i in items)
+            pending = tuple(PlanEntry(i, PlanAction.PENDING, reason=exc.reason) for i in items)
             return Plan(pending, breaker_open=True)
         except CertsyncError as exc:
-            pending = tuple(PlanEntry(i, Action.PENDING, reason=exc.message) for i in items)
+            pending = tuple(PlanEntry(i, PlanAction.PENDING, reason=exc.message) for i in items)
             return Plan(pending, error=exc)
-    accounts, gaps, ambiguous = listing.accounts, listing.gaps, listing.ambiguous
-    unsettled = unsettled or {}
-    breaker = CircuitBreaker(breaker_threshold)
-    stop: list[CertsyncError] = []
+    reader = _AccountReader(
+        connector, listing, unsettled or {}, create_missing, CircuitBreaker(breaker_threshold)
+    )
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="plan") as pool:
+        entries = tuple(pool.map(reader.plan_entry, items))
+    stop = reader.errors[0] if reader.errors else None
+    return Plan(entries, reader.breaker.open, stop, listing.gaps)
 
-    def decide(item: PushItem) -> PlanEntry:
-        shared = ambiguous.get(item.agent.email_key)
+
+@dataclass(slots=True)
+class _AccountReader:
+    """Finds each item's account in the listing and reads it: one PlanEntry per item."""
+
+    connector: Connector
+    listing: AccountListing
+    unsettled: Mapping[str, str]
+    create_missing: bool
+    breaker: CircuitBreaker
+    errors: list[CertsyncError] = field(default_factory=list)
+
+    def plan_entry(self, item: PushItem) -> PlanEntry:
+        """The plan's decision for one item: from the listing, else from reading its account."""
+        key = item.agent.email_key
+        shared = self.listing.ambiguous.get(key)
         if shared:
-            return PlanEntry(item, Action.AMBIGUOUS, reason=", ".join(shared))
-        account = accounts.get(item.agent.email_key)
+            return PlanEntry(item, PlanAction.AMBIGUOUS, reason=", ".join(shared))
+        account = self.listing.accounts.get(key)
         if account is None:
-            if gaps:
-                return PlanEntry(item, Action.INCOMPLETE, reason=" ; ".join(gaps))
-            return PlanEntry(item, Action.CREATE if create_missing else Action.MISSING)
+            if self.listing.gaps:
+                return PlanEntry(item, PlanAction.INCOMPLETE, reason=" ; ".join(self.listing.gaps))
+            return PlanEntry(item, PlanAction.CREATE if self.create_missing else PlanAction.MISSING)
         if not account.active:
-            return PlanEntry(item, Action.DISABLED, account)
-        if item.agent.email_key in unsettled:
-            return PlanEntry(
-                item, Action.UNSETTLED, account, reason=unsettled[item.agent.email_key]
-            )
-        if breaker.open or stop:
-            reason = stop[0].message if stop else BREAKER_REASON
-            return PlanEntry(item, Action.PENDING, account, reason=reason)
+            return PlanEntry(item, PlanAction.DISABLED, account)
+        if key in self.unsettled:
+            return PlanEntry(item, PlanAction.UNSETTLED, account, reason=self.unsettled[key])
+        if self.breaker.open or self.errors:
+            reason = self.errors[0].message if self.errors else BREAKER_REASON
+            return PlanEntry(item, PlanAction.PENDING, account, reason=reason)
+        return self._read(item, account)
+
+    def _read(self, item: PushItem, account: Account) -> PlanEntry:
+        """Read the account whole: UNCHANGED, WRITE, or why it could not be read."""
         try:
-            before = connector.read_account(account)
+            before = self.connector.read_account(account)
         except Rejected as exc:
-            breaker.success()
-            return PlanEntry(item, Action.REJECTED, account, reason=exc.message)
+            self.breaker.success()
+            return PlanEntry(item, PlanAction.REJECTED, account, reason=exc.message)
         except Unavailable as exc:
-            breaker.failure()
-            return PlanEntry(item, Action.PENDING, account, reason=exc.reason)
+            self.breaker.failure()
+            return PlanEntry(item, PlanAction.PENDING, account, reason=exc.reason)
         except CertsyncError as exc:
-            stop.append(exc)
-            return PlanEntry(item, Action.PENDING, account, reason=exc.message)
-        breaker.success()
+            self.errors.append(exc)
+            return PlanEntry(item, PlanAction.PENDING, account, reason=exc.message)
+        self.breaker.success()
         old_der = der_of_text(before.certificate)
         old = sha256_hex(old_der) if old_der is not None else None
-        action = Action.UNCHANGED if old == item.sha256 else Action.WRITE
+        action = PlanAction.UNCHANGED if old == item.sha256 else PlanAction.WRITE
         return PlanEntry(item, action, account, old, old_der, before=before)
-
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="plan") as pool:
-        entries = tuple(pool.map(decide, items))
-    return Plan(entries, breaker.open, stop[0] if stop else None, gaps)
 
 
 @dataclass(slots=True)
@@ -364,16 +379,16 @@ class _Applier:
         item = entry.item
         if entry.action not in WRITING:
             return _planned_outcome(entry)
-        if entry.action is Action.CREATE and not self.create_missing:
-            return _planned_outcome(replace(entry, action=Action.MISSING))
+        if entry.action is PlanAction.CREATE and not self.create_missing:
+            return _planned_outcome(replace(entry, action=PlanAction.MISSING))
         if item.row not in self.selected:
             held = finding(Code.MEGALIS_NOT_SELECTED, row=item.row, options=self.selection.label)
-            out = _planned_outcome(replace(entry, action=Action.WRITE))
+            out = _planned_outcome(replace(entry, action=PlanAction.WRITE))
             return replace(out, findings=(held,))
         stopped = self._stopped()
-        if stopped or (entry.account is None and entry.action is Action.PENDING):
+        if stopped or (entry.account is None and entry.action is PlanAction.PENDING):
             return _planned_outcome(
-                replace(entry, action=Action.PENDING, reason=stopped or entry.reason)
+                replace(entry, action=PlanAction.PENDING, reason=stopped or entry.reason)
             )
         try:
             if entry.account is None:
@@ -381,13 +396,13 @@ class _Applier:
             return self._update(entry, entry.account)
         except Rejected as exc:
             self.breaker.success()
-            return _planned_outcome(replace(entry, action=Action.REJECTED, reason=exc.message))
+            return _planned_outcome(replace(entry, action=PlanAction.REJECTED, reason=exc.message))
         except Unavailable as exc:
             self.breaker.failure()
-            return _planned_outcome(replace(entry, action=Action.PENDING, reason=exc.reason))
+            return _planned_outcome(replace(entry, action=PlanAction.PENDING, reason=exc.reason))
         except CertsyncError as exc:
             self._stop(exc)
-            return _planned_outcome(replace(entry, action=Action.PENDING, reason=exc.message))
+            return _planned_outcome(replace(entry, action=PlanAction.PENDING, reason=exc.message))
 
     def _update(self, entry: PlanEntry, account: Account) -> PushOutcome:
         item = entry.item
@@ -537,7 +552,7 @@ def apply(
     if plan.breaker_open or plan.error is not None:
         reason = plan.error.message if plan.error else BREAKER_REASON
         outcomes = [
-            _planned_outcome(replace(e, action=Action.PENDING, reason=e.reason or reason))
+            _planned_outcome(replace(e, action=PlanAction.PENDING, reason=e.reason or reason))
             if e.action in WRITING
             else _planned_outcome(e)
             for e in plan.entries
@@ -550,7 +565,7 @@ def apply(
 
 
 def _all_pending(items: Sequence[PushItem], reason: str) -> tuple[PushOutcome, ...]:
-    return tuple(_planned_outcome(PlanEntry(i, Action.PENDING, reason=reason)) for i in items)
+    return tuple(_planned_outcome(PlanEntry(i, PlanAction.PENDING, reason=reason)) for i in items)
 
 
 #: Called with the listing before the plan: settles the writes earlier runs left unconfirmed
