@@ -22,6 +22,7 @@ from certsync.plan import selection_step, step_of
 from certsync.push.engine import Intent, Plan, PlanEntry, PushItem, PushOutcome, Selection, push
 from certsync.records import AgentResult, AgentStatus, CertFile, Step
 from certsync.state import AccountRecord, InFlight, StateStore, StoredCert
+from certsync.state import Action as AuditAction
 
 log = logging.getLogger("certsync.push")
 
@@ -237,6 +238,7 @@ class StateJournal:
         platform: str,
         clock: Callable[[], dt.datetime],
         files: Mapping[int, str | None] | None = None,
+        action: AuditAction = AuditAction.PUSH,
     ) -> None:
         self.store = store
         self.run_id = run_id
@@ -244,6 +246,8 @@ class StateJournal:
         self.clock = clock
         self.files = files or {}
         """Roster row → the file its certificate came from (for the audit)."""
+        self.action = action
+        """How the writes are audited: a push, or a rollback's restore."""
 
     def _store(self) -> StateStore:
         assert self.store is not None
@@ -259,6 +263,7 @@ class StateJournal:
             old_der=intent.old_der,
             new_sha256=intent.item.sha256,
             at=self.clock(),
+            action=self.action,
         )
 
     def confirm(self, intent: Intent, account_id: str) -> None:
@@ -272,6 +277,7 @@ class StateJournal:
             cert=StoredCert.from_der(intent.item.der),
             old_der=intent.old_der,
             at=self.clock(),
+            action=self.action,
             prenom=agent.prenom,
             nom=agent.nom,
             organisation=agent.organisation,
