@@ -348,7 +348,6 @@ class _AccountReader:
 @dataclass(slots=True)
 class _Applier:
     connector: Connector
-    rounds: int
     breaker: CircuitBreaker
     journal: Journal | None
     create_missing: bool
@@ -418,7 +417,7 @@ class _Applier:
         self._intend(intent)
         try:
             verified = write_verified(
-                self.connector, account, before, to_pem(item.der), item.sha256, self.rounds
+                self.connector, account, before, to_pem(item.der), item.sha256
             )
         except (Rejected, Unavailable):
             self._after(lambda: self._drop(intent))
@@ -465,7 +464,7 @@ class _Applier:
             return self._conclude(intent, account, verified, created)
         if der_of_text(seen.certificate) is not None and _sha(seen) == item.sha256:
             return self._conclude(intent, account, Verified(Landing.LANDED, seen), created)
-        verified = write_verified(self.connector, account, seen, pem, item.sha256, self.rounds)
+        verified = write_verified(self.connector, account, seen, pem, item.sha256)
         return self._conclude(intent, account, verified, created)
 
     def _created_anyway(self, agent: Agent, exc: Unavailable) -> Account | None:
@@ -542,7 +541,6 @@ def apply(
     selection = selection or Selection()
     applier = _Applier(
         connector,
-        max(1, config.max_attempts),
         CircuitBreaker(config.breaker_threshold),
         journal,
         create_missing,
