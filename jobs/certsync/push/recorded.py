@@ -19,7 +19,16 @@ from certsync.findings import Code, Finding, finding
 from certsync.ingest import Checked, load_der
 from certsync.meter import Meter, WatchedConnector
 from certsync.plan import selection_step, step_of
-from certsync.push.engine import Intent, Plan, PlanEntry, PushItem, PushOutcome, Selection, push
+from certsync.push.engine import (
+    Intent,
+    Plan,
+    PlanEntry,
+    PushItem,
+    PushOutcome,
+    PushRun,
+    Selection,
+    push,
+)
 from certsync.records import AgentResult, AgentStatus, CertFile, Step
 from certsync.state import AccountRecord, InFlight, StateStore, StoredCert
 from certsync.state import Action as AuditAction
@@ -67,6 +76,7 @@ class StatePusher:
     def __call__(
         self, agents: list[AgentResult], checked: Sequence[Checked]
     ) -> tuple[list[AgentResult], int | None]:
+        """Push the rows due for a push; return every row with its outcome, and the exit code."""
         todo = [a for a in agents if a.status is AgentStatus.WOULD_PUSH and a.sha256 and a.file]
         self._check_selection(agents)
         items, vanished = self._items(todo, {c.file.path: c.file for c in checked})
@@ -79,8 +89,23 @@ class StatePusher:
         )
         self._previous = {a.agent.row: known.get(a.agent.email_key) for a in todo}
         self._files = {a.agent.row: a.file for a in todo}
-        journal = StateJournal(self.store, self.run_id, self.platform, self.clock, self._files)
         live = self.store is not None and not self.dry_run
+        run = self._push(items, live)
+        outcomes = {o.row: o for o in run.outcomes}
+        outcomes.update(vanished)
+        merged = [self._merge(a, outcomes.get(a.agent.row)) for a in agents]
+        if live and run.error is None:  # after a state error, nothing optional is written
+            for outcome in run.outcomes:
+                if outcome.status is AgentStatus.UNCHANGED:
+                    self._note_unchanged(by_row[outcome.row], outcome)
+        self.stop_error = run.error
+        if run.error is not None:
+            return merged, int(run.error.exit_code)
+        return merged, int(ExitCode.PLATFORM_UNAVAILABLE) if run.breaker_open else None
+
+    def _push(self, items: list[PushItem], live: bool) -> PushRun:
+        """The engine's push, its writes journalled in the state when live, progress shown."""
+        journal = StateJournal(self.store, self.run_id, self.platform, self.clock, self._files)
         with nullcontext(self.meter) if self.meter else Meter() as meter:
             # Progress is watched from outside the engine: the connector's calls are counted.
             watched = WatchedConnector(self.connector, meter)
@@ -96,7 +121,7 @@ class StatePusher:
                     meter.start("push", "Dépôt", writes)
                     meter.start("readback", "Relecture", writes)
 
-            run = push(
+            return push(
                 items,
                 connector,
                 self.config.platform,
@@ -107,20 +132,6 @@ class StatePusher:
                 settle=journal.settle_factory(connector) if live else None,
                 on_plan=on_plan,
             )
-        outcomes = {o.row: o for o in run.outcomes}
-        outcomes.update(vanished)
-        merged = [self._merge(a, outcomes.get(a.agent.row)) for a in agents]
-        if live and run.error is None:  # after a state error, nothing optional is written
-            for outcome in run.outcomes:
-                if outcome.status is AgentStatus.UNCHANGED:
-                    self._note_unchanged(by_row[outcome.row], outcome)
-        code: int | None = None
-        self.stop_error = run.error
-        if run.error is not None:
-            code = int(run.error.exit_code)
-        elif run.breaker_open:
-            code = int(ExitCode.PLATFORM_UNAVAILABLE)
-        return merged, code
 
     def _check_selection(self, agents: list[AgentResult]) -> None:
         """--only names agents of the roster: a typo must not silently push nobody."""
