@@ -13,7 +13,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from certsync.frenchfmt import fr_int
-from certsync.push.engine import PlanAction, PlanEntry
+from certsync.push.records import PlanAction, PlanEntry
 from certsync.records import AgentResult, AgentStatus, CertBrief, PlanStep, RunResult, Step
 
 #: How a step reads in the report (French), in the order the summary lists them.

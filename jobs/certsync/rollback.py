@@ -10,17 +10,10 @@ from certsync.config import PlatformConfig
 from certsync.connectors.interface import AccountListing, Connector, Unavailable
 from certsync.errors import PlatformUnavailable, UsageError
 from certsync.findings import Code, Finding
-from certsync.push.engine import (
-    Plan,
-    PlanAction,
-    PlanEntry,
-    PushItem,
-    PushOutcome,
-    PushRun,
-    apply,
-    plan,
-)
+from certsync.push.planning import plan
 from certsync.push.recorded import StateJournal
+from certsync.push.records import Plan, PlanAction, PlanEntry, PushItem, PushOutcome, PushRun
+from certsync.push.writing import apply
 from certsync.records import Agent, AgentStatus
 from certsync.state import Action as AuditAction
 from certsync.state import AuditEntry, StateStore

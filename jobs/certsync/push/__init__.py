@@ -1,10 +1,11 @@
-"""Pushing certificates: the engine (`engine`), its state-recording variant (`recorded`) and the
-write with its read-back (`readback`); the engine's names are re-exported here."""
+"""Pushing certificates: the records, the plan (`planning`), the writes (`writing`, each one read
+back by `readback`), the whole push (`engine`) and its state-recording variant (`recorded`)."""
 
-from certsync.push.engine import (
-    BREAKER_REASON,
+from certsync.push.breaker import BREAKER_REASON, CircuitBreaker
+from certsync.push.engine import Settle, push
+from certsync.push.planning import plan
+from certsync.push.records import (
     WRITING,
-    CircuitBreaker,
     Intent,
     Journal,
     Plan,
@@ -14,11 +15,8 @@ from certsync.push.engine import (
     PushOutcome,
     PushRun,
     Selection,
-    Settle,
-    apply,
-    plan,
-    push,
 )
+from certsync.push.writing import apply
 
 __all__ = [
     "BREAKER_REASON",

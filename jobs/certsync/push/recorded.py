@@ -19,7 +19,8 @@ from certsync.findings import Code, Finding, finding
 from certsync.ingest import Checked, load_der
 from certsync.meter import Meter, WatchedConnector
 from certsync.plan import selection_step, step_of
-from certsync.push.engine import (
+from certsync.push.engine import push
+from certsync.push.records import (
     Intent,
     Plan,
     PlanEntry,
@@ -27,7 +28,6 @@ from certsync.push.engine import (
     PushOutcome,
     PushRun,
     Selection,
-    push,
 )
 from certsync.records import AgentResult, AgentStatus, CertFile, Step
 from certsync.state import AccountRecord, InFlight, StateStore, StoredCert
