@@ -1,5 +1,8 @@
-"""The plan a run shows before it pushes: for every agent, what the real run does to its account
-(create, first certificate, replace, leave unchanged) or why nothing is done."""
+"""The plan as the report shows it: for every agent, what the real run does to its account
+(create, first certificate, replace, leave unchanged) or why nothing is done.
+
+The push engine's own plan (which account to write, read from the platform) is
+`certsync.push.planning`; this module only words it, and the rows that never reached it."""
 
 from __future__ import annotations
 
