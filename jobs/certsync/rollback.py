@@ -140,8 +140,9 @@ class _Restorer:
             else:
                 outcomes[entry.item.row] = ruled
         if writes:
+            # A platform that stopped answering while being read is not written (as in a push).
             run = apply(
-                Plan(tuple(writes)),
+                Plan(tuple(writes), breaker_open=the_plan.breaker_open),
                 self.connector,
                 self.config,
                 create_missing=False,
