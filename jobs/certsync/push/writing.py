@@ -166,12 +166,16 @@ class _Applier:
     def _conclude(
         self, intent: Intent, account: Account, verified: Verified, findings: list[Finding]
     ) -> PushOutcome:
-        item = intent.item
+        """Journal and judge a write from its read-back: PUSHED, or FAILED with the reason."""
+        problem = self._judge(intent, account, verified)
         old = sha256_hex(intent.old_der) if intent.old_der is not None else None
+        status = AgentStatus.PUSHED if problem is None else AgentStatus.FAILED
+        more = () if problem is None else (problem,)
+        return PushOutcome(intent.item.row, status, (*findings, *more), old, account.id)
 
-        def out(status: AgentStatus, *more: Finding) -> PushOutcome:
-            return PushOutcome(item.row, status, (*findings, *more), old, account.id)
-
+    def _judge(self, intent: Intent, account: Account, verified: Verified) -> Finding | None:
+        """The finding that makes a write a failure (None: it landed and changed nothing else)."""
+        row = intent.item.row
         if verified.landing is Landing.UNKNOWN:
             # The pending write stays in the journal: the next run reads the account and
             # records the write if it landed.
@@ -179,10 +183,7 @@ class _Applier:
                 self._stop(verified.error)
             else:
                 self.breaker.failure()
-            return out(
-                AgentStatus.FAILED,
-                finding(Code.MEGALIS_OUTCOME_UNKNOWN, row=item.row, reason=verified.reason),
-            )
+            return finding(Code.MEGALIS_OUTCOME_UNKNOWN, row=row, reason=verified.reason)
         self.breaker.success()
         if verified.landing is Landing.LANDED:
             self._after(lambda: self._confirm(intent, account.id))
@@ -190,27 +191,24 @@ class _Applier:
             self._after(lambda: self._drop(intent))
         if verified.changed:
             problem = verified.changes_text()
-            self._stop(
-                PlatformProtocolError(
-                    f"Après le dépôt sur le compte « {item.agent.email} », la relecture montre "
-                    f"qu'un autre champ a changé : {problem}. Plus aucun dépôt n'est fait sur "
-                    "cette plateforme pendant cette exécution.",
-                    hint="Vérifiez ce compte sur la plateforme et corrigez le champ à la main ; "
-                    "signalez le problème à l'équipe certsync avant de relancer.",
-                )
-            )
-            return out(
-                AgentStatus.FAILED,
-                finding(Code.MEGALIS_VERIFY_FAILED, row=item.row, problem=problem),
-            )
+            self._stop(_field_changed(intent.item.agent.email, problem))
+            return finding(Code.MEGALIS_VERIFY_FAILED, row=row, problem=problem)
         if verified.landing is Landing.NOT_LANDED:
             shown = verified.found_sha256 or "aucun certificat lisible"
             problem = f"le compte contient un autre certificat ({shown})"
-            return out(
-                AgentStatus.FAILED,
-                finding(Code.MEGALIS_VERIFY_FAILED, row=item.row, problem=problem, found=shown),
-            )
-        return out(AgentStatus.PUSHED)
+            return finding(Code.MEGALIS_VERIFY_FAILED, row=row, problem=problem, found=shown)
+        return None
+
+
+def _field_changed(email: str, problem: str) -> PlatformProtocolError:
+    """The error that stops the writes after one changed another field of an account."""
+    return PlatformProtocolError(
+        f"Après le dépôt sur le compte « {email} », la relecture montre "
+        f"qu'un autre champ a changé : {problem}. Plus aucun dépôt n'est fait sur "
+        "cette plateforme pendant cette exécution.",
+        hint="Vérifiez ce compte sur la plateforme et corrigez le champ à la main ; "
+        "signalez le problème à l'équipe certsync avant de relancer.",
+    )
 
 
 def _sha(snapshot: AccountSnapshot) -> str | None:
