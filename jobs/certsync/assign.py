@@ -1,4 +1,4 @@
-"""De-duplication and the final decision per row and per file, before any push."""
+"""De-duplication, then the assignment of one certificate per row and a status per file."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from certsync.findings import Code, Finding, any_blocking, finding
 from certsync.ingest import Checked
 from certsync.match import Match, MatchResult
 from certsync.records import (
+    Agent,
     AgentResult,
     AgentStatus,
     FileResult,
@@ -74,8 +75,8 @@ def deduplicate_files(
 
 
 @dataclass(slots=True)
-class Decisions:
-    """The outcome of the decision stages, before the push."""
+class Assignments:
+    """Each roster row with its certificate (or why none) and each file with its status."""
 
     agents: list[AgentResult] = field(default_factory=list)
     files: list[FileResult] = field(default_factory=list)
@@ -101,119 +102,153 @@ def _renews(older: Match, chosen: Match) -> bool:
     return older.tier == chosen.tier and older.identity == chosen.identity
 
 
-def decide(
+def assign_certificates(
     roster: Roster,
     checked: Sequence[Checked],
     matched: MatchResult,
     validator: Validator,
-) -> Decisions:
+) -> Assignments:
     """Give each row its certificate (or say why not) and each file its status."""
-    by_path = {c.file.path: c for c in checked}
-    by_row: dict[int, list[tuple[Match, Checked]]] = defaultdict(list)
-    for m in matched.matches:
-        for row in m.rows:
-            by_row[row].append((m, by_path[m.file]))
-    row_findings: dict[int, list[Finding]] = defaultdict(list)
-    for f in roster.findings:
-        if f.row is not None:
-            row_findings[f.row].append(f)
-
-    file_findings: dict[str, list[Finding]] = defaultdict(list)
-    for f in matched.findings:
-        if f.file is not None:
-            file_findings[f.file].append(f)
-    used: dict[str, list[int]] = defaultdict(list)
-    superseded: dict[str, str] = {}
-    passed_over: dict[str, Finding] = {}
-    email_of = {a.row: a.email for a in roster.agents}
-
-    result = Decisions()
+    assigner = _Assigner(roster, checked, matched, validator)
+    result = Assignments()
     for agent in roster.agents:
-        own = list(row_findings.get(agent.row, ()))
-        if any(f.code in EXCLUDED_ROW_CODES for f in own):
-            result.agents.append(AgentResult(agent, AgentStatus.BLOCKED, findings=tuple(own)))
-            continue
-        candidates = by_row.get(agent.row, [])
-        if not candidates:
-            held = matched.held_rows.get(agent.row)
-            refused = matched.refused_rows.get(agent.row)
-            reason = (
-                f" : le fichier « {held} » est en attente de décision"
-                if held
-                else f" : le fichier « {refused} » a été refusé (voir ce fichier)"
-                if refused
-                else ""
-            )
-            extra: dict[str, object] = {"reason": reason, "see_file": held or refused or ""}
-            if held:
-                extra["action"] = (
-                    f"Tranchez le cas du fichier « {held} » (voir son constat) : choisissez "
-                    "l'agent dans sa colonne « Décision » du classeur, ou indiquez-le dans le "
-                    "fichier de décisions ou dans la colonne Fichier de la liste."
-                )
-            elif refused:
-                extra["action"] = (
-                    f"Lisez le constat du fichier « {refused} » et demandez à l'agent un nouvel "
-                    "export de la seule partie publique de son certificat (.cer)."
-                )
-            own.append(Finding(Code.MATCH_NO_CERTIFICATE, row=agent.row, params=extra))
-            status = AgentStatus.BLOCKED if any_blocking(own) else AgentStatus.NO_CERTIFICATE
-            result.agents.append(AgentResult(agent, status, findings=tuple(own)))
-            continue
-        chosen_match, chosen = _pick(candidates)
-        cert = chosen.file.cert
-        assert cert is not None
-        for other_match, other in candidates:
-            if other is chosen:
-                continue
-            if _renews(other_match, chosen_match):
-                superseded[other.file.path] = chosen.file.path
-            else:
-                passed_over[other.file.path] = _passed_over(
-                    other_match, other, chosen_match, agent.display_name, agent.email
-                )
-        own.extend(f.at(row=agent.row, file=chosen.file.path) for f in chosen.file.findings)
-        own.extend(f.at(row=agent.row, file=chosen.file.path) for f in chosen.checks)
-        org = validator.check_organisation(cert, agent)
-        if org is not None:
-            own.append(org.at(row=agent.row, file=chosen.file.path))
-        if len(chosen_match.rows) > 1:
-            emails = ", ".join(email_of[r] for r in chosen_match.rows)
-            own.append(
-                finding(
-                    Code.MATCH_SHARED_CERTIFICATE,
-                    row=agent.row,
-                    file=chosen.file.path,
-                    emails=emails,
-                )
-            )
-        used[chosen.file.path].append(agent.row)
-        blocked = any_blocking(own)
-        # The push stage turns WOULD_PUSH into pushed / unchanged / failed on a real run.
-        status = AgentStatus.BLOCKED if blocked else AgentStatus.WOULD_PUSH
-        result.agents.append(
-            AgentResult(
-                agent,
-                status,
-                file=chosen.file.path,
-                sha256=cert.sha256,
-                method=chosen_match.describe(),
-                not_after=cert.not_after,
-                findings=tuple(own),
-            )
-        )
-
+        result.agents.append(assigner.agent_result(agent))
     for item in checked:
+        passed_over = _one(assigner.passed_over, item.file.path)
         result.files.append(
             _file_result(
                 item,
                 matched,
-                used,
-                superseded,
-                [*file_findings.get(item.file.path, []), *_one(passed_over, item.file.path)],
+                assigner.used,
+                assigner.superseded,
+                [*assigner.file_findings.get(item.file.path, []), *passed_over],
             )
         )
     return result
+
+
+#: The name pipeline.py still imports (it belongs to another restructuring branch).
+decide = assign_certificates
+
+
+class _Assigner:
+    """The indexes the assignment reads, and what it learns about files while assigning rows."""
+
+    def __init__(
+        self,
+        roster: Roster,
+        checked: Sequence[Checked],
+        matched: MatchResult,
+        validator: Validator,
+    ) -> None:
+        self.matched = matched
+        self.validator = validator
+        by_path = {c.file.path: c for c in checked}
+        self.by_row: dict[int, list[tuple[Match, Checked]]] = defaultdict(list)
+        for m in matched.matches:
+            for row in m.rows:
+                self.by_row[row].append((m, by_path[m.file]))
+        self.row_findings: dict[int, list[Finding]] = defaultdict(list)
+        for f in roster.findings:
+            if f.row is not None:
+                self.row_findings[f.row].append(f)
+        self.file_findings: dict[str, list[Finding]] = defaultdict(list)
+        for f in matched.findings:
+            if f.file is not None:
+                self.file_findings[f.file].append(f)
+        self.email_of = {a.row: a.email for a in roster.agents}
+        self.used: dict[str, list[int]] = defaultdict(list)
+        self.superseded: dict[str, str] = {}
+        self.passed_over: dict[str, Finding] = {}
+
+    def agent_result(self, agent: Agent) -> AgentResult:
+        """One row: excluded, without a certificate, or with the one chosen among its matches."""
+        own = list(self.row_findings.get(agent.row, ()))
+        if any(f.code in EXCLUDED_ROW_CODES for f in own):
+            return AgentResult(agent, AgentStatus.BLOCKED, findings=tuple(own))
+        candidates = self.by_row.get(agent.row, [])
+        if not candidates:
+            own.append(_no_certificate(agent.row, self.matched))
+            status = AgentStatus.BLOCKED if any_blocking(own) else AgentStatus.NO_CERTIFICATE
+            return AgentResult(agent, status, findings=tuple(own))
+        return self._assigned(agent, own, candidates)
+
+    def _assigned(
+        self, agent: Agent, own: list[Finding], candidates: list[tuple[Match, Checked]]
+    ) -> AgentResult:
+        """The chosen certificate, with every finding about it; the others are set aside."""
+        chosen_match, chosen = _pick(candidates)
+        cert = chosen.file.cert
+        assert cert is not None
+        self._set_aside(agent, candidates, chosen_match, chosen)
+        path = chosen.file.path
+        own.extend(f.at(row=agent.row, file=path) for f in chosen.file.findings)
+        own.extend(f.at(row=agent.row, file=path) for f in chosen.checks)
+        org = self.validator.check_organisation(cert, agent)
+        if org is not None:
+            own.append(org.at(row=agent.row, file=path))
+        if len(chosen_match.rows) > 1:
+            emails = ", ".join(self.email_of[r] for r in chosen_match.rows)
+            own.append(
+                finding(Code.MATCH_SHARED_CERTIFICATE, row=agent.row, file=path, emails=emails)
+            )
+        self.used[path].append(agent.row)
+        blocked = any_blocking(own)
+        # The push stage turns WOULD_PUSH into pushed / unchanged / failed on a real run.
+        status = AgentStatus.BLOCKED if blocked else AgentStatus.WOULD_PUSH
+        return AgentResult(
+            agent,
+            status,
+            file=path,
+            sha256=cert.sha256,
+            method=chosen_match.describe(),
+            not_after=cert.not_after,
+            findings=tuple(own),
+        )
+
+    def _set_aside(
+        self,
+        agent: Agent,
+        candidates: list[tuple[Match, Checked]],
+        chosen_match: Match,
+        chosen: Checked,
+    ) -> None:
+        """The candidates not chosen: superseded by a renewal, or passed over for stronger."""
+        for other_match, other in candidates:
+            if other is chosen:
+                continue
+            if _renews(other_match, chosen_match):
+                self.superseded[other.file.path] = chosen.file.path
+            else:
+                self.passed_over[other.file.path] = _passed_over(
+                    other_match, other, chosen_match, agent.display_name, agent.email
+                )
+
+
+def _no_certificate(row: int, matched: MatchResult) -> Finding:
+    """MATCH_NO_CERTIFICATE, naming the file held for a decision or refused, if there is one."""
+    held = matched.held_rows.get(row)
+    refused = matched.refused_rows.get(row)
+    reason = (
+        f" : le fichier « {held} » est en attente de décision"
+        if held
+        else f" : le fichier « {refused} » a été refusé (voir ce fichier)"
+        if refused
+        else ""
+    )
+    extra: dict[str, object] = {"reason": reason, "see_file": held or refused or ""}
+    if held:
+        extra["action"] = (
+            f"Tranchez le cas du fichier « {held} » (voir son constat) : choisissez "
+            "l'agent dans sa colonne « Décision » du classeur, ou indiquez-le dans le "
+            "fichier de décisions ou dans la colonne Fichier de la liste."
+        )
+    elif refused:
+        extra["action"] = (
+            f"Lisez le constat du fichier « {refused} » et demandez à l'agent un nouvel "
+            "export de la seule partie publique de son certificat (.cer)."
+        )
+    return Finding(Code.MATCH_NO_CERTIFICATE, row=row, params=extra)
 
 
 def _file_result(

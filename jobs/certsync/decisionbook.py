@@ -19,7 +19,7 @@ from typing import Any
 from certsync.config import Limits
 from certsync.errors import InputError
 from certsync.ingest import load_der
-from certsync.match import Decision
+from certsync.match import AdminDecision
 from certsync.records import Roster
 from certsync.report.rows import DECIDABLE, DECISION_HEADER, IGNORE_CHOICE
 from certsync.state import StateStore, StoredDecision
@@ -256,7 +256,7 @@ def keep(store: StateStore, verdicts: Sequence[Verdict], source: Path, now: date
     return kept
 
 
-def stored_decisions(store: StateStore) -> dict[str, Decision]:
+def stored_decisions(store: StateStore) -> dict[str, AdminDecision]:
     """The decisions kept in the state, in the matcher's form."""
     grouped: dict[str, list[StoredDecision]] = {}
     for d in store.decisions():
@@ -266,7 +266,7 @@ def stored_decisions(store: StateStore) -> dict[str, Decision]:
         emails = tuple(d.email.casefold() for d in items if not d.ignore)
         first = items[0]
         source = f"{first.source}, le {first.decided_at:%d/%m/%Y}"
-        out[sha] = Decision(sha, emails, not emails, 0, source)
+        out[sha] = AdminDecision(sha, emails, not emails, 0, source)
     return out
 
 

@@ -10,14 +10,14 @@ from pathlib import Path
 from certsync.errors import InputError
 from certsync.findings import Code, Finding, finding
 from certsync.fsutil import read_regular
-from certsync.match import Decision
+from certsync.match import AdminDecision
 from certsync.roster.csvfile import decode
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _IGNORE = {"ignorer", "ignore", "rejet", "rejeter"}
 
 
-def read_decisions(path: Path) -> tuple[dict[str, Decision], list[Finding]]:
+def read_decisions(path: Path) -> tuple[dict[str, AdminDecision], list[Finding]]:
     """Read the decisions CSV (`;` or `,`; UTF-8 or cp1252); bad lines become findings."""
     try:
         raw = read_regular(path)
@@ -30,7 +30,7 @@ def read_decisions(path: Path) -> tuple[dict[str, Decision], list[Finding]]:
     text, _encoding = decode(raw, str(path), "Le fichier de décisions")
     first = text.split("\n", 1)[0]
     sep = ";" if first.count(";") >= first.count(",") else ","
-    decisions: dict[str, Decision] = {}
+    decisions: dict[str, AdminDecision] = {}
     findings: list[Finding] = []
     reader = csv.reader(io.StringIO(text), delimiter=sep)
     for fields in reader:
@@ -65,10 +65,10 @@ def read_decisions(path: Path) -> tuple[dict[str, Decision], list[Finding]]:
             continue
         previous = decisions.get(sha)
         if target.casefold() in _IGNORE:
-            decisions[sha] = Decision(sha, (), True, line)
+            decisions[sha] = AdminDecision(sha, (), True, line)
         elif previous is not None and not previous.ignore:
             # Several lines for one certificate: a certificate shared by several accounts.
-            decisions[sha] = Decision(sha, (*previous.emails, target.casefold()), False, line)
+            decisions[sha] = AdminDecision(sha, (*previous.emails, target.casefold()), False, line)
         else:
-            decisions[sha] = Decision(sha, (target.casefold(),), False, line)
+            decisions[sha] = AdminDecision(sha, (target.casefold(),), False, line)
     return decisions, findings

@@ -113,7 +113,7 @@ class Match:
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
+class AdminDecision:
     """An administrator's decision for one certificate, from the decisions file."""
 
     sha256: str
@@ -138,6 +138,10 @@ class Decision:
         return (
             f"la décision enregistrée ({self.source})" if self.source else "le fichier de décisions"
         )
+
+
+#: The name pipeline.py still imports (it belongs to another restructuring branch).
+Decision = AdminDecision
 
 
 @dataclass(slots=True)
@@ -339,7 +343,7 @@ def _unique(agents: Iterable[Agent]) -> list[Agent]:
     return sorted({a.row: a for a in agents}.values(), key=lambda a: a.row)
 
 
-def _stored_action(decision: Decision) -> dict[str, str]:
+def _stored_action(decision: AdminDecision) -> dict[str, str]:
     """A decision kept in the state is corrected with `certsync decisions`, not in a file."""
     if not decision.source:
         return {}
@@ -397,7 +401,7 @@ class Matcher:
         agents: Sequence[Agent],
         *,
         file_refs: Mapping[int, str],
-        decisions: Mapping[str, Decision] | None = None,
+        decisions: Mapping[str, AdminDecision] | None = None,
     ) -> None:
         self.by_email_key = {a.email_key: a for a in agents if a.email}
         self.index = _index(agents, file_refs)
@@ -693,7 +697,7 @@ class Matcher:
 
     # -- decision ------------------------------------------------------------------------------
 
-    def _apply_decision(self, path: str, info: CertInfo, result: MatchResult) -> bool:
+    def _apply_admin_decision(self, path: str, info: CertInfo, result: MatchResult) -> bool:
         """Rule 1: the decisions file settles the certificate; True when it did."""
         decision = self.decisions.get(info.sha256)
         if decision is None:
@@ -730,9 +734,10 @@ class Matcher:
         )
         return False
 
-    def _decide(self, cf: CertFile, info: CertInfo, result: MatchResult) -> None:
+    def _match_file(self, cf: CertFile, info: CertInfo, result: MatchResult) -> None:
+        """One file: the administrator's decision if there is one, else the matching rules."""
         path = cf.path
-        if self._apply_decision(path, info, result):
+        if self._apply_admin_decision(path, info, result):
             return
         name = cert_name(info)
         verdict = self.content(info, name)
@@ -923,7 +928,7 @@ class Matcher:
         result = MatchResult()
         for cf in files:
             if cf.cert is not None and cf.usable:
-                self._decide(cf, cf.cert, result)
+                self._match_file(cf, cf.cert, result)
             else:
                 owner = self._filename_email(cf.path)
                 owners = [owner] if owner is not None else self._filename_agents(cf.path)

@@ -1,5 +1,8 @@
-"""The plan a run shows before it pushes: for every agent, what the real run does to its account
-(create, first certificate, replace, leave unchanged) or why nothing is done."""
+"""The plan as the report shows it: for every agent, what the real run does to its account
+(create, first certificate, replace, leave unchanged) or why nothing is done.
+
+The push engine's own plan (which account to write, read from the platform) is
+`certsync.push.planning`; this module only words it, and the rows that never reached it."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from certsync.frenchfmt import fr_int
-from certsync.push import Action, PlanEntry
+from certsync.push.records import PlanAction, PlanEntry
 from certsync.records import AgentResult, AgentStatus, CertBrief, PlanStep, RunResult, Step
 
 #: How a step reads in the report (French), in the order the summary lists them.
@@ -92,23 +95,23 @@ def step_of(entry: PlanEntry) -> PlanStep:
     """The plan step for one push-engine decision (read from outside the engine)."""
     current = brief_of_der(entry.old_der) if entry.old_der is not None else None
     match entry.action:
-        case Action.CREATE:
+        case PlanAction.CREATE:
             return PlanStep(Step.CREATE)
-        case Action.WRITE:
+        case PlanAction.WRITE:
             if current is None and entry.old_sha256 is None:
                 return PlanStep(Step.ADD)
             return PlanStep(Step.REPLACE, current)
-        case Action.UNCHANGED:
+        case PlanAction.UNCHANGED:
             return PlanStep(Step.UNCHANGED, current)
-        case Action.MISSING:
+        case PlanAction.MISSING:
             return PlanStep(Step.NO_ACCOUNT, reason=_NO_ACCOUNT_REASON)
-        case Action.REJECTED | Action.PENDING:
+        case PlanAction.REJECTED | PlanAction.PENDING:
             return PlanStep(Step.UNREADABLE, current, entry.reason)
-        case Action.DISABLED:
+        case PlanAction.DISABLED:
             return PlanStep(Step.DISABLED, current)
-        case Action.INCOMPLETE:
+        case PlanAction.INCOMPLETE:
             return PlanStep(Step.INCOMPLETE, reason=entry.reason)
-        case Action.UNSETTLED:
+        case PlanAction.UNSETTLED:
             return PlanStep(Step.UNSETTLED, current, entry.reason)
         case _:
             return PlanStep(Step.OTHER, current, entry.reason or str(entry.action))

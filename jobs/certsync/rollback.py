@@ -1,4 +1,4 @@
-"""Put back the certificates a run replaced, from the state's audit, with read-back."""
+"""Put back the certificates a run replaced, from the state's audit, through the push engine."""
 
 from __future__ import annotations
 
@@ -6,17 +6,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from certsync.connectors.interface import (
-    Account,
-    AccountSnapshot,
-    Connector,
-    Rejected,
-    Unavailable,
-)
-from certsync.connectors.pem import der_of_text, sha256_hex, to_pem
+from certsync.config import PlatformConfig
+from certsync.connectors.interface import AccountListing, Connector, Unavailable
 from certsync.errors import PlatformUnavailable, UsageError
-from certsync.readback import Landing, write_verified
-from certsync.state import Action, AuditEntry, StateStore, StoredCert
+from certsync.findings import Code, Finding
+from certsync.push.planning import plan
+from certsync.push.recorded import StateJournal
+from certsync.push.records import Plan, PlanAction, PlanEntry, PushItem, PushOutcome, PushRun
+from certsync.push.writing import apply
+from certsync.records import Agent, AgentStatus
+from certsync.state import Action as AuditAction
+from certsync.state import AuditEntry, StateStore
 
 
 class RollbackStatus(StrEnum):
@@ -58,12 +58,14 @@ def rollback(
     rollback_run_id: str,
     now: datetime,
     dry_run: bool = False,
+    config: PlatformConfig | None = None,
 ) -> list[RollbackOutcome]:
     """Restore, account by account, the certificate each account had before `run_id`.
 
     An account whose certificate changed since the run is left alone: the rollback undoes that
     run only, never a later change. Writes a killed run left unconfirmed are settled first
-    (read back, audited if they landed), so that they are undone too.
+    (read back, audited if they landed), so that they are undone too. The restores go through
+    the push engine (in-flight mark, write, read-back, audit), one account at a time.
     """
     if store.run(run_id) is None:
         raise UsageError(
@@ -75,48 +77,232 @@ def rollback(
     )
     if not mine:
         return [_restore_elsewhere(p) for p in _net_changes(store.audit_for_run(run_id))]
+    listing = _listing(connector)
+    journal = StateJournal(
+        store, rollback_run_id, connector.name, lambda: now, action=AuditAction.ROLLBACK
+    )
+    if not dry_run:
+        journal.settle(connector, listing)
+    # One account at a time, as an administrator would undo them.
+    engine = replace(config or PlatformConfig(name=connector.name), workers=1)
+    restorer = _Restorer(store, connector, run_id, dry_run, engine)
+    return restorer.restore(_net_changes(store.audit_for_run(run_id)), listing, journal)
+
+
+def _listing(connector: Connector) -> AccountListing:
     try:
-        listing = connector.listing()
+        return connector.listing()
     except Unavailable as exc:
         raise PlatformUnavailable(
             f"La plateforme n'a pas répondu en listant les comptes ({exc.reason}) ; rien n'a été "
             "remis.",
             hint="Relancez le retour arrière plus tard.",
         ) from exc
-    if not dry_run:
-        from certsync.pushing import StateJournal
-
-        journal = StateJournal(store, rollback_run_id, connector.name, lambda: now)
-        journal.settle(connector, listing)
-    pushes = _net_changes(store.audit_for_run(run_id))
-    halted: list[str] = []
-    return [
-        _restore(
-            _Context(store, connector, run_id, rollback_run_id, now, dry_run, halted),
-            listing.accounts.get(p.email_key),
-            p,
-        )
-        for p in pushes
-    ]
 
 
 @dataclass(frozen=True, slots=True)
-class _Context:
+class _Restorer:
     store: StateStore
     connector: Connector
     run_id: str
-    rollback_run_id: str
-    now: datetime
     dry_run: bool
-    halted: list[str]
-    """Set when a write changed another field: no further write to this platform."""
+    config: PlatformConfig
+    """The engine's settings (one worker)."""
+
+    def restore(
+        self, pushes: list[AuditEntry], listing: AccountListing, journal: StateJournal
+    ) -> list[RollbackOutcome]:
+        """Rules without the platform, the engine's plan, rules on what it read, then writes."""
+        outcomes: dict[int, RollbackOutcome] = {}
+        items: list[PushItem] = []
+        for index, push in enumerate(pushes):
+            ready = self._restorable(push)
+            if isinstance(ready, RollbackOutcome):
+                outcomes[index] = ready
+            else:
+                agent = Agent(index, push.email, "", "")
+                assert push.old_sha256 is not None
+                items.append(PushItem(index, agent, push.old_sha256, ready))
+        the_plan = plan(
+            items,
+            self.connector,
+            workers=1,
+            breaker_threshold=self.config.breaker_threshold,
+            listing=listing,
+        )
+        if the_plan.error is not None:
+            raise the_plan.error
+        writes: list[PlanEntry] = []
+        for entry in the_plan.entries:
+            ruled = _after_reading(entry, pushes[entry.item.row], self.dry_run)
+            if ruled is None:
+                writes.append(entry)
+            else:
+                outcomes[entry.item.row] = ruled
+        if writes:
+            # A platform that stopped answering while being read is not written (as in a push).
+            run = apply(
+                Plan(tuple(writes), breaker_open=the_plan.breaker_open),
+                self.connector,
+                self.config,
+                create_missing=False,
+                journal=journal,
+            )
+            for entry, out in zip(writes, run.outcomes, strict=True):
+                outcomes[entry.item.row] = _written(pushes[entry.item.row], out, run)
+        return [outcomes[i] for i in range(len(pushes))]
+
+    def _restorable(self, push: AuditEntry) -> RollbackOutcome | bytes:
+        """The certificate to put back, or why it cannot be (without asking the platform)."""
+        if push.platform != self.connector.name:
+            return _restore_elsewhere(push)
+        if push.old_sha256 is None:
+            return _outcome(
+                push,
+                RollbackStatus.CANNOT_EMPTY,
+                f"Le compte n'avait pas de certificat avant l'exécution {self.run_id} ; la "
+                "plateforme ne permet pas de vider ce champ. Retirez le certificat à la main sur "
+                "la plateforme si nécessaire.",
+            )
+        old_der = self.store.certificate_der(push.old_sha256)
+        if old_der is None:
+            return _outcome(
+                push,
+                RollbackStatus.OLD_CERTIFICATE_UNKNOWN,
+                "L'ancien certificat n'est pas conservé dans le fichier d'état ; il ne peut pas "
+                "être remis.",
+            )
+        return old_der
+
+
+def _after_reading(entry: PlanEntry, push: AuditEntry, dry_run: bool) -> RollbackOutcome | None:
+    """What the engine's read of the account decides; None: the old certificate is written."""
+    match entry.action:
+        case PlanAction.MISSING | PlanAction.INCOMPLETE:
+            return _outcome(
+                push,
+                RollbackStatus.ACCOUNT_NOT_FOUND,
+                f"Le compte « {push.email} » n'existe plus sur la plateforme.",
+            )
+        case PlanAction.AMBIGUOUS:
+            return _outcome(
+                push,
+                RollbackStatus.FAILED,
+                f"Plusieurs comptes actifs ont l'adresse « {push.email} » ({entry.reason}) ; "
+                "aucun n'est modifié.",
+            )
+        case PlanAction.DISABLED:
+            return _outcome(
+                push,
+                RollbackStatus.ACCOUNT_DISABLED,
+                "Le compte est désactivé sur la plateforme : certsync n'y écrit pas. Faites-le "
+                "réactiver puis relancez le retour arrière.",
+            )
+        case PlanAction.REJECTED:
+            return _outcome(push, RollbackStatus.FAILED, _refused(entry.reason))
+        case PlanAction.UNCHANGED:
+            return _outcome(
+                push, RollbackStatus.ALREADY_RESTORED, "Le compte porte déjà l'ancien certificat."
+            )
+        case PlanAction.WRITE:
+            return _changed_since(entry, push, dry_run)
+        case _:
+            return _outcome(
+                push, RollbackStatus.FAILED, f"La plateforme n'a pas répondu ({entry.reason})."
+            )
+
+
+def _changed_since(entry: PlanEntry, push: AuditEntry, dry_run: bool) -> RollbackOutcome | None:
+    """The account must still hold what the run put there; in a dry run, say what would be."""
+    if entry.old_sha256 != push.new_sha256:
+        return _outcome(
+            push,
+            RollbackStatus.CHANGED_SINCE,
+            "Le certificat du compte a changé depuis cette exécution "
+            f"({_short(entry.old_sha256)}) ; il n'est pas modifié.",
+        )
+    if dry_run:
+        return _outcome(
+            push,
+            RollbackStatus.WOULD_RESTORE,
+            f"L'ancien certificat ({_short(push.old_sha256)}) serait remis.",
+        )
+    return None
+
+
+#: Why the writes stopped after a restore changed another field of an account.
+_HALTED = (
+    "un retour arrière précédent a modifié un autre champ d'un compte ; plus aucune "
+    "écriture sur cette plateforme pendant ce retour arrière."
+)
+
+
+def _written(push: AuditEntry, out: PushOutcome, run: PushRun) -> RollbackOutcome:
+    """The engine's outcome of one restore, in the rollback's words."""
+    if out.status is AgentStatus.PUSHED:
+        return _outcome(
+            push,
+            RollbackStatus.RESTORED,
+            f"Ancien certificat ({_short(push.old_sha256)}) remis et vérifié.",
+        )
+    found = {f.code: f for f in out.findings}
+    if Code.MEGALIS_VERIFY_FAILED in found:
+        return _outcome(push, RollbackStatus.VERIFY_FAILED, _verify_failed(found))
+    if Code.MEGALIS_OUTCOME_UNKNOWN in found:
+        # The pending mark stays: the next rollback (or run) reads the account back first.
+        reason = found[Code.MEGALIS_OUTCOME_UNKNOWN].params["reason"]
+        return _outcome(
+            push,
+            RollbackStatus.FAILED,
+            f"Issue inconnue : l'ancien certificat a été envoyé mais le compte n'a pas pu être "
+            f"relu ({reason}) ; relancez le retour arrière, il relira le compte.",
+        )
+    if Code.MEGALIS_REJECTED in found:
+        return _outcome(
+            push,
+            RollbackStatus.FAILED,
+            _refused(str(found[Code.MEGALIS_REJECTED].params["message"])),
+        )
+    reason = str(found[Code.MEGALIS_UNAVAILABLE].params["reason"])
+    if run.error is not None and reason == run.error.message:
+        halted = _HALTED if _changed_a_field(run) else reason
+        return _outcome(push, RollbackStatus.FAILED, f"Non modifié : {halted}")
+    return _outcome(
+        push, RollbackStatus.FAILED, f"La plateforme n'a pas répondu ({reason}) ; relancez."
+    )
+
+
+def _changed_a_field(run: PushRun) -> bool:
+    """True when a restore changed another field of an account (which stops the writes)."""
+    return any(
+        f.code is Code.MEGALIS_VERIFY_FAILED and "found" not in f.params
+        for out in run.outcomes
+        for f in out.findings
+    )
+
+
+def _verify_failed(found: dict[Code, Finding]) -> str:
+    params = found[Code.MEGALIS_VERIFY_FAILED].params
+    if "found" in params:
+        # The engine names the certificate read back by its SHA-256, or says there is none.
+        sha = str(params["found"])
+        shown = _short(sha if len(sha) == 64 else None)
+        return (
+            f"Après écriture, le compte contient un autre certificat ({shown}) ; vérifiez-le "
+            "sur la plateforme."
+        )
+    return f"Après écriture, {params['problem']} ; vérifiez le compte sur la plateforme."
+
+
+def _refused(message: str) -> str:
+    return f"La plateforme a refusé : « {message} »."
 
 
 def _net_changes(entries: list[AuditEntry]) -> list[AuditEntry]:
     # Should a run have written an account twice, undo to the first "before" from the last "after".
     merged: dict[tuple[str, str], AuditEntry] = {}
     for e in entries:
-        if e.action is not Action.PUSH:
+        if e.action is not AuditAction.PUSH:
             continue
         first = merged.get((e.platform, e.email_key))
         key = (e.platform, e.email_key)
@@ -136,151 +322,6 @@ def _restore_elsewhere(push: AuditEntry) -> RollbackOutcome:
         RollbackStatus.OTHER_PLATFORM,
         f"Ce dépôt a été fait sur la plateforme « {push.platform} » ; relancez le retour "
         "arrière avec cette plateforme.",
-    )
-
-
-def _restore(ctx: _Context, account: Account | None, push: AuditEntry) -> RollbackOutcome:
-    store, connector = ctx.store, ctx.connector
-
-    def outcome(status: RollbackStatus, message: str) -> RollbackOutcome:
-        return _outcome(push, status, message)
-
-    if push.platform != connector.name:
-        return _restore_elsewhere(push)
-    if push.old_sha256 is None:
-        return outcome(
-            RollbackStatus.CANNOT_EMPTY,
-            f"Le compte n'avait pas de certificat avant l'exécution {ctx.run_id} ; la plateforme "
-            "ne permet pas de vider ce champ. Retirez le certificat à la main sur la plateforme "
-            "si nécessaire.",
-        )
-    old_der = store.certificate_der(push.old_sha256)
-    if old_der is None:
-        return outcome(
-            RollbackStatus.OLD_CERTIFICATE_UNKNOWN,
-            "L'ancien certificat n'est pas conservé dans le fichier d'état ; il ne peut pas être "
-            "remis.",
-        )
-    if account is None:
-        return outcome(
-            RollbackStatus.ACCOUNT_NOT_FOUND,
-            f"Le compte « {push.email} » n'existe plus sur la plateforme.",
-        )
-    if not account.active:
-        return outcome(
-            RollbackStatus.ACCOUNT_DISABLED,
-            "Le compte est désactivé sur la plateforme : certsync n'y écrit pas. Faites-le "
-            "réactiver puis relancez le retour arrière.",
-        )
-    try:
-        before = connector.read_account(account)
-    except Unavailable as exc:
-        return outcome(RollbackStatus.FAILED, f"La plateforme n'a pas répondu ({exc.reason}).")
-    current = der_of_text(before.certificate)
-    current_sha = sha256_hex(current) if current else None
-    if current_sha == push.old_sha256:
-        return outcome(RollbackStatus.ALREADY_RESTORED, "Le compte porte déjà l'ancien certificat.")
-    if current_sha != push.new_sha256:
-        return outcome(
-            RollbackStatus.CHANGED_SINCE,
-            "Le certificat du compte a changé depuis cette exécution "
-            f"({_short(current_sha)}) ; il n'est pas modifié.",
-        )
-    if ctx.dry_run:
-        return outcome(
-            RollbackStatus.WOULD_RESTORE,
-            f"L'ancien certificat ({_short(push.old_sha256)}) serait remis.",
-        )
-    if ctx.halted:
-        return outcome(RollbackStatus.FAILED, f"Non modifié : {ctx.halted[0]}")
-    return _write_back(ctx, account, push, before, old_der, current)
-
-
-def _write_back(
-    ctx: _Context,
-    account: Account,
-    push: AuditEntry,
-    before: AccountSnapshot,
-    old_der: bytes,
-    current: bytes | None,
-) -> RollbackOutcome:
-    """The write, through the push's own write and read-back path, recorded before it is sent."""
-    store, connector = ctx.store, ctx.connector
-    assert push.old_sha256 is not None
-    store.intend_write(
-        run_id=ctx.rollback_run_id,
-        platform=connector.name,
-        email=push.email,
-        account_id=account.id,
-        old_der=current,
-        new_sha256=push.old_sha256,
-        at=ctx.now,
-        action=Action.ROLLBACK,
-    )
-    try:
-        verified = write_verified(connector, account, before, to_pem(old_der), push.old_sha256, 1)
-    except Rejected as exc:
-        store.clear_in_flight(push.email, connector.name)
-        return _outcome(push, RollbackStatus.FAILED, f"La plateforme a refusé : « {exc.message} ».")
-    except Unavailable as exc:
-        store.clear_in_flight(push.email, connector.name)
-        return _outcome(
-            push, RollbackStatus.FAILED, f"La plateforme n'a pas répondu ({exc.reason}) ; relancez."
-        )
-    if verified.landing is Landing.UNKNOWN:
-        # The pending mark stays: the next rollback (or run) reads the account back first.
-        return _outcome(
-            push,
-            RollbackStatus.FAILED,
-            f"Issue inconnue : l'ancien certificat a été envoyé mais le compte n'a pas pu être "
-            f"relu ({verified.reason}) ; relancez le retour arrière, il relira le compte.",
-        )
-    if verified.landing is Landing.LANDED:
-        _record(store, push, account, connector.name, old_der, ctx.rollback_run_id, ctx.now)
-    else:
-        store.clear_in_flight(push.email, connector.name)
-    if verified.changed:
-        ctx.halted.append(
-            "un retour arrière précédent a modifié un autre champ d'un compte ; plus aucune "
-            "écriture sur cette plateforme pendant ce retour arrière."
-        )
-        return _outcome(
-            push,
-            RollbackStatus.VERIFY_FAILED,
-            f"Après écriture, {verified.changes_text()} ; vérifiez le compte sur la plateforme.",
-        )
-    if verified.landing is Landing.NOT_LANDED:
-        return _outcome(
-            push,
-            RollbackStatus.VERIFY_FAILED,
-            "Après écriture, le compte contient un autre certificat "
-            f"({_short(verified.found_sha256)}) ; vérifiez-le sur la plateforme.",
-        )
-    return _outcome(
-        push,
-        RollbackStatus.RESTORED,
-        f"Ancien certificat ({_short(push.old_sha256)}) remis et vérifié.",
-    )
-
-
-def _record(
-    store: StateStore,
-    push: AuditEntry,
-    account: Account,
-    platform: str,
-    old_der: bytes,
-    rollback_run_id: str,
-    now: datetime,
-) -> None:
-    store.record_write(
-        run_id=rollback_run_id,
-        platform=platform,
-        account_id=account.id,
-        email=push.email,
-        cert=StoredCert.from_der(old_der),
-        old_der=store.certificate_der(push.new_sha256),
-        at=now,
-        action=Action.ROLLBACK,
     )
 
 

@@ -9,7 +9,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from certsync.findings import Code
-from certsync.match import Decision, Matcher, Method
+from certsync.match import AdminDecision, Matcher, Method
 from certsync.testkit.pki import make_leaf, rsa_key
 from tests.helpers import (
     BREST_SIREN,
@@ -310,7 +310,7 @@ def test_orphan_file(pki):
 def test_decision_assigns_a_held_certificate(pki):
     rows = [agent(2, "Nathalie", "MARTIN", "n1@x.fr"), agent(3, "Nathalie", "MARTIN", "n2@x.fr")]
     cf = certfile("a.cer", leaf_for(pki.chambersign_ca, "Nathalie", "MARTIN"))
-    decisions = {sha(cf): Decision(sha(cf), ("n2@x.fr",))}
+    decisions = {sha(cf): AdminDecision(sha(cf), ("n2@x.fr",))}
     result = Matcher(rows, file_refs={}, decisions=decisions).match([cf])
     m = only_match(result)
     assert (m.rows, m.method) == ((3,), Method.DECISION)
@@ -320,7 +320,7 @@ def test_decision_assigns_a_held_certificate(pki):
 def test_decision_ignorer(pki):
     rows = [agent(2, "Thomas", "DUBOIS")]
     cf = certfile("a.cer", leaf_for(pki.chambersign_ca, "Thomas", "DUBOIS"))
-    decisions = {sha(cf): Decision(sha(cf), (), ignore=True)}
+    decisions = {sha(cf): AdminDecision(sha(cf), (), ignore=True)}
     result = Matcher(rows, file_refs={}, decisions=decisions).match([cf])
     assert result.matches == [] and result.ignored == {"a.cer"}
 
@@ -328,7 +328,7 @@ def test_decision_ignorer(pki):
 def test_decision_for_unknown_email_is_reported_and_algorithm_applies(pki):
     rows = [agent(2, "Thomas", "DUBOIS")]
     cf = certfile("a.cer", leaf_for(pki.chambersign_ca, "Thomas", "DUBOIS"))
-    decisions = {sha(cf): Decision(sha(cf), ("nobody@x.fr",), line=4)}
+    decisions = {sha(cf): AdminDecision(sha(cf), ("nobody@x.fr",), line=4)}
     result = Matcher(rows, file_refs={}, decisions=decisions).match([cf])
     assert Code.MATCH_DECISION_INVALID in codes(result, "a.cer")
     assert only_match(result).rows == (2,)

@@ -16,7 +16,7 @@ from certsync.connectors.interface import Account, AmbiguousWrite, Connector
 from certsync.connectors.pem import to_pem
 from certsync.errors import PlatformAuthError, PlatformUnavailable
 from certsync.findings import Code
-from certsync.push import Action, Intent, PushItem, apply, plan, push
+from certsync.push import Intent, PlanAction, PushItem, apply, plan, push
 from certsync.records import Agent, AgentStatus
 from certsync.sandbox import SandboxHandle, start_sandbox
 from certsync.sandbox.server import SandboxCredentials
@@ -192,7 +192,7 @@ def test_breaker_trips_within_seconds_when_platform_dies(platform: str) -> None:
     config = fast_config(platform, workers=2, breaker_threshold=3)
     connector.check()
     the_plan = plan([p.item for p in persons], connector)
-    assert {e.action for e in the_plan.entries} == {Action.WRITE}
+    assert {e.action for e in the_plan.entries} == {PlanAction.WRITE}
     sandbox.stop()
     started = time.monotonic()
     run = apply(the_plan, connector, config, create_missing=False)
@@ -249,9 +249,9 @@ def test_stored_text_compared_by_certificate_not_text(platform: str) -> None:
         connector = connect(platform, sandbox.url)
         the_plan = plan([p.item for p in persons], connector)
         assert [e.action for e in the_plan.entries] == [
-            Action.UNCHANGED,
-            Action.WRITE,
-            Action.WRITE,
+            PlanAction.UNCHANGED,
+            PlanAction.WRITE,
+            PlanAction.WRITE,
         ]
         assert the_plan.entries[1].old_sha256 is None
 

@@ -17,7 +17,7 @@ from certsync.connectors.pem import sha256_hex, to_pem
 from certsync.errors import ExitCode, PlatformAuthError, PlatformProtocolError, StateError
 from certsync.findings import Code
 from certsync.push import PushRun, Selection, push
-from certsync.pushing import StateJournal
+from certsync.push.recorded import StateJournal
 from certsync.records import Agent, AgentStatus
 from certsync.state import Action, StateStore
 from tests.connectors.kit import Person, fast_config, people
@@ -369,3 +369,17 @@ def test_platform_outage_mid_push_then_rerun_audits_every_write(
             assert {o.status for o in outcomes} <= {RollbackStatus.RESTORED}
         assert {str(a["email"]): a["sha256"] for a in again.accounts()} == before
         connector.close()
+
+
+def test_a_lost_answer_is_never_resent_on_top_of_the_http_retries(store: StateStore) -> None:
+    # The platform drops the write and loses its answer: the HTTP layer alone may resend
+    # (max_attempts); the engine reads the account back, never writes again in this run.
+    fake, new, _old = _world(1)
+    key = new[0].agent.email_key
+    fake.swallow.add(key)
+    fake.ambiguous.add(key)
+    run = _push(fake, new, store)
+    assert _codes(run) == [[Code.MEGALIS_OUTCOME_UNKNOWN]]
+    assert "écriture sans réponse (réponse perdue)" in run.outcomes[0].findings[0].message()
+    assert [k for k, _ in fake.writes] == [key]
+    assert [p.email_key for p in store.in_flight()] == [key]

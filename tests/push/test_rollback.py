@@ -242,3 +242,37 @@ def test_platform_down_while_listing_is_69_not_an_internal_error(world: World) -
         rollback(world.store, down, world.run_id, rollback_run_id="rb", now=NOW)
     assert caught.value.exit_code == ExitCode.PLATFORM_UNAVAILABLE
     assert "connexion refusée" in caught.value.message
+
+
+def test_email_shared_by_several_accounts_is_not_restored(world: World) -> None:
+    from certsync.connectors.interface import AccountListing
+
+    class Shared(FakeConnector):
+        def listing(self) -> AccountListing:
+            base = super().listing()
+            return AccountListing(base.accounts, base.gaps, {"a@plouha.fr": ("id-1", "id-9")})
+
+    shared = Shared(accounts=world.fake.accounts, stored=world.fake.stored)
+    outcomes = rollback(world.store, shared, world.run_id, rollback_run_id="rb", now=NOW)
+    assert outcomes[0].status is RollbackStatus.FAILED
+    assert "Plusieurs comptes actifs" in outcomes[0].message and "id-9" in outcomes[0].message
+    assert outcomes[1].status is RollbackStatus.RESTORED
+    assert [k for k, _ in shared.writes] == ["b@plouha.fr"]
+
+
+def test_a_platform_that_stops_answering_while_read_is_not_written(world: World) -> None:
+    from certsync.config import PlatformConfig
+
+    world.fake.unreadable.add("b@plouha.fr")
+    outcomes = rollback(
+        world.store,
+        world.fake,
+        world.run_id,
+        rollback_run_id="rb",
+        now=NOW,
+        config=PlatformConfig(name="socle", breaker_threshold=1),
+    )
+    assert [o.status for o in outcomes][:2] == [RollbackStatus.FAILED] * 2
+    assert "disjoncteur" in outcomes[0].message
+    assert world.fake.writes == []
+    assert world.store.in_flight() == []

@@ -156,6 +156,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
                 rollback_run_id=record.run_id,
                 now=started,
                 dry_run=args.dry_run,
+                config=config.platform,
             )
         finally:
             connector.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import email.utils
+import functools
 import ipaddress
 import logging
 import socket
@@ -147,6 +148,17 @@ def _not_sent(exc: requests.RequestException) -> bool:
 
 def _is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, _RetryableStatus | requests.ConnectionError | requests.Timeout)
+
+
+def _unavailable_after(exc: BaseException, attempts: int) -> Unavailable:
+    """What the connector sees once the retry policy gave up."""
+    if isinstance(exc, _GiveUp):
+        return (AmbiguousWrite if exc.ambiguous else Unavailable)(exc.reason)
+    if isinstance(exc, _RetryableStatus):
+        return Unavailable(f"HTTP {exc.status} après {attempts} tentatives")
+    if isinstance(exc, requests.Timeout):
+        return Unavailable(f"délai de réponse dépassé après {attempts} tentatives")
+    return Unavailable(f"connexion impossible après {attempts} tentatives")
 
 
 # -- total deadline of one request --------------------------------------------------------------
@@ -411,101 +423,108 @@ class HttpClient:
         """
         # An absolute URL is taken as is: a login may cross to the platform's SSO host.
         url = path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
-        cap = self.retry.retry_after_cap
-
-        def attempt() -> requests.Response:
-            self.limiter.acquire()
-            budget = self._budget()
-            try:
-                # A deadline that passed during the answer discards it even if it looked
-                # complete: a connection-delimited body would just look shorter.
-                with total_deadline(budget) if budget else contextlib.nullcontext():
-                    # verify is passed per request: a session-level value loses to
-                    # REQUESTS_CA_BUNDLE when trust_env is on (psf/requests#3829).
-                    response = self._session().request(
-                        method,
-                        url,
-                        timeout=self.timeout,
-                        allow_redirects=False,
-                        verify=self._verify,
-                        **kwargs,
-                    )
-            except DeadlineExceeded:
-                # Not retried: a server that trickles its answers does it again; the next
-                # attempts would only multiply the wait.
-                if self.run_deadline is not None and time.monotonic() >= self.run_deadline:
-                    raise _GiveUp(
-                        f"durée maximale de l'exécution atteinte ({self._run_deadline_label}) "
-                        "pendant une requête ; le reste sera repris à la prochaine exécution",
-                        ambiguous=not idempotent,
-                    ) from None
-                if not idempotent:
-                    raise _GiveUp(
-                        f"réponse trop lente pendant l'écriture (plus de {budget:.0f} s)",
-                        ambiguous=True,
-                    ) from None
-                raise _GiveUp(
-                    f"la plateforme répond trop lentement (plus de {budget:.0f} s pour une requête)"
-                ) from None
-            except requests.exceptions.SSLError:
-                # A refused certificate or an untrusted server: trying again changes nothing.
-                raise _GiveUp(
-                    "échec de la négociation TLS (certificat client refusé ou certificat du "
-                    "serveur non reconnu par ca_bundle)"
-                ) from None
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                if not idempotent and not _not_sent(exc):
-                    timed_out = isinstance(exc, requests.Timeout)
-                    kind = "délai de réponse dépassé" if timed_out else "connexion interrompue"
-                    raise _GiveUp(f"{kind} pendant l'écriture", ambiguous=True) from None
-                raise
-            status = response.status_code
-            if not _is_transient_status(status):
-                return response
-            if not idempotent and status not in WRITE_SAFE_STATUSES:
-                raise _GiveUp(f"HTTP {status} pendant l'écriture", ambiguous=True)
-            wait = parse_retry_after(response.headers.get("Retry-After"))
-            if wait is not None and wait > cap:
-                raise _GiveUp(
-                    f"la plateforme demande d'attendre {wait:.0f} s (HTTP {status}), "
-                    f"au-delà de la limite de {cap:.0f} s"
-                )
-            raise _RetryableStatus(status, wait)
-
-        def before_sleep(state: RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            why = f"HTTP {exc.status}" if isinstance(exc, _RetryableStatus) else type(exc).__name__
-            wait = state.next_action.sleep if state.next_action else 0.0
-            # Path only: no query string, no header, so no identifier or secret in the log.
-            log.info(
-                "retrying %s %s after %s in %.2f s (attempt %d/%d)",
-                method,
-                path.split("?", 1)[0],
-                why,
-                wait,
-                state.attempt_number + 1,
-                self.retry.max_attempts,
-            )
-
         retrying = Retrying(
             retry=retry_if_exception(_is_retryable),
             wait=self._wait,
             stop=stop_after_attempt(max(1, self.retry.max_attempts)),
             sleep=self.retry.sleep,
-            before_sleep=before_sleep,
+            before_sleep=functools.partial(self._log_retry, method, path),
             reraise=True,
         )
-        attempts = self.retry.max_attempts
         try:
-            return retrying(attempt)
-        except _GiveUp as exc:
-            raise (AmbiguousWrite if exc.ambiguous else Unavailable)(exc.reason) from None
-        except _RetryableStatus as exc:
-            raise Unavailable(f"HTTP {exc.status} après {attempts} tentatives") from None
-        except requests.Timeout:
-            raise Unavailable(f"délai de réponse dépassé après {attempts} tentatives") from None
-        except requests.ConnectionError:
-            raise Unavailable(f"connexion impossible après {attempts} tentatives") from None
+            return retrying(functools.partial(self._attempt, method, url, idempotent, kwargs))
+        except (_GiveUp, _RetryableStatus, requests.Timeout, requests.ConnectionError) as exc:
+            raise _unavailable_after(exc, self.retry.max_attempts) from None
+
+    def _attempt(
+        self, method: str, url: str, idempotent: bool, kwargs: Mapping[str, Any]
+    ) -> requests.Response:
+        """One try, under the rate cap and the deadline; raise what the retry policy reads."""
+        self.limiter.acquire()
+        budget = self._budget()
+        try:
+            response = self._send(method, url, budget, kwargs)
+        except DeadlineExceeded:
+            # Not retried: a server that trickles its answers does it again; the next
+            # attempts would only multiply the wait.
+            raise self._too_slow(budget, idempotent) from None
+        except requests.exceptions.SSLError:
+            # A refused certificate or an untrusted server: trying again changes nothing.
+            raise _GiveUp(
+                "échec de la négociation TLS (certificat client refusé ou certificat du "
+                "serveur non reconnu par ca_bundle)"
+            ) from None
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            if not idempotent and not _not_sent(exc):
+                timed_out = isinstance(exc, requests.Timeout)
+                kind = "délai de réponse dépassé" if timed_out else "connexion interrompue"
+                raise _GiveUp(f"{kind} pendant l'écriture", ambiguous=True) from None
+            raise
+        return self._answered(response, idempotent)
+
+    def _send(
+        self, method: str, url: str, budget: float, kwargs: Mapping[str, Any]
+    ) -> requests.Response:
+        # A deadline that passed during the answer discards it even if it looked complete: a
+        # connection-delimited body would just look shorter.
+        with total_deadline(budget) if budget else contextlib.nullcontext():
+            # verify is passed per request: a session-level value loses to
+            # REQUESTS_CA_BUNDLE when trust_env is on (psf/requests#3829).
+            return self._session().request(
+                method,
+                url,
+                timeout=self.timeout,
+                allow_redirects=False,
+                verify=self._verify,
+                **kwargs,
+            )
+
+    def _too_slow(self, budget: float, idempotent: bool) -> _GiveUp:
+        """Why a request past its total deadline is given up (a lost answer for a write)."""
+        if self.run_deadline is not None and time.monotonic() >= self.run_deadline:
+            return _GiveUp(
+                f"durée maximale de l'exécution atteinte ({self._run_deadline_label}) "
+                "pendant une requête ; le reste sera repris à la prochaine exécution",
+                ambiguous=not idempotent,
+            )
+        if not idempotent:
+            return _GiveUp(
+                f"réponse trop lente pendant l'écriture (plus de {budget:.0f} s)", ambiguous=True
+            )
+        return _GiveUp(
+            f"la plateforme répond trop lentement (plus de {budget:.0f} s pour une requête)"
+        )
+
+    def _answered(self, response: requests.Response, idempotent: bool) -> requests.Response:
+        """The response, unless its status is transient: then retried, or given up."""
+        status = response.status_code
+        if not _is_transient_status(status):
+            return response
+        if not idempotent and status not in WRITE_SAFE_STATUSES:
+            raise _GiveUp(f"HTTP {status} pendant l'écriture", ambiguous=True)
+        wait = parse_retry_after(response.headers.get("Retry-After"))
+        cap = self.retry.retry_after_cap
+        if wait is not None and wait > cap:
+            raise _GiveUp(
+                f"la plateforme demande d'attendre {wait:.0f} s (HTTP {status}), "
+                f"au-delà de la limite de {cap:.0f} s"
+            )
+        raise _RetryableStatus(status, wait)
+
+    def _log_retry(self, method: str, path: str, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        why = f"HTTP {exc.status}" if isinstance(exc, _RetryableStatus) else type(exc).__name__
+        wait = state.next_action.sleep if state.next_action else 0.0
+        # Path only: no query string, no header, so no identifier or secret in the log.
+        log.info(
+            "retrying %s %s after %s in %.2f s (attempt %d/%d)",
+            method,
+            path.split("?", 1)[0],
+            why,
+            wait,
+            state.attempt_number + 1,
+            self.retry.max_attempts,
+        )
 
     def close(self) -> None:
         """Close every worker's session."""

@@ -10,6 +10,7 @@ from certsync.connectors.interface import (
     AccountSnapshot,
     AmbiguousWrite,
     Connector,
+    Rejected,
     Unavailable,
 )
 from certsync.connectors.pem import sha256_of_text
@@ -80,44 +81,57 @@ def write_verified(
     before: AccountSnapshot | None,
     pem: str,
     target: str,
-    rounds: int,
 ) -> Verified:
     """Write `pem` (SHA-256 `target`), read the whole account back and compare.
 
-    Raises Rejected or Unavailable only when nothing can have been stored. A write whose answer
-    was lost is read back before being sent again, so that a timeout never becomes two writes.
+    The write is sent by the connector under the HTTP retry policy alone (`RetryPolicy`, at most
+    `max_attempts` tries, resent only when the platform certainly did not receive it); nothing
+    here sends it again. Raises Rejected or Unavailable only when nothing can have been stored.
     """
-    lost = ""
-    for _ in range(max(1, rounds)):
-        try:
-            connector.write_certificate(account, pem)
-        except AmbiguousWrite as exc:
-            lost = exc.reason
-            try:
-                seen = connector.read_account(account)
-            except Unavailable as again:
-                return Verified(
-                    Landing.UNKNOWN, reason=f"{exc.reason} ; relecture : {again.reason}"
-                )
-            except CertsyncError as stop:
-                return Verified(Landing.UNKNOWN, reason=stop.message, error=stop)
-            if sha256_of_text(seen.certificate) == target:
-                return verdict(before, seen, target)
-            continue
-        except Unavailable:
-            if lost:
-                # An earlier write may still land: its outcome is unknown, not "nothing written".
-                return Verified(Landing.UNKNOWN, reason=lost)
-            raise
-        except CertsyncError as stop:
-            return Verified(Landing.UNKNOWN, reason=stop.message, error=stop)
-        break
-    else:
-        return Verified(Landing.UNKNOWN, reason=f"écriture sans réponse ({lost})")
+    try:
+        connector.write_certificate(account, pem)
+    except AmbiguousWrite as exc:
+        return _after_lost_answer(connector, account, before, target, exc.reason)
+    except (Rejected, Unavailable):
+        raise
+    except CertsyncError as stop:
+        return Verified(Landing.UNKNOWN, reason=stop.message, error=stop)
+    return _read_back(connector, account, before, target, "")
+
+
+def _after_lost_answer(
+    connector: Connector,
+    account: Account,
+    before: AccountSnapshot | None,
+    target: str,
+    lost: str,
+) -> Verified:
+    """A write whose answer was lost is read back, never resent: it may still land.
+
+    Found on the account, it is judged like any write; not (yet) there, its outcome is unknown:
+    the in-flight mark stays and the next run reads the account again before writing.
+    """
+    verified = _read_back(connector, account, before, target, lost)
+    if verified.landing is Landing.NOT_LANDED and not verified.changed:
+        return Verified(
+            Landing.UNKNOWN, reason=f"écriture sans réponse ({lost}) ; le certificat n'est pas relu"
+        )
+    return verified
+
+
+def _read_back(
+    connector: Connector,
+    account: Account,
+    before: AccountSnapshot | None,
+    target: str,
+    lost: str,
+) -> Verified:
+    """Read the whole account after a write and compare it with `before` and `target`."""
     try:
         after = connector.read_account(account)
     except Unavailable as exc:
-        return Verified(Landing.UNKNOWN, reason=exc.reason)
+        reason = f"{lost} ; relecture : {exc.reason}" if lost else exc.reason
+        return Verified(Landing.UNKNOWN, reason=reason)
     except CertsyncError as stop:
         return Verified(Landing.UNKNOWN, reason=stop.message, error=stop)
     return verdict(before, after, target)
