@@ -303,9 +303,8 @@ def _full_run(
             pusher.meter = meter  # one display for the whole run: files, accounts, pushes
         hooks = Hooks(
             entries=entries,
-            known=store.cache_index(folder=folder),
             store=store,
-            cache_folder=folder,
+            cache=store.file_cache(folder),
             tick=tick,
             pusher=pusher,
         )
