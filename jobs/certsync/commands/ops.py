@@ -25,9 +25,10 @@ from certsync.errors import ExitCode, UsageError
 from certsync.french import plural
 from certsync.frenchfmt import fr_int
 from certsync.fsutil import atomic_write_bytes
+from certsync.holdings import platform_certificates
 from certsync.logs import COUNT_LABELS
 from certsync.notify import NotifyOutcome, NotifyStatus, notify_expiring
-from certsync.renewal import PlatformCertificate, expiring, headline, renewed, write_expiring
+from certsync.renewal import expiring, headline, renewed, write_expiring
 from certsync.rollback import RollbackStatus, rollback
 from certsync.state import RunSummary, StateStore, history
 
@@ -191,7 +192,7 @@ def cmd_expiring(args: argparse.Namespace) -> int:
 
 def _expiring(args: argparse.Namespace, config: Config, report_dir: Path, now: dt.datetime) -> int:
     as_of = (args.as_of or now).date()
-    platform = _platform_certificates(config) if config.platform.url else None
+    platform = platform_certificates(config) if config.platform.url else None
     with StateStore.open(config.state) as store:
         entries = expiring(store, args.within, as_of, platform)
         done = renewed(store, args.within, as_of)
@@ -202,32 +203,6 @@ def _expiring(args: argparse.Namespace, config: Config, report_dir: Path, now: d
     print(f"  Rapport : {paths['xlsx']}")
     print(f"  Publipostage : {paths['csv']}")
     return 0
-
-
-def _platform_certificates(config: Config) -> list[PlatformCertificate]:
-    """What every account of the platform holds now (certificates put by hand included)."""
-    from cryptography import x509
-
-    from certsync.connectors import make_connector
-    from certsync.connectors.pem import der_of_text, sha256_hex
-
-    connector = make_connector(config.platform, url=config.platform.url)
-    found: list[PlatformCertificate] = []
-    try:
-        connector.check()
-        for account in connector.list_accounts().values():
-            der = der_of_text(connector.read_certificate(account))
-            if der is None:
-                continue
-            not_after = x509.load_der_x509_certificate(der).not_valid_after_utc
-            found.append(
-                PlatformCertificate(
-                    account.email, sha256_hex(der), not_after, account.prenom, account.nom
-                )
-            )
-    finally:
-        connector.close()
-    return found
 
 
 #: The sender shown in a preview when the configuration names none yet.
