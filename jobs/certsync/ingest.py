@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -183,9 +183,31 @@ def read_and_check(
     """
     if entries is None:
         entries = list_files(root)
+    known = setup.cache.index() if setup.cache is not None else {}
+    results, to_read = _sort_entries(entries, known)
+    if tick is not None:
+        tick(len(results))
+    workers = workers or os.cpu_count() or 1
+    if workers > 1 and len(to_read) >= _POOL_MIN_FILES:
+        read = _read_in_pool(root, to_read, limits, setup, workers, tick, on_chunk)
+    else:
+        read = _process(root, to_read, limits, make_validator(setup, trust), setup.cache)
+        if tick is not None:
+            tick(len(to_read))
+    for item in read:
+        results[item.file.path] = item
+    return [results[e.rel] for e in entries]
+
+
+def _sort_entries(
+    entries: Sequence[Entry], known: Mapping[str, tuple[int, int]]
+) -> tuple[dict[str, Checked], list[Job]]:
+    """Entries refused at listing (their record is final), and the jobs for the others.
+
+    A job carries the file's size and date when the cache holds it unchanged.
+    """
     results: dict[str, Checked] = {}
     to_read: list[Job] = []
-    known = setup.cache.index() if setup.cache is not None else {}
     for entry in entries:
         if entry.problem:
             results[entry.rel] = Checked(_refused(entry), ())
@@ -195,33 +217,36 @@ def read_and_check(
             to_read.append((entry.rel, entry.size, entry.mtime_ns))
         else:
             to_read.append((entry.rel, None, None))
-    if tick is not None:
-        tick(len(results))
-    workers = workers or os.cpu_count() or 1
-    if workers > 1 and len(to_read) >= _POOL_MIN_FILES:
-        with ProcessPoolExecutor(
-            max_workers=workers, initializer=_init_worker, initargs=(setup, os.getpid())
-        ) as pool:
-            futures = [
-                pool.submit(_read_chunk, root, chunk, limits) for chunk in _chunks(to_read, _CHUNK)
-            ]
-            try:
-                for future in futures:
-                    chunk = future.result()
-                    for item in chunk:
-                        results[item.file.path] = item
-                    if on_chunk is not None:
-                        on_chunk(chunk)
-                    if tick is not None:
-                        tick(len(chunk))
-            except BaseException:
-                # Stop at once (a roster error, Ctrl-C): do not read the rest of the folder.
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
-    else:
-        validator = make_validator(setup, trust)
-        for item in _process(root, to_read, limits, validator, setup.cache):
-            results[item.file.path] = item
-        if tick is not None:
-            tick(len(to_read))
-    return [results[e.rel] for e in entries]
+    return results, to_read
+
+
+def _read_in_pool(
+    root: Path,
+    to_read: Sequence[Job],
+    limits: Limits,
+    setup: CheckSetup,
+    workers: int,
+    tick: Callable[[int], None] | None,
+    on_chunk: Callable[[Sequence[Checked]], None] | None,
+) -> list[Checked]:
+    """The jobs read by worker processes, batch by batch; `on_chunk` sees each batch here."""
+    out: list[Checked] = []
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_init_worker, initargs=(setup, os.getpid())
+    ) as pool:
+        futures = [
+            pool.submit(_read_chunk, root, chunk, limits) for chunk in _chunks(to_read, _CHUNK)
+        ]
+        try:
+            for future in futures:
+                chunk = future.result()
+                out.extend(chunk)
+                if on_chunk is not None:
+                    on_chunk(chunk)
+                if tick is not None:
+                    tick(len(chunk))
+        except BaseException:
+            # Stop at once (a roster error, Ctrl-C): do not read the rest of the folder.
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    return out

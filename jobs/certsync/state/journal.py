@@ -167,21 +167,9 @@ class WriteJournal(StoreBase):
             for der, sha in ((old_der, old_sha), (cert.der, cert.sha256)):
                 if der is not None:
                     db.execute("INSERT OR IGNORE INTO certificates VALUES (?, ?)", (sha, der))
-            row = {
-                "email_key": email_key,
-                "platform": platform,
-                "account_id": account_id,
-                "email": email,
-                "prenom": prenom,
-                "nom": nom,
-                "organisation": organisation,
-                "sha256": cert.sha256,
-                "subject": cert.subject,
-                "common_name": cert.common_name,
-                "not_after": _ts(cert.not_after),
-                "pushed_at": _ts(at),
-                "run_id": run_id,
-            }
+            row = _account_row(
+                run_id, platform, account_id, email, cert, at, (prenom, nom, organisation)
+            )
             db.execute(_UPSERT_ACCOUNT, row)
             entry = {
                 "at": _ts(at),
@@ -223,12 +211,9 @@ class WriteJournal(StoreBase):
         For an account that already held the certificate certsync was about to push: certsync
         did not write it, so nothing is audited (and a rollback leaves it alone).
         """
-        row = {
-            "email_key": email.casefold(), "platform": platform, "account_id": account_id,
-            "email": email, "prenom": prenom, "nom": nom, "organisation": organisation,
-            "sha256": cert.sha256, "subject": cert.subject, "common_name": cert.common_name,
-            "not_after": _ts(cert.not_after), "pushed_at": _ts(at), "run_id": run_id,
-        }  # fmt: skip
+        row = _account_row(
+            run_id, platform, account_id, email, cert, at, (prenom, nom, organisation)
+        )
         with self._tx() as db:
             db.execute("INSERT OR IGNORE INTO certificates VALUES (?, ?)", (cert.sha256, cert.der))
             db.execute(_UPSERT_ACCOUNT, row)
@@ -236,3 +221,22 @@ class WriteJournal(StoreBase):
                 "DELETE FROM in_flight WHERE email_key = ? AND platform = ?",
                 (row["email_key"], platform),
             )
+
+
+def _account_row(
+    run_id: str,
+    platform: str,
+    account_id: str,
+    email: str,
+    cert: StoredCert,
+    at: datetime,
+    names: tuple[str, str, str],
+) -> dict[str, str]:
+    """The accounts table's row for what an account holds now (names: prénom, nom, organisme)."""
+    prenom, nom, organisation = names
+    return {
+        "email_key": email.casefold(), "platform": platform, "account_id": account_id,
+        "email": email, "prenom": prenom, "nom": nom, "organisation": organisation,
+        "sha256": cert.sha256, "subject": cert.subject, "common_name": cert.common_name,
+        "not_after": _ts(cert.not_after), "pushed_at": _ts(at), "run_id": run_id,
+    }  # fmt: skip
