@@ -11,6 +11,7 @@ from certsync.findings import Code, Finding, finding
 from certsync.ingest import Checked
 from certsync.match import Match, MatchResult
 from certsync.records import (
+    Agent,
     AgentResult,
     AgentStatus,
     FileResult,
@@ -101,6 +102,18 @@ def _renews(older: Match, chosen: Match) -> bool:
     return older.tier == chosen.tier and older.identity == chosen.identity
 
 
+@dataclass(slots=True)
+class _Tally:
+    """What the rows' choices say about the other files, for their own status."""
+
+    used: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    """File → the rows it was given to."""
+    superseded: dict[str, str] = field(default_factory=dict)
+    """Older file → the newer one of the same identity kept instead."""
+    passed_over: dict[str, Finding] = field(default_factory=dict)
+    """File that pointed at a row, kept out by stronger evidence → MATCH_WEAKER_CANDIDATE."""
+
+
 def decide(
     roster: Roster,
     checked: Sequence[Checked],
@@ -117,105 +130,124 @@ def decide(
     for f in roster.findings:
         if f.row is not None:
             row_findings[f.row].append(f)
+    email_of = {a.row: a.email for a in roster.agents}
+    tally = _Tally()
+    result = Decisions()
+    for agent in roster.agents:
+        own = list(row_findings.get(agent.row, ()))
+        candidates = by_row.get(agent.row, [])
+        if any(f.code in EXCLUDED_ROW_CODES for f in own):
+            result.agents.append(AgentResult(agent, AgentStatus.BLOCKED, findings=tuple(own)))
+        elif not candidates:
+            result.agents.append(_without_certificate(agent, own, matched))
+        else:
+            result.agents.append(
+                _with_certificate(agent, own, candidates, validator, email_of, tally)
+            )
+    result.files.extend(_file_results(checked, matched, tally))
+    return result
 
+
+def _without_certificate(agent: Agent, own: list[Finding], matched: MatchResult) -> AgentResult:
+    """MATCH_NO_CERTIFICATE, naming the held or refused file that pointed at the row, if any."""
+    held = matched.held_rows.get(agent.row)
+    refused = matched.refused_rows.get(agent.row)
+    reason = (
+        f" : le fichier « {held} » est en attente de décision"
+        if held
+        else f" : le fichier « {refused} » a été refusé (voir ce fichier)"
+        if refused
+        else ""
+    )
+    extra: dict[str, object] = {"reason": reason, "see_file": held or refused or ""}
+    if held:
+        extra["action"] = (
+            f"Tranchez le cas du fichier « {held} » (voir son constat) : choisissez "
+            "l'agent dans sa colonne « Décision » du classeur, ou indiquez-le dans le "
+            "fichier de décisions ou dans la colonne Fichier de la liste."
+        )
+    elif refused:
+        extra["action"] = (
+            f"Lisez le constat du fichier « {refused} » et demandez à l'agent un nouvel "
+            "export de la seule partie publique de son certificat (.cer)."
+        )
+    own.append(Finding(Code.MATCH_NO_CERTIFICATE, row=agent.row, params=extra))
+    status = AgentStatus.BLOCKED if any(f.blocking for f in own) else AgentStatus.NO_CERTIFICATE
+    return AgentResult(agent, status, findings=tuple(own))
+
+
+def _with_certificate(
+    agent: Agent,
+    own: list[Finding],
+    candidates: list[tuple[Match, Checked]],
+    validator: Validator,
+    email_of: Mapping[int, str],
+    tally: _Tally,
+) -> AgentResult:
+    """The row's best candidate, with its findings; the others are superseded or passed over."""
+    chosen_match, chosen = _pick(candidates)
+    cert = chosen.file.cert
+    assert cert is not None
+    for other_match, other in candidates:
+        if other is chosen:
+            continue
+        if _renews(other_match, chosen_match):
+            tally.superseded[other.file.path] = chosen.file.path
+        else:
+            tally.passed_over[other.file.path] = _passed_over(
+                other_match, other, chosen_match, agent.display_name, agent.email
+            )
+    own.extend(_chosen_findings(agent, chosen_match, chosen, validator, email_of))
+    tally.used[chosen.file.path].append(agent.row)
+    blocked = any(f.blocking for f in own)
+    # The push stage turns WOULD_PUSH into pushed / unchanged / failed on a real run.
+    return AgentResult(
+        agent,
+        AgentStatus.BLOCKED if blocked else AgentStatus.WOULD_PUSH,
+        file=chosen.file.path,
+        sha256=cert.sha256,
+        method=chosen_match.describe(),
+        not_after=cert.not_after,
+        findings=tuple(own),
+    )
+
+
+def _chosen_findings(
+    agent: Agent, match: Match, chosen: Checked, validator: Validator, email_of: Mapping[int, str]
+) -> list[Finding]:
+    """The file's and the certificate's findings at the row, its organisation, a shared use."""
+    path = chosen.file.path
+    cert = chosen.file.cert
+    assert cert is not None
+    out = [f.at(row=agent.row, file=path) for f in chosen.file.findings]
+    out.extend(f.at(row=agent.row, file=path) for f in chosen.checks)
+    org = validator.check_organisation(cert, agent)
+    if org is not None:
+        out.append(org.at(row=agent.row, file=path))
+    if len(match.rows) > 1:
+        emails = ", ".join(email_of[r] for r in match.rows)
+        out.append(finding(Code.MATCH_SHARED_CERTIFICATE, row=agent.row, file=path, emails=emails))
+    return out
+
+
+def _file_results(
+    checked: Sequence[Checked], matched: MatchResult, tally: _Tally
+) -> list[FileResult]:
+    """Each file's status, in folder order, with the matching findings about it."""
     file_findings: dict[str, list[Finding]] = defaultdict(list)
     for f in matched.findings:
         if f.file is not None:
             file_findings[f.file].append(f)
-    used: dict[str, list[int]] = defaultdict(list)
-    superseded: dict[str, str] = {}
-    passed_over: dict[str, Finding] = {}
-    email_of = {a.row: a.email for a in roster.agents}
-
-    result = Decisions()
-    for agent in roster.agents:
-        own = list(row_findings.get(agent.row, ()))
-        if any(f.code in EXCLUDED_ROW_CODES for f in own):
-            result.agents.append(AgentResult(agent, AgentStatus.BLOCKED, findings=tuple(own)))
-            continue
-        candidates = by_row.get(agent.row, [])
-        if not candidates:
-            held = matched.held_rows.get(agent.row)
-            refused = matched.refused_rows.get(agent.row)
-            reason = (
-                f" : le fichier « {held} » est en attente de décision"
-                if held
-                else f" : le fichier « {refused} » a été refusé (voir ce fichier)"
-                if refused
-                else ""
-            )
-            extra: dict[str, object] = {"reason": reason, "see_file": held or refused or ""}
-            if held:
-                extra["action"] = (
-                    f"Tranchez le cas du fichier « {held} » (voir son constat) : choisissez "
-                    "l'agent dans sa colonne « Décision » du classeur, ou indiquez-le dans le "
-                    "fichier de décisions ou dans la colonne Fichier de la liste."
-                )
-            elif refused:
-                extra["action"] = (
-                    f"Lisez le constat du fichier « {refused} » et demandez à l'agent un nouvel "
-                    "export de la seule partie publique de son certificat (.cer)."
-                )
-            own.append(Finding(Code.MATCH_NO_CERTIFICATE, row=agent.row, params=extra))
-            status = (
-                AgentStatus.BLOCKED if any(f.blocking for f in own) else AgentStatus.NO_CERTIFICATE
-            )
-            result.agents.append(AgentResult(agent, status, findings=tuple(own)))
-            continue
-        chosen_match, chosen = _pick(candidates)
-        cert = chosen.file.cert
-        assert cert is not None
-        for other_match, other in candidates:
-            if other is chosen:
-                continue
-            if _renews(other_match, chosen_match):
-                superseded[other.file.path] = chosen.file.path
-            else:
-                passed_over[other.file.path] = _passed_over(
-                    other_match, other, chosen_match, agent.display_name, agent.email
-                )
-        own.extend(f.at(row=agent.row, file=chosen.file.path) for f in chosen.file.findings)
-        own.extend(f.at(row=agent.row, file=chosen.file.path) for f in chosen.checks)
-        org = validator.check_organisation(cert, agent)
-        if org is not None:
-            own.append(org.at(row=agent.row, file=chosen.file.path))
-        if len(chosen_match.rows) > 1:
-            emails = ", ".join(email_of[r] for r in chosen_match.rows)
-            own.append(
-                finding(
-                    Code.MATCH_SHARED_CERTIFICATE,
-                    row=agent.row,
-                    file=chosen.file.path,
-                    emails=emails,
-                )
-            )
-        used[chosen.file.path].append(agent.row)
-        blocked = any(f.blocking for f in own)
-        # The push stage turns WOULD_PUSH into pushed / unchanged / failed on a real run.
-        status = AgentStatus.BLOCKED if blocked else AgentStatus.WOULD_PUSH
-        result.agents.append(
-            AgentResult(
-                agent,
-                status,
-                file=chosen.file.path,
-                sha256=cert.sha256,
-                method=chosen_match.describe(),
-                not_after=cert.not_after,
-                findings=tuple(own),
-            )
+    return [
+        _file_result(
+            item,
+            matched,
+            tally.used,
+            tally.superseded,
+            [*file_findings.get(item.file.path, []), *_one(tally.passed_over, item.file.path)],
         )
-
-    for item in checked:
-        result.files.append(
-            _file_result(
-                item,
-                matched,
-                used,
-                superseded,
-                [*file_findings.get(item.file.path, []), *_one(passed_over, item.file.path)],
-            )
-        )
-    return result
+        for item in checked
+    ]
 
 
 def _file_result(
