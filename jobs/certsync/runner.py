@@ -27,7 +27,7 @@ from certsync.push import Selection
 from certsync.records import RunResult
 from certsync.report import write_reports
 from certsync.report.mail import previous_report, recipients
-from certsync.state import RunSummary, StateStore
+from certsync.state import FileCache, RunSummary, StateStore
 from certsync.timing import stage
 
 
@@ -179,7 +179,7 @@ def full_run(
         hooks = Hooks(
             entries=entries,
             store=store,
-            cache=store.file_cache(str(order.certs.resolve())),
+            cache=FileCache.for_certs(store.path, order.certs),
             tick=tick,
             pusher=pusher,
         )

@@ -84,6 +84,11 @@ class FileCache:
     folder: str = ""
     """The certificate folder's key: one cache serves several folders."""
 
+    @classmethod
+    def for_certs(cls, state: Path, certs: Path) -> FileCache:
+        """The cache of a certificate folder, keyed by its resolved path (as runs key it)."""
+        return cls(state, str(certs.resolve()))
+
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         try:
