@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
@@ -24,10 +23,9 @@ from certsync.config import Config, reports_root
 from certsync.errors import ExitCode, UsageError
 from certsync.french import plural
 from certsync.frenchfmt import fr_int
-from certsync.fsutil import atomic_write_bytes
 from certsync.holdings import platform_certificates
 from certsync.logs import COUNT_LABELS
-from certsync.notify import NotifyOutcome, NotifyStatus, notify_expiring
+from certsync.notify import NotifyStatus, notify_expiring, write_eml
 from certsync.renewal import expiring, headline, renewed, write_expiring
 from certsync.rollback import RollbackStatus, rollback
 from certsync.state import RunSummary, StateStore, history
@@ -241,7 +239,7 @@ def cmd_notify(args: argparse.Namespace) -> int:
             failed = any(o.status is NotifyStatus.FAILED for o in outcomes)
             record.code = ExitCode.FINDINGS if failed else ExitCode.OK
             record.counts = dict(Counter(str(o.status) for o in outcomes))
-            written = _write_eml(outcomes, preview_dir) if preview_dir is not None else []
+            written = write_eml(outcomes, preview_dir) if preview_dir is not None else []
             if written:
                 record.report = preview_dir
     finally:
@@ -260,18 +258,3 @@ def cmd_notify(args: argparse.Namespace) -> int:
     if args.dry_run and config.smtp.sender == PREVIEW_SENDER:
         print("  Expéditeur à indiquer dans la section [smtp] (sender) avant l'envoi réel.")
     return int(record.code)
-
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9.@_+-]+")
-
-
-def _write_eml(outcomes: list[NotifyOutcome], folder: Path) -> list[Path]:
-    """Each message a real run would send, as a .eml file any mail client opens."""
-    written = []
-    for i, o in enumerate(outcomes, start=1):
-        if o.mail is None:
-            continue
-        path = folder / f"{i:04d}-{_UNSAFE.sub('_', o.email)[:80]}.eml"
-        atomic_write_bytes(path, o.mail.as_bytes())
-        written.append(path)
-    return written
