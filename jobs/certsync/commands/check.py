@@ -16,6 +16,7 @@ from certsync.errors import (
     PlatformUnavailable,
     UsageError,
 )
+from certsync.roster import roster_sirens
 
 Common = Callable[[argparse.ArgumentParser], None]
 
@@ -53,7 +54,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             "Aucune plateforme indiquée pour la vérification.",
             hint="Donnez son adresse avec --url (ou [platform] url dans la configuration).",
         )
-    sirens = _roster_sirens(args.roster) if args.roster else ()
+    sirens = roster_sirens(args.roster) if args.roster else ()
     connector = make_connector(config.platform, url=url)
     # The socle finds a functional administrator's organisations by the roster's SIRENs.
     scope = getattr(connector, "use_sirens", None)
@@ -93,14 +94,6 @@ def cmd_check(args: argparse.Namespace) -> int:
             "agents (organisme ou entité) pour ce compte, puis relancez « certsync check ».",
         )
     return int(ExitCode.OK)
-
-
-def _roster_sirens(path: Path) -> tuple[str, ...]:
-    """The roster's SIRENs (from SIREN or SIRET), in first-seen order."""
-    from certsync.roster import read_roster
-
-    agents = read_roster(path).agents
-    return tuple(dict.fromkeys(s for a in agents if (s := a.siren or a.siret[:9])))
 
 
 def describe(platform: str, url: str, survey: Survey) -> str:
