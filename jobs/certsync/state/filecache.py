@@ -103,33 +103,14 @@ class FileCache:
     def index(self) -> dict[str, tuple[int, int]]:
         """Path → (size, mtime_ns) of every cached outcome for the folder (no decoding)."""
         with self._connect() as db:
-            rows = db.execute(
-                "SELECT path, size, mtime_ns FROM file_cache WHERE folder = ? AND codec = ?",
-                (self.folder, FILE_CACHE_CODEC),
-            ).fetchall()
-        return {path: (size, mtime) for path, size, mtime in rows}
+            return cache_index(db, TABLE, self.folder)
 
     def get_many(self, keys: Sequence[tuple[str, int, int]]) -> dict[str, CertFile]:
         """Cached outcomes of many unchanged files (path, size, mtime_ns), in one query."""
         if not keys:
             return {}
-        wanted = {path: (size, mtime) for path, size, mtime in keys}
-        marks = ",".join("?" * len(wanted))
         with self._connect() as db:
-            rows = db.execute(
-                f"SELECT path, size, mtime_ns, outcome FROM file_cache "  # noqa: S608
-                f"WHERE folder = ? AND codec = ? AND path IN ({marks})",
-                (self.folder, FILE_CACHE_CODEC, *wanted),
-            ).fetchall()
-        out: dict[str, CertFile] = {}
-        for path, size, mtime, outcome in rows:
-            if wanted.get(path) != (size, mtime):
-                continue
-            try:
-                out[path] = decode_certfile(outcome)
-            except CacheDecodeError:
-                continue  # read again
-        return out
+            return cached_many(db, TABLE, self.folder, keys)
 
     def get(self, path: str, size: int, mtime_ns: int) -> CertFile | None:
         """The outcome of reading this file last time, if its size and mtime are unchanged."""
@@ -137,30 +118,68 @@ class FileCache:
 
     def put_many(self, certfiles: Iterable[CertFile]) -> None:
         """Remember many outcomes in one transaction (a first run over 100,000 files)."""
-        self.put_encoded((cf, encode_certfile(cf)) for cf in certfiles)
-
-    def put_encoded(self, items: Iterable[tuple[CertFile, bytes]]) -> None:
-        """Like put_many, for outcomes already encoded with encode_certfile (streamed)."""
-        rows = (
-            (
-                self.folder,
-                cf.path,
-                cf.size,
-                cf.mtime_ns,
-                cf.cert.sha256 if cf.cert else None,
-                FILE_CACHE_CODEC,
-                encoded,
-            )
-            for cf, encoded in items
-        )
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
-                db.executemany(
-                    "INSERT OR REPLACE INTO file_cache VALUES (?, ?, ?, ?, ?, ?, ?)", rows
-                )
+                put_rows(db, TABLE, self.folder, certfiles)
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
                 raise
+
+
+# The queries, shared with StateStore, whose connection attaches the cache as `cache`.
+
+#: The table's name on a connection to the cache file itself.
+TABLE = "file_cache"
+
+
+def cache_index(db: sqlite3.Connection, table: str, folder: str) -> dict[str, tuple[int, int]]:
+    """Path → (size, mtime_ns) of every cached outcome for a folder (no decoding)."""
+    rows = db.execute(
+        f"SELECT path, size, mtime_ns FROM {table} WHERE folder = ? AND codec = ?",  # noqa: S608
+        (folder, FILE_CACHE_CODEC),
+    ).fetchall()
+    return {path: (size, mtime) for path, size, mtime in rows}
+
+
+def cached_many(
+    db: sqlite3.Connection, table: str, folder: str, keys: Sequence[tuple[str, int, int]]
+) -> dict[str, CertFile]:
+    """Cached outcomes of the unchanged files among `keys` (path, size, mtime_ns)."""
+    wanted = {path: (size, mtime) for path, size, mtime in keys}
+    marks = ",".join("?" * len(wanted))
+    rows = db.execute(
+        f"SELECT path, size, mtime_ns, outcome FROM {table} "  # noqa: S608
+        f"WHERE folder = ? AND codec = ? AND path IN ({marks})",
+        (folder, FILE_CACHE_CODEC, *wanted),
+    ).fetchall()
+    out: dict[str, CertFile] = {}
+    for path, size, mtime, outcome in rows:
+        if wanted.get(path) != (size, mtime):
+            continue
+        try:
+            out[path] = decode_certfile(outcome)
+        except CacheDecodeError:
+            continue  # read again
+    return out
+
+
+def put_rows(
+    db: sqlite3.Connection, table: str, folder: str, certfiles: Iterable[CertFile]
+) -> None:
+    """Insert or replace outcomes (inside the caller's transaction)."""
+    rows = (
+        (
+            folder,
+            cf.path,
+            cf.size,
+            cf.mtime_ns,
+            cf.cert.sha256 if cf.cert else None,
+            FILE_CACHE_CODEC,
+            encode_certfile(cf),
+        )
+        for cf in certfiles
+    )
+    db.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, ?, ?, ?, ?)", rows)  # noqa: S608

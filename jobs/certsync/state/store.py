@@ -12,19 +12,23 @@ from certsync.records import CertFile
 from certsync.state.accounts import AccountBook
 from certsync.state.damage import check_before_open, create_atomically
 from certsync.state.decisions import DecisionTable
-from certsync.state.filecache import FileCache
+from certsync.state.filecache import FileCache, cache_index, cached_many, put_rows
 from certsync.state.journal import WriteJournal
 from certsync.state.models import RunSummary
 from certsync.state.reminders import ReminderLog
 from certsync.state.runs import RunLog
 from certsync.state.schema import _attach_cache, _check_and_migrate, _state_error
 
+#: The file cache's table on the state's connection (attached as `cache`).
+_ATTACHED = "cache.file_cache"
+
 
 class StateStore(RunLog, WriteJournal, AccountBook, DecisionTable, ReminderLog):
     """Typed access to the state file; every write is one SQLite transaction.
 
     Each concern lives in its own module (runs, journal, accounts, decisions, reminders); the
-    file cache is a separate handle (`file_cache`), whose former methods are kept here.
+    file cache is a separate handle (`file_cache`) for the workers; the methods below reach the
+    same table through this connection (the pusher reads a DER per write: no new connection).
     """
 
     # -- opening -----------------------------------------------------------------------------
@@ -97,25 +101,36 @@ class StateStore(RunLog, WriteJournal, AccountBook, DecisionTable, ReminderLog):
         self, path: str, size: int, mtime_ns: int, *, folder: str = ""
     ) -> CertFile | None:
         """The outcome of reading this file last time, if its size and mtime are unchanged."""
-        return self.file_cache(folder).get(path, size, mtime_ns)
+        return self.get_cached_many([(path, size, mtime_ns)], folder=folder).get(path)
 
     def put_cached(self, certfile: CertFile, *, folder: str = "") -> None:
         """Remember the outcome of reading a file, keyed by path, size and mtime."""
-        self.file_cache(folder).put_many([certfile])
+        self.put_cached_many([certfile], folder=folder)
 
     def get_cached_many(
         self, keys: Sequence[tuple[str, int, int]], *, folder: str = ""
     ) -> dict[str, CertFile]:
         """Cached outcomes of many unchanged files (path, size, mtime_ns), in one query."""
-        return self.file_cache(folder).get_many(keys)
+        if not keys:
+            return {}
+        with self._lock:
+            try:
+                return cached_many(self._db, _ATTACHED, folder, keys)
+            except sqlite3.Error as exc:
+                raise _state_error(self.path, exc) from exc
 
     def cache_index(self, *, folder: str = "") -> dict[str, tuple[int, int]]:
         """Path → (size, mtime_ns) of every cached outcome for a folder (no decoding)."""
-        return self.file_cache(folder).index()
+        with self._lock:
+            try:
+                return cache_index(self._db, _ATTACHED, folder)
+            except sqlite3.Error as exc:
+                raise _state_error(self.path, exc) from exc
 
     def put_cached_many(self, certfiles: Iterable[CertFile], *, folder: str = "") -> None:
         """Remember many outcomes in one transaction (a first run over 100,000 files)."""
-        self.file_cache(folder).put_many(certfiles)
+        with self._tx() as db:
+            put_rows(db, _ATTACHED, folder, certfiles)
 
     def read_through(
         self,
