@@ -95,7 +95,7 @@ def test_a_roster_error_stops_reading_the_folder_early(tmp_path, pki):
     )
     with StateStore.open(tmp_path / "state.sqlite") as store:
         with pytest.raises(InputError, match="Courriel"):
-            run(request, Hooks(store=store, cache_folder="f"))
+            run(request, Hooks(store=store, cache=store.file_cache("f")))
         read = len(store.cache_index(folder="f"))
     # The workers record every file they read: the error stopped them after the batches
     # already handed out (a few of 256 files), not at the end of the folder.

@@ -127,10 +127,6 @@ def assign_certificates(
     return result
 
 
-#: The name pipeline.py still imports (it belongs to another restructuring branch).
-decide = assign_certificates
-
-
 class _Assigner:
     """The indexes the assignment reads, and what it learns about files while assigning rows."""
 

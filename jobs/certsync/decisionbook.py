@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from certsync.config import Limits
-from certsync.errors import InputError
+from certsync.errors import InputError, UsageError
 from certsync.ingest import load_der
 from certsync.match import AdminDecision
 from certsync.records import Roster
 from certsync.report.rows import DECIDABLE, DECISION_HEADER, IGNORE_CHOICE
+from certsync.roster import read_roster
 from certsync.state import StateStore, StoredDecision
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -276,3 +277,38 @@ def decisions_digest(store: StateStore) -> str:
     for d in store.decisions():
         digest.update(f"{d.sha256}\0{d.email.casefold()}\n".encode())
     return digest.hexdigest()
+
+
+def import_decisions(
+    limits: Limits,
+    store: StateStore,
+    workbook: Path,
+    *,
+    now: datetime,
+    roster: Path | None = None,
+    certs: Path | None = None,
+    sheet: str | None = None,
+) -> tuple[list[Verdict], int]:
+    """Read and check one workbook's decisions, keep the accepted ones: (verdicts, kept).
+
+    The roster and the folder default to those the workbook's report was made from.
+    """
+    book = read_workbook(workbook)
+    roster_path = roster or book.roster
+    if roster_path is None or not roster_path.is_file():
+        where = f"introuvable : {roster_path}" if roster_path else "non indiquée dans le classeur"
+        raise UsageError(
+            f"Liste des agents du rapport {workbook} {where}.",
+            hint="Indiquez-la avec --roster (et le dossier des certificats avec --certs).",
+        )
+    folder = certs or book.certs
+    if folder is None or not folder.is_dir():
+        where = f"introuvable : {folder}" if folder else "non indiqué dans le classeur"
+        raise UsageError(
+            f"Dossier des certificats du rapport {workbook} {where} : les empreintes ne "
+            "peuvent pas être vérifiées.",
+            hint="Indiquez-le avec --certs.",
+        )
+    agents = read_roster(roster_path, sheet=sheet or book.sheet, limits=limits, certs_root=folder)
+    verdicts = check_cells(book.cells, agents, certs=folder, limits=limits)
+    return verdicts, keep(store, verdicts, workbook, now)

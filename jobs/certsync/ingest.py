@@ -16,7 +16,7 @@ from certsync.config import Limits, Policy
 from certsync.findings import Code, Finding, finding
 from certsync.records import CertFile, FileFormat
 from certsync.revocation import RevocationChecker
-from certsync.state import StateStore
+from certsync.state.filecache import FileCache
 from certsync.trust import TrustStore, load_trust
 from certsync.validate import Validator
 
@@ -32,10 +32,8 @@ class CheckSetup:
     trust_path: Path | None
     policy: Policy
     as_of: datetime
-    cache: Path | None = None
-    """State file whose file cache receives every newly read file (written by the workers)."""
-    cache_folder: str = ""
-    """The certificate folder's key in the file cache."""
+    cache: FileCache | None = None
+    """The file cache: unchanged files come from it, newly read ones go to it (by the workers)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,17 +48,14 @@ class _Worker:
     """Per-process validator, built once (the verifier and CRLs are costly to set up)."""
 
     validator: Validator | None = None
-    store: StateStore | None = None
-    folder: str = ""
+    cache: FileCache | None = None
 
 
 def _init_worker(setup: CheckSetup, parent: int = 0) -> None:
     if parent:
         die_with_parent(parent)
     _Worker.validator = make_validator(setup)
-    if setup.cache is not None:
-        _Worker.store = StateStore.attach(setup.cache)
-        _Worker.folder = setup.cache_folder
+    _Worker.cache = setup.cache
     # Ctrl-C reaches the whole process group: only the parent stops the run. A worker
     # interrupted while holding a lock would leave the pool, and the run, waiting for ever.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -114,14 +109,13 @@ def _process(
     jobs: Sequence[Job],
     limits: Limits,
     validator: Validator,
-    store: StateStore | None,
-    folder: str,
+    cache: FileCache | None,
 ) -> list[Checked]:
     """Outcomes from the cache for unchanged files, read now for the others; all validated."""
     known = [
         (rel, size, mtime) for rel, size, mtime in jobs if size is not None and mtime is not None
     ]
-    cached = store.get_cached_many(known, folder=folder) if store is not None and known else {}
+    cached = cache.get_many(known) if cache is not None and known else {}
     out: list[Checked] = []
     fresh: list[CertFile] = []
     for rel, _size, _mtime in jobs:
@@ -131,8 +125,8 @@ def _process(
             fresh.append(cf)
         # Cached outcomes are validated again: the date, the trust store or a CRL may differ.
         out.append(light(check_file(cf, validator)))
-    if store is not None and fresh:
-        store.put_cached_many(fresh, folder=folder)
+    if cache is not None and fresh:
+        cache.put_many(fresh)
     return out
 
 
@@ -140,7 +134,7 @@ def _read_chunk(root: Path, jobs: Sequence[Job], limits: Limits) -> list[Checked
     validator = _Worker.validator
     assert validator is not None, "worker not initialised"
     # The cache is read and written here, in parallel: the main process never holds the DERs.
-    return _process(root, jobs, limits, validator, _Worker.store, _Worker.folder)
+    return _process(root, jobs, limits, validator, _Worker.cache)
 
 
 def _outside(entry: Entry) -> CertFile:
@@ -177,24 +171,43 @@ def read_and_check(
     setup: CheckSetup,
     trust: TrustStore | None,
     workers: int = 0,
-    known: Mapping[str, tuple[int, int]] | None = None,
     tick: Callable[[int], None] | None = None,
     entries: Sequence[Entry] | None = None,
-    store: StateStore | None = None,
     on_chunk: Callable[[Sequence[Checked]], None] | None = None,
 ) -> list[Checked]:
     """Every file under `root`, read and validated, in path order.
 
-    `known` lists the files the state's cache holds, with their size and date: an unchanged
-    file is taken from the cache instead of being parsed again. Newly read files go to the
-    cache when `setup.cache` is set (by the workers themselves); `on_chunk` sees each batch in
-    this process while the workers prepare the next ones.
+    With `setup.cache`, an unchanged file (same size and date as cached) is taken from the
+    cache instead of being parsed again, and newly read files go to the cache (by the workers
+    themselves); `on_chunk` sees each batch in this process while the workers prepare the next.
     """
     if entries is None:
         entries = list_files(root)
+    known = setup.cache.index() if setup.cache is not None else {}
+    results, to_read = _sort_entries(entries, known)
+    if tick is not None:
+        tick(len(results))
+    workers = workers or os.cpu_count() or 1
+    if workers > 1 and len(to_read) >= _POOL_MIN_FILES:
+        read = _read_in_pool(root, to_read, limits, setup, workers, tick, on_chunk)
+    else:
+        read = _process(root, to_read, limits, make_validator(setup, trust), setup.cache)
+        if tick is not None:
+            tick(len(to_read))
+    for item in read:
+        results[item.file.path] = item
+    return [results[e.rel] for e in entries]
+
+
+def _sort_entries(
+    entries: Sequence[Entry], known: Mapping[str, tuple[int, int]]
+) -> tuple[dict[str, Checked], list[Job]]:
+    """Entries refused at listing (their record is final), and the jobs for the others.
+
+    A job carries the file's size and date when the cache holds it unchanged.
+    """
     results: dict[str, Checked] = {}
     to_read: list[Job] = []
-    known = known or {}
     for entry in entries:
         if entry.problem:
             results[entry.rel] = Checked(_refused(entry), ())
@@ -204,33 +217,36 @@ def read_and_check(
             to_read.append((entry.rel, entry.size, entry.mtime_ns))
         else:
             to_read.append((entry.rel, None, None))
-    if tick is not None:
-        tick(len(results))
-    workers = workers or os.cpu_count() or 1
-    if workers > 1 and len(to_read) >= _POOL_MIN_FILES:
-        with ProcessPoolExecutor(
-            max_workers=workers, initializer=_init_worker, initargs=(setup, os.getpid())
-        ) as pool:
-            futures = [
-                pool.submit(_read_chunk, root, chunk, limits) for chunk in _chunks(to_read, _CHUNK)
-            ]
-            try:
-                for future in futures:
-                    chunk = future.result()
-                    for item in chunk:
-                        results[item.file.path] = item
-                    if on_chunk is not None:
-                        on_chunk(chunk)
-                    if tick is not None:
-                        tick(len(chunk))
-            except BaseException:
-                # Stop at once (a roster error, Ctrl-C): do not read the rest of the folder.
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
-    else:
-        validator = make_validator(setup, trust)
-        for item in _process(root, to_read, limits, validator, store, setup.cache_folder):
-            results[item.file.path] = item
-        if tick is not None:
-            tick(len(to_read))
-    return [results[e.rel] for e in entries]
+    return results, to_read
+
+
+def _read_in_pool(
+    root: Path,
+    to_read: Sequence[Job],
+    limits: Limits,
+    setup: CheckSetup,
+    workers: int,
+    tick: Callable[[int], None] | None,
+    on_chunk: Callable[[Sequence[Checked]], None] | None,
+) -> list[Checked]:
+    """The jobs read by worker processes, batch by batch; `on_chunk` sees each batch here."""
+    out: list[Checked] = []
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_init_worker, initargs=(setup, os.getpid())
+    ) as pool:
+        futures = [
+            pool.submit(_read_chunk, root, chunk, limits) for chunk in _chunks(to_read, _CHUNK)
+        ]
+        try:
+            for future in futures:
+                chunk = future.result()
+                out.extend(chunk)
+                if on_chunk is not None:
+                    on_chunk(chunk)
+                if tick is not None:
+                    tick(len(chunk))
+        except BaseException:
+            # Stop at once (a roster error, Ctrl-C): do not read the rest of the folder.
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    return out

@@ -140,10 +140,6 @@ class AdminDecision:
         )
 
 
-#: The name pipeline.py still imports (it belongs to another restructuring branch).
-Decision = AdminDecision
-
-
 @dataclass(slots=True)
 class MatchResult:
     """What matching decided for every file."""

@@ -13,9 +13,11 @@ from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from enum import StrEnum
+from pathlib import Path
 
 from certsync.config import SmtpConfig
 from certsync.errors import CertsyncError, ConfigError, ExitCode
+from certsync.fsutil import atomic_write_bytes
 from certsync.renewal import ExpiringEntry, PlatformCertificate, expiring
 from certsync.state import StateStore
 
@@ -274,3 +276,18 @@ def _send(
         run_id=run_id,
     )
     return _outcome(entry, NotifyStatus.SENT, f"Rappel envoyé à {entry.email}.", mail)
+
+
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9.@_+-]+")
+
+
+def write_eml(outcomes: list[NotifyOutcome], folder: Path) -> list[Path]:
+    """Each message a real run would send, as a .eml file any mail client opens."""
+    written = []
+    for i, o in enumerate(outcomes, start=1):
+        if o.mail is None:
+            continue
+        path = folder / f"{i:04d}-{_UNSAFE_NAME.sub('_', o.email)[:80]}.eml"
+        atomic_write_bytes(path, o.mail.as_bytes())
+        written.append(path)
+    return written

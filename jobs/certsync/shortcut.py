@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -18,8 +19,10 @@ from pathlib import Path
 from certsync import __version__
 from certsync.certfiles.scan import Entry
 from certsync.config import Config
+from certsync.fsutil import atomic_path
 from certsync.ingest import Checked
 from certsync.records import AgentStatus, RunResult
+from certsync.state import RunSummary, StateStore
 from certsync.trust import TrustStore
 
 # A run that pushed is not reused either: the next run would say "unchanged", not "pushed".
@@ -109,3 +112,40 @@ def settled(result: RunResult, config: Config) -> bool:
         # A dry run that read the platform depends on it; an offline one does not.
         return not config.platform.url
     return not any(a.status in _UNSETTLED for a in result.agents)
+
+
+def reuse_previous(
+    store: StateStore, fingerprint: str, *, as_of: dt.datetime, run_id: str, report_dir: Path
+) -> RunSummary | None:
+    """The previous run whose result still holds, its report copied under this run's id.
+
+    None when no run with the same inputs is reusable, or when its report is gone.
+    """
+    previous = store.reusable_run(fingerprint, as_of)
+    if previous is None or not _copy_report(previous, run_id, report_dir):
+        return None
+    return previous
+
+
+_REPORT_NAMES = ("exceptions.xlsx", "exceptions.csv", "agents.csv", "report.json")
+
+
+def _copy_report(previous: RunSummary, run_id: str, report_dir: Path) -> bool:
+    """Copy the previous run's report under this run's id; False if it is gone."""
+    source = Path(previous.report_path or "")
+    if not all((source / name).is_file() for name in _REPORT_NAMES):
+        return False
+    report_dir.mkdir(parents=True, exist_ok=True)
+    for name in _REPORT_NAMES[:3]:
+        with atomic_path(report_dir / name) as tmp:
+            shutil.copyfile(source / name, tmp)
+    # report.json starts with its run id on the second line: patch it and stream the rest.
+    with (source / "report.json").open("rb") as src, atomic_path(report_dir / "report.json") as tmp:
+        first, old_line = src.readline(), src.readline()
+        if not old_line.startswith(b'"run_id":'):
+            return False
+        line = f'"run_id":{json.dumps(run_id)},\n"reused_from":{json.dumps(previous.run_id)},\n'
+        with tmp.open("wb") as out:
+            out.write(first + line.encode())
+            shutil.copyfileobj(src, out)
+    return True

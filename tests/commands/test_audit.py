@@ -149,12 +149,12 @@ def test_migration_keeps_old_audit_lines_without_a_file(tmp_path, pki):
 
 
 def test_a_run_stopped_by_ctrl_c_is_recorded_as_interrupted(tmp_path, monkeypatch, capsys):
-    import certsync.commands.run as run_command
+    import certsync.runner as run_command
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(run_command, "_full_run", interrupted)
+    monkeypatch.setattr(run_command, "full_run", interrupted)
     roster, certs = tmp_path / "agents.csv", tmp_path / "depot"
     roster.write_text("Nom;Prénom;Courriel\nMARTIN;Anne;a@b.fr\n", encoding="utf-8")
     certs.mkdir()

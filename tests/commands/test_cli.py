@@ -169,7 +169,7 @@ def test_internal_error_exit_70_traceback_in_log_only(inputs, monkeypatch, capsy
         raise RuntimeError("simulated bug")
 
     monkeypatch.chdir(tmp)
-    monkeypatch.setattr("certsync.commands.run.run", boom)
+    monkeypatch.setattr("certsync.runner.run", boom)
     code = cli.main(
         [
             "run",

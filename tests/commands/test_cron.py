@@ -295,12 +295,12 @@ def test_expiring_and_notify_dry_run_from_the_state(world, capsys):
 def test_unchanged_nightly_run_reuses_the_last_result(world, monkeypatch, capsys):
     assert cli.main(world.args("--report-dir", "r1")) == ExitCode.OK  # pushes
     assert cli.main(world.args("--report-dir", "r2")) == ExitCode.OK  # confirms: unchanged
-    import certsync.commands.run as run_command
+    import certsync.runner as run_command
 
     def no_full_run(*args, **kwargs):
         raise AssertionError("the third run should have reused the second")
 
-    monkeypatch.setattr(run_command, "_full_run", no_full_run)
+    monkeypatch.setattr(run_command, "full_run", no_full_run)
     capsys.readouterr()
     assert cli.main(world.args("--report-dir", "r3")) == ExitCode.OK
     assert capsys.readouterr().out == ""  # --quiet, and nothing new: a silent night

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from certsync.certfiles.parse import cert_info
-from certsync.filecache import CacheDecodeError, decode_certfile, encode_certfile
 from certsync.findings import Code, finding
 from certsync.records import CertFile, FileFormat
+from certsync.state.filecache import CacheDecodeError, decode_certfile, encode_certfile
 from certsync.testkit.pki import agent_subject, make_leaf
 
 

@@ -348,8 +348,17 @@ def test_file_cache_round_trip_and_no_reparse(store: StateStore, pki: SamplePKI)
         calls.append(certfile.path)
         return certfile
 
-    first = store.read_through(certfile.path, certfile.size, certfile.mtime_ns, parse)
-    second = store.read_through(certfile.path, certfile.size, certfile.mtime_ns, parse)
+    def read_through() -> CertFile:
+        """What a worker does: the cached outcome of an unchanged file, else parse and keep."""
+        cached = store.get_cached(certfile.path, certfile.size, certfile.mtime_ns)
+        if cached is not None:
+            return cached
+        parsed = parse()
+        store.put_cached(parsed)
+        return parsed
+
+    first = read_through()
+    second = read_through()
     assert first == second == certfile
     assert calls == [certfile.path]  # the unchanged file was not parsed again
     assert store.get_cached(certfile.path, certfile.size, certfile.mtime_ns + 1) is None

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from certsync.commands.common import config_from_args, roster_sirens, setup_logging
+from certsync.commands.common import config_from_args, setup_logging
 from certsync.commands.options import add_common, add_platform
 from certsync.connectors.interface import Rejected, Survey, Unavailable
 from certsync.errors import (
@@ -16,6 +16,7 @@ from certsync.errors import (
     PlatformUnavailable,
     UsageError,
 )
+from certsync.roster import roster_sirens
 
 
 def register_check(sub: Any) -> None:

@@ -58,15 +58,6 @@ def config_from_args(args: argparse.Namespace) -> Config:
     return replace(config, platform=platform)
 
 
-def roster_sirens(path: Path) -> tuple[str, ...]:
-    """The roster's SIRENs (from SIREN or SIRET), in first-seen order: the socle finds a
-    functional administrator's organisations by them."""
-    from certsync.roster import read_roster
-
-    agents = read_roster(path).agents
-    return tuple(dict.fromkeys(s for a in agents if (s := a.siren or a.siret[:9])))
-
-
 def prepare_outputs(
     config: Config,
     *,

@@ -12,10 +12,9 @@ from typing import Any
 from certsync.commands.common import config_from_args, now_utc
 from certsync.commands.options import add_common, add_json, add_state
 from certsync.config import Config
-from certsync.decisionbook import Verdict, check_cells, keep, read_workbook
+from certsync.decisionbook import Verdict, import_decisions
 from certsync.errors import ExitCode, UsageError
 from certsync.french import plural
-from certsync.roster import read_roster
 from certsync.state import StateStore
 
 
@@ -61,27 +60,9 @@ def import_workbook(
     sheet: str | None = None,
 ) -> list[Verdict]:
     """Read, check, keep and print (in French) the decisions of one workbook."""
-    book = read_workbook(workbook)
-    roster_path = roster or book.roster
-    if roster_path is None or not roster_path.is_file():
-        where = f"introuvable : {roster_path}" if roster_path else "non indiquée dans le classeur"
-        raise UsageError(
-            f"Liste des agents du rapport {workbook} {where}.",
-            hint="Indiquez-la avec --roster (et le dossier des certificats avec --certs).",
-        )
-    folder = certs or book.certs
-    if folder is None or not folder.is_dir():
-        where = f"introuvable : {folder}" if folder else "non indiqué dans le classeur"
-        raise UsageError(
-            f"Dossier des certificats du rapport {workbook} {where} : les empreintes ne "
-            "peuvent pas être vérifiées.",
-            hint="Indiquez-le avec --certs.",
-        )
-    agents = read_roster(
-        roster_path, sheet=sheet or book.sheet, limits=config.limits, certs_root=folder
+    verdicts, kept = import_decisions(
+        config.limits, store, workbook, now=now_utc(), roster=roster, certs=certs, sheet=sheet
     )
-    verdicts = check_cells(book.cells, agents, certs=folder, limits=config.limits)
-    kept = keep(store, verdicts, workbook, now_utc())
     for verdict in verdicts:
         print(verdict.line(workbook))
     refused = len(verdicts) - kept

@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from certsync.commands.common import config_from_args, now_utc, roster_sirens
+from certsync.commands.common import config_from_args, now_utc
 from certsync.commands.options import add_roster, add_sheet
 from certsync.config import default_data_dir
 from certsync.connectors import make_connector
@@ -16,6 +16,7 @@ from certsync.findings import Code, any_blocking
 from certsync.french import plural
 from certsync.onboarding import Onboarding, prepare, write_workbook
 from certsync.onboarding.fetch import fetch_exports
+from certsync.roster import roster_sirens
 
 
 def register_onboarding(sub: Any) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import re
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -24,10 +23,10 @@ from certsync.config import Config, reports_root
 from certsync.errors import ExitCode, UsageError
 from certsync.french import plural
 from certsync.frenchfmt import fr_int
-from certsync.fsutil import atomic_write_bytes
+from certsync.holdings import platform_certificates
 from certsync.logs import COUNT_LABELS
-from certsync.notify import NotifyOutcome, NotifyStatus, notify_expiring
-from certsync.renewal import PlatformCertificate, expiring, headline, renewed, write_expiring
+from certsync.notify import NotifyStatus, notify_expiring, write_eml
+from certsync.renewal import expiring, headline, renewed, write_expiring
 from certsync.rollback import RollbackStatus, rollback
 from certsync.state import RunSummary, StateStore, history
 
@@ -186,7 +185,7 @@ def cmd_expiring(args: argparse.Namespace) -> int:
 
 def _expiring(args: argparse.Namespace, config: Config, report_dir: Path, now: dt.datetime) -> int:
     as_of = (args.as_of or now).date()
-    platform = _platform_certificates(config) if config.platform.url else None
+    platform = platform_certificates(config) if config.platform.url else None
     with StateStore.open(config.state) as store:
         entries = expiring(store, args.within, as_of, platform)
         done = renewed(store, args.within, as_of)
@@ -197,32 +196,6 @@ def _expiring(args: argparse.Namespace, config: Config, report_dir: Path, now: d
     print(f"  Rapport : {paths['xlsx']}")
     print(f"  Publipostage : {paths['csv']}")
     return 0
-
-
-def _platform_certificates(config: Config) -> list[PlatformCertificate]:
-    """What every account of the platform holds now (certificates put by hand included)."""
-    from cryptography import x509
-
-    from certsync.connectors import make_connector
-    from certsync.connectors.pem import der_of_text, sha256_hex
-
-    connector = make_connector(config.platform, url=config.platform.url)
-    found: list[PlatformCertificate] = []
-    try:
-        connector.check()
-        for account in connector.list_accounts().values():
-            der = der_of_text(connector.read_certificate(account))
-            if der is None:
-                continue
-            not_after = x509.load_der_x509_certificate(der).not_valid_after_utc
-            found.append(
-                PlatformCertificate(
-                    account.email, sha256_hex(der), not_after, account.prenom, account.nom
-                )
-            )
-    finally:
-        connector.close()
-    return found
 
 
 #: The sender shown in a preview when the configuration names none yet.
@@ -261,7 +234,7 @@ def cmd_notify(args: argparse.Namespace) -> int:
             failed = any(o.status is NotifyStatus.FAILED for o in outcomes)
             record.code = ExitCode.FINDINGS if failed else ExitCode.OK
             record.counts = dict(Counter(str(o.status) for o in outcomes))
-            written = _write_eml(outcomes, preview_dir) if preview_dir is not None else []
+            written = write_eml(outcomes, preview_dir) if preview_dir is not None else []
             if written:
                 record.report = preview_dir
     finally:
@@ -280,18 +253,3 @@ def cmd_notify(args: argparse.Namespace) -> int:
     if args.dry_run and config.smtp.sender == PREVIEW_SENDER:
         print("  Expéditeur à indiquer dans la section [smtp] (sender) avant l'envoi réel.")
     return int(record.code)
-
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9.@_+-]+")
-
-
-def _write_eml(outcomes: list[NotifyOutcome], folder: Path) -> list[Path]:
-    """Each message a real run would send, as a .eml file any mail client opens."""
-    written = []
-    for i, o in enumerate(outcomes, start=1):
-        if o.mail is None:
-            continue
-        path = folder / f"{i:04d}-{_UNSAFE.sub('_', o.email)[:80]}.eml"
-        atomic_write_bytes(path, o.mail.as_bytes())
-        written.append(path)
-    return written

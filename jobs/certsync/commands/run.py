@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import errno
 import gc
-import json
 import logging
-import shutil
 import sys
 from collections import Counter
 from pathlib import Path
 
-from certsync import shortcut
-from certsync.certfiles.scan import Entry, list_files
 from certsync.commands.common import (
     config_from_args,
     new_run_id,
@@ -25,22 +20,17 @@ from certsync.commands.common import (
 )
 from certsync.commands.decisions import with_workbook_decisions
 from certsync.config import Config, reports_root
-from certsync.decisionbook import decisions_digest
-from certsync.errors import CertsyncError, ExitCode, OutputError, UsageError
+from certsync.errors import ExitCode, UsageError
 from certsync.frenchfmt import fr_int
-from certsync.fsutil import atomic_path
 from certsync.housekeeping import prune_reports
-from certsync.meter import Meter
-from certsync.novelty import new_problems
-from certsync.pipeline import Hooks, RunRequest, check_inputs, run, stage
+from certsync.pipeline import check_inputs
 from certsync.plan import plan_summary
 from certsync.preflight import utf8_paths
-from certsync.push import Selection
 from certsync.records import AgentStatus, RunResult
-from certsync.report import write_reports
-from certsync.report.mail import previous_report, recipients, send_summary, send_unchanged
+from certsync.report.mail import send_summary, send_unchanged
 from certsync.report.rows import AGENT_STATUS_FR, FILE_STATUS_FR
-from certsync.state import RunSummary, StateStore
+from certsync.runner import RunOrder, run_and_report
+from certsync.state import RunSummary
 
 log = logging.getLogger("certsync")
 
@@ -78,21 +68,6 @@ def add_selection(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="déposer au plus N certificats (les premiers de la liste) ; le reste est rapporté",
     )
-
-
-def exit_code_for(result: RunResult) -> ExitCode:
-    """Map a run's result to the documented exit code."""
-    if result.stop_code is not None:
-        return ExitCode(result.stop_code)
-    return ExitCode.FINDINGS if result.has_blocking else ExitCode.OK
-
-
-def counts_of(result: RunResult) -> dict[str, int]:
-    """Counts kept in the state, the status file and the summary line."""
-    counts = Counter(str(a.status) for a in result.agents)
-    counts["files"] = len(result.files)
-    counts["blocking"] = sum(1 for f in result.all_findings if f.blocking)
-    return dict(sorted(counts.items()))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -171,62 +146,37 @@ def _recorded(
         status_file=True,
         new_state=args.new_state,
     ) as record:
-        store = record.store
         config = with_workbook_decisions(
-            config, store, roster=args.roster, certs=args.certs, sheet=args.sheet
+            config, record.store, roster=args.roster, certs=args.certs, sheet=args.sheet
         )
-        entries = list_files(args.certs)
-        fingerprint = shortcut.fingerprint(
+        order = RunOrder(
             roster=args.roster,
-            sheet=args.sheet,
             certs=args.certs,
-            entries=entries,
             config=config,
+            as_of=as_of,
+            run_id=run_id,
+            report_dir=report_dir,
+            clock=now_utc,
+            sheet=args.sheet,
             dry_run=args.dry_run,
             create_missing=args.create_missing,
-            extra=decisions_digest(store),
+            full=args.full,
+            only=args.only,
+            limit=args.limit,
         )
-        selective = args.only is not None or args.limit is not None
-        previous = None if args.full or selective else store.reusable_run(fingerprint, as_of)
-        if previous is not None and _reuse(previous, run_id, report_dir):
-            record.code = ExitCode(previous.exit_code or 0)
-            record.counts = dict(previous.counts)
-            record.report = report_dir.resolve()
-            record.findings = {"blocking": record.counts.get("blocking", 0), "new": 0}
-            if not args.quiet:
-                print(
-                    f"certsync — exécution {run_id} : rien n'a changé depuis l'exécution "
-                    f"{previous.run_id} (liste, fichiers, réglages) ; son résultat est repris.\n"
-                    f"  Rapport : {report_dir / 'exceptions.xlsx'}\n"
-                    f"  Fichier d'état : {config.state}"
-                )
-            _tell(send_unchanged(run_id, previous.run_id, record.report, config, now_utc()))
-            return int(record.code)
-        result, stopped = _full_run(args, config, store, run_id, as_of, entries, url)
-        with stage("report"):
-            paths = _write_reports(result, report_dir)
-        # Read only when a summary is to be sent: at 100,000 agents it is a large file.
-        last = previous_report(store, run_id) if recipients(config) else None
-        record.code = exit_code_for(result)
-        record.counts = counts_of(result)
-        record.report = report_dir.resolve()
-        fresh = new_problems(result, config.state)
-        record.findings = {"blocking": record.counts.get("blocking", 0), "new": fresh}
-        store.record_inputs(
-            run_id,
-            fingerprint=fingerprint,
-            as_of=as_of,
-            valid_until=result.valid_until,
-            settled=shortcut.settled(result, config),
-        )
+        outcome = run_and_report(order, record)
+        if outcome.reused is not None:
+            return _print_reused(args, outcome.reused, run_id, report_dir, config)
+    result, stopped, fresh = outcome.result, outcome.stopped, outcome.new
+    assert result is not None
     code = record.code
     if not args.quiet or _news(result, code, fresh) or stopped is not None:
-        print_summary(result, paths["xlsx"].parent, code, state=config.state, new=fresh)
+        print_summary(result, outcome.paths["xlsx"].parent, code, state=config.state, new=fresh)
     if stopped is not None:
         print(f"certsync : {stopped.message}", file=sys.stderr)
         if stopped.hint:
             print(f"  → {stopped.hint}", file=sys.stderr)
-    _tell(send_summary(result, last, report_dir.resolve(), config, now_utc()))
+    _tell(send_summary(result, outcome.last, report_dir.resolve(), config, now_utc()))
     return int(code)
 
 
@@ -236,113 +186,25 @@ def _news(result: RunResult, code: ExitCode, fresh: int) -> bool:
     return fresh > 0 or pushed or code not in (ExitCode.OK, ExitCode.FINDINGS)
 
 
-def _write_reports(result: RunResult, report_dir: Path) -> dict[str, Path]:
-    """The reports; a full disk or an unwritable folder is a clear stop (73), not an
-    internal error: what was pushed is already in the state file."""
-    try:
-        return write_reports(result, report_dir)
-    except OSError as exc:
-        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
-        raise OutputError(
-            f"Le disque est plein : le rapport n'a pas pu être écrit dans {report_dir}."
-            if full
-            else f"Le rapport n'a pas pu être écrit dans {report_dir} ({exc.strerror or exc}).",
-            hint="Les dépôts faits sont dans le fichier d'état (certsync history) et ne seront "
-            "pas redéposés ; libérez de la place ou corrigez --report-dir puis relancez.",
-        ) from exc
+def _print_reused(
+    args: argparse.Namespace, previous: RunSummary, run_id: str, report_dir: Path, config: Config
+) -> int:
+    """Say that the previous result was reused (unless quiet), and send its short e-mail."""
+    if not args.quiet:
+        print(
+            f"certsync — exécution {run_id} : rien n'a changé depuis l'exécution "
+            f"{previous.run_id} (liste, fichiers, réglages) ; son résultat est repris.\n"
+            f"  Rapport : {report_dir / 'exceptions.xlsx'}\n"
+            f"  Fichier d'état : {config.state}"
+        )
+    _tell(send_unchanged(run_id, previous.run_id, report_dir.resolve(), config, now_utc()))
+    return int(previous.exit_code or 0)
 
 
 def _tell(note: str | None) -> None:
     """Say what became of the summary e-mail (nothing when none is configured)."""
     if note:
         print(note)
-
-
-def _full_run(
-    args: argparse.Namespace,
-    config: Config,
-    store: StateStore,
-    run_id: str,
-    as_of: dt.datetime,
-    entries: list[Entry],
-    url: str,
-) -> tuple[RunResult, CertsyncError | None]:
-    """The run, and the error that stopped its pushes early, if any (told on stderr)."""
-    folder = str(args.certs.resolve())
-    pusher = None
-    if url:
-        from certsync.pushing import make_pusher
-
-        pusher = make_pusher(
-            config,
-            certs_root=args.certs,
-            url=url,
-            store=store,
-            run_id=run_id,
-            dry_run=args.dry_run,
-            create_missing=args.create_missing,
-            as_of=as_of,
-            clock=now_utc,
-            selection=Selection(args.only, args.limit),
-        )
-    parameters = {
-        "Plateforme": config.platform.name + (f" ({url})" if url else " (hors ligne)"),
-        "Fichier d'état": str(config.state),
-    }
-    if args.only is not None or args.limit is not None:
-        chosen = [", ".join(sorted(args.only))] if args.only else []
-        chosen += [f"au plus {args.limit}"] if args.limit is not None else []
-        parameters["Sélection (dépôt limité)"] = " ; ".join(chosen)
-    with Meter() as meter:
-        meter.start("files", "Lecture et vérification des fichiers", len(entries))
-
-        def tick(n: int) -> None:
-            meter.advance("files", n)
-
-        if pusher is not None:
-            pusher.meter = meter  # one display for the whole run: files, accounts, pushes
-        hooks = Hooks(
-            entries=entries,
-            known=store.cache_index(folder=folder),
-            store=store,
-            cache_folder=folder,
-            tick=tick,
-            pusher=pusher,
-        )
-        request = RunRequest(
-            roster=args.roster,
-            certs=args.certs,
-            config=config,
-            as_of=as_of,
-            run_id=run_id,
-            dry_run=args.dry_run,
-            sheet=args.sheet,
-            parameters=parameters,
-        )
-        result = run(request, hooks)
-    return result, (pusher.stop_error if pusher is not None else None)
-
-
-def _reuse(previous: RunSummary, run_id: str, report_dir: Path) -> bool:
-    """Copy the previous run's report under this run's id; False if it is gone."""
-    source = Path(previous.report_path or "")
-    names = ("exceptions.xlsx", "exceptions.csv", "agents.csv", "report.json")
-    if not all((source / name).is_file() for name in names):
-        return False
-    report_dir.mkdir(parents=True, exist_ok=True)
-    for name in names[:3]:
-        with atomic_path(report_dir / name) as tmp:
-            shutil.copyfile(source / name, tmp)
-    # report.json starts with its run id on the second line: patch it and stream the rest.
-    with (source / "report.json").open("rb") as src, atomic_path(report_dir / "report.json") as tmp:
-        first, old_line = src.readline(), src.readline()
-        if not old_line.startswith(b'"run_id":'):
-            return False
-        line = f'"run_id":{json.dumps(run_id)},\n"reused_from":{json.dumps(previous.run_id)},\n'
-        with tmp.open("wb") as out:
-            out.write(first + line.encode())
-            shutil.copyfileobj(src, out)
-    return True
 
 
 def print_summary(

@@ -200,3 +200,9 @@ def _sniff_score(head: list[Row]) -> tuple[int, int]:
         return (0, 0)
     position, columns = found
     return (columns.score, len(head[position].cells))
+
+
+def roster_sirens(path: Path) -> tuple[str, ...]:
+    """The roster's SIRENs (from SIREN or SIRET), in first-seen order (for `certsync check`)."""
+    agents = read_roster(path).agents
+    return tuple(dict.fromkeys(s for a in agents if (s := a.siren or a.siret[:9])))

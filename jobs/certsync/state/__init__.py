@@ -1,5 +1,6 @@
 """The state file: what certsync did, so that nightly runs are incremental, safe and auditable."""
 
+from certsync.state.filecache import FileCache
 from certsync.state.models import (
     AccountRecord,
     Action,
@@ -28,6 +29,7 @@ __all__ = [
     "AccountRecord",
     "Action",
     "AuditEntry",
+    "FileCache",
     "InFlight",
     "RunSummary",
     "StateStore",

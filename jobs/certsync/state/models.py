@@ -14,8 +14,6 @@ from typing import Any, TypeVar
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from certsync.records import CertInfo
-
 _R = TypeVar("_R")
 
 
@@ -44,11 +42,6 @@ class StoredCert:
     """Subject CN, or empty."""
     not_after: datetime
     """End of validity (UTC)."""
-
-    @classmethod
-    def from_info(cls, info: CertInfo) -> StoredCert:
-        """From a parsed certificate record."""
-        return cls(info.der, info.sha256, info.subject, info.common_name, info.not_after)
 
     @classmethod
     def from_der(cls, der: bytes) -> StoredCert:

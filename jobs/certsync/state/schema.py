@@ -12,7 +12,8 @@ from certsync.state.damage import damaged_error
 #: Written into the SQLite header so that a foreign database is recognised ("cert" in ASCII).
 APPLICATION_ID = 0x63657274
 
-#: Bump when the JSON layout of cached CertFile records changes; older entries are then ignored.
+#: Bump when the pickled layout of cached CertFile records changes; older entries are then
+#: ignored.
 FILE_CACHE_CODEC = 2
 
 #: Ordered migrations: MIGRATIONS[i] brings the schema from version i to i + 1.
