@@ -37,6 +37,6 @@ class SocleApp(AgentPages, ExportPages, NavigationPages, SocleAdapter):
         # The CSV importer's pages (pages/organism/agent/export: Import, Report, CreateList,
         # Create, ModifyList, DeleteList) register their routes on this app; imported here
         # because that module builds on this one.
-        from certsync.sandbox.socle_import import ImportPages
+        from certsync.sandbox.socle.import_lists import ImportPages
 
         self.imports = ImportPages(self)
