@@ -27,6 +27,27 @@ EXPORT_HEADER = (
     "organism_siren;organism_nic"
 ).split(";")
 
+EXTRA_COLUMNS = (
+    # export column, SandboxAccount.extra key it shows, value when the key is absent
+    ("user_username", "username", ""),
+    ("profil_technicalIdentifier", "technicalIdentifier", ""),
+    ("profil_canton", "canton", ""),
+    ("profil_city", "city", ""),
+    ("profil_country", "country", ""),
+    ("profil_postalAddress", "postalAddress", ""),
+    ("profil_postalCode", "postalCode", ""),
+    ("profil_cellPhone", "cellPhone", ""),
+    ("profil_enabled", "profil_enabled", "true"),
+    ("profil_fax", "fax", ""),
+    ("profil_function", "function", ""),
+    ("profil_grade", "grade", ""),
+    ("profil_phone", "phone", ""),
+    ("agent_profil_elected", "elected", "false"),
+    ("agent_profil_executive", "executive", "false"),
+    ("agent_profil_representative", "representative", "false"),
+    ("agent_profil_substitute", "substitute", "false"),
+)
+
 
 class ExportPages(SocleData):
     """The Export page and its CSV answer."""
@@ -91,31 +112,15 @@ def _export_row(org_id: str, org: dict[str, Any], a: SandboxAccount) -> dict[str
     x = a.extra
     dept = x.get("organismDepartment", "")
     row = dict.fromkeys(EXPORT_HEADER, "")
+    row.update({column: x.get(key, absent) for column, key, absent in EXTRA_COLUMNS})
     row.update(
         user_id=x.get("user_id", a.id),
         user_civility=dict(CIVILITIES).get(x.get("civility", ""), ""),
         user_firstname=a.prenom,
         user_lastname=a.nom,
-        user_username=x.get("username", ""),
         user_connectionAttempts="0",
         profil_id=a.id,
-        profil_technicalIdentifier=x.get("technicalIdentifier", ""),
-        profil_canton=x.get("canton", ""),
-        profil_city=x.get("city", ""),
-        profil_country=x.get("country", ""),
-        profil_postalAddress=x.get("postalAddress", ""),
-        profil_postalCode=x.get("postalCode", ""),
-        profil_cellPhone=x.get("cellPhone", ""),
         profil_email=a.email,
-        profil_enabled=x.get("profil_enabled", "true"),
-        profil_fax=x.get("fax", ""),
-        profil_function=x.get("function", ""),
-        profil_grade=x.get("grade", ""),
-        profil_phone=x.get("phone", ""),
-        agent_profil_elected=x.get("elected", "false"),
-        agent_profil_executive=x.get("executive", "false"),
-        agent_profil_representative=x.get("representative", "false"),
-        agent_profil_substitute=x.get("substitute", "false"),
         organism_department_id=dept,
         organism_department_label=org["departments"].get(dept, ""),
         organism_id=org_id,

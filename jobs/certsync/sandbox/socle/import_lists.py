@@ -246,21 +246,18 @@ class ImportPages(ReportPages):
         )
         return html_page(title, body)
 
-    def _modify_list(self, request: Request, session: Session, groups: tuple[str, ...]) -> Response:
-        ids = self._listed(session, groups[0], "modify")
+    def _list_page(self, session: Session, org_id: str, kind: str) -> Response:
+        """ModifyList or DeleteList (`kind`) as first shown."""
+        ids = self._listed(session, org_id, kind)
         return (
-            ids
-            if isinstance(ids, Response)
-            else self._render_list(session, groups[0], "modify", ids, [])
+            ids if isinstance(ids, Response) else self._render_list(session, org_id, kind, ids, [])
         )
 
+    def _modify_list(self, request: Request, session: Session, groups: tuple[str, ...]) -> Response:
+        return self._list_page(session, groups[0], "modify")
+
     def _delete_list(self, request: Request, session: Session, groups: tuple[str, ...]) -> Response:
-        ids = self._listed(session, groups[0], "delete")
-        return (
-            ids
-            if isinstance(ids, Response)
-            else self._render_list(session, groups[0], "delete", ids, [])
-        )
+        return self._list_page(session, groups[0], "delete")
 
     def _selection(
         self, request: Request, session: Session, kind: str
