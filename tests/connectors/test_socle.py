@@ -334,7 +334,7 @@ def test_the_login_never_goes_to_a_third_host(where: str, monkeypatch: pytest.Mo
             if where == "form-action":
                 monkeypatch.setattr(keycloak, "base_url", third.url)
                 monkeypatch.setattr(
-                    "certsync.sandbox.socle.auth_url",
+                    "certsync.sandbox.socle.adapter.auth_url",
                     lambda base, uri, state: sso_auth_url(sandbox.sso.url, uri, state),  # type: ignore[union-attr]
                 )
             else:
