@@ -362,32 +362,14 @@ def _agent_files(
     ambiguous: tuple[Counter[tuple[str, str]], Counter[tuple[str, str]]],
 ) -> None:
     rng, truth = b.rng, b.truth
-    in_org, spelled = ambiguous
     if p.kind == "courant" and rng.random() < 0.15:
         return  # no certificate sent
     prenom, nom, org = p.prenom, p.nom, p.org
     gn_sn = rng.random() < 0.9  # a few issuers still write only the CN
-    roll = rng.random()
-    if roll < 0.40:
-        variant, cn = "standard", f"{prenom} {nom}"
-    elif roll < 0.60:
-        variant, cn = "inverse", f"{nom} {prenom}"
-    elif roll < 0.75:
-        variant, cn = "capitales", _strip_accents(f"{prenom} {nom}").upper()
-    elif roll < 0.85 and len(compact(prenom + nom)) >= 13:
-        variant, cn = "faute", f"{prenom} {_typo(rng, nom)}"
-    elif roll < 0.95:
-        variant, cn = "trait-d-union", f"{prenom.replace('-', ' ')} {nom.replace('-', '')}"
-    else:
-        variant, cn = "initiale", f"{prenom[0]}. {nom}"
+    variant, cn = _variant(rng, prenom, nom)
     if p.kind != "courant":
         variant, cn, gn_sn = "standard", f"{prenom} {nom}", True
-    cert_org, moved = org, False
-    if p.kind == "courant" and rng.random() < 0.02:
-        # Moved to another collectivité, unless a namesake there would make it theirs.
-        target = b.orgs[(b.orgs.index(org) + 1) % len(b.orgs)]
-        if not b.named(target, compact(prenom + nom)):
-            cert_org, moved = target, True
+    cert_org, moved = _cert_org(b, p)
     mailbox = p.kind == "boîte partagée"
     san = p.email if (mailbox and rng.random() < 0.5) or rng.random() < 0.3 else ""
     subject_email = p.email if not san and rng.random() < 0.1 else ""
@@ -410,21 +392,60 @@ def _agent_files(
             kind = "mutation"
         b.put(org, stem + ("-ancien" if i == 0 and renew else ""), cert, p.email, kind)
         truth.agent_class[p.email] = kind if kind != "courant" else truth.agent_class[p.email]
-    key = compact(prenom + nom) if gn_sn else compact(cn)
-    # Unique: nobody else in the organisation has the name, nor an e-mail spelling it.
-    unique = in_org[(org[1], key)] == 1 and not spelled[(org[1], compact(prenom + nom))]
     by_email = bool(san or subject_email)
-    exact = variant in ("standard", "inverse", "capitales", "trait-d-union") or gn_sn
-    if p.kind in ("nom de naissance", "faute dans la liste"):
-        exact = False  # the roster's name is not the certificate's; its e-mail spells it
-        key = compact(prenom + nom)
-        unique = in_org[(org[1], key)] == 0 and spelled[(org[1], key)] == 1
-    by_content = (exact and unique and not moved) or (
-        p.kind in ("nom de naissance", "faute dans la liste") and unique
-    )
+    exact, by_content = _content_match(p, variant, cn, gn_sn, moved, ambiguous)
     by_file_email = stem == p.email and (exact or by_content) and not moved
     if by_email or by_content or (by_file_email and not colleague):
         truth.expected[p.email] = _sha(issued[-1])
+
+
+def _variant(rng: random.Random, prenom: str, nom: str) -> tuple[str, str]:
+    """How the issuer spelled the name in the CN: the variant's name and the CN."""
+    roll = rng.random()
+    if roll < 0.40:
+        return "standard", f"{prenom} {nom}"
+    if roll < 0.60:
+        return "inverse", f"{nom} {prenom}"
+    if roll < 0.75:
+        return "capitales", _strip_accents(f"{prenom} {nom}").upper()
+    if roll < 0.85 and len(compact(prenom + nom)) >= 13:
+        return "faute", f"{prenom} {_typo(rng, nom)}"
+    if roll < 0.95:
+        return "trait-d-union", f"{prenom.replace('-', ' ')} {nom.replace('-', '')}"
+    return "initiale", f"{prenom[0]}. {nom}"
+
+
+def _cert_org(b: _Builder, p: _Person) -> tuple[Org, bool]:
+    """The organisation the certificate names, and whether the agent moved there."""
+    if p.kind == "courant" and b.rng.random() < 0.02:
+        # Moved to another collectivité, unless a namesake there would make it theirs.
+        target = b.orgs[(b.orgs.index(p.org) + 1) % len(b.orgs)]
+        if not b.named(target, compact(p.prenom + p.nom)):
+            return target, True
+    return p.org, False
+
+
+def _content_match(
+    p: _Person,
+    variant: str,
+    cn: str,
+    gn_sn: bool,
+    moved: bool,
+    ambiguous: tuple[Counter[tuple[str, str]], Counter[tuple[str, str]]],
+) -> tuple[bool, bool]:
+    """Whether the certificate spells the name exactly, and whether its content alone names
+    the agent (a name nobody else in the organisation has, nor an e-mail spelling it)."""
+    in_org, spelled = ambiguous
+    org, name = p.org[1], compact(p.prenom + p.nom)
+    key = name if gn_sn else compact(cn)
+    unique = in_org[(org, key)] == 1 and not spelled[(org, name)]
+    exact = variant in ("standard", "inverse", "capitales", "trait-d-union") or gn_sn
+    misspelled = p.kind in ("nom de naissance", "faute dans la liste")
+    if misspelled:
+        exact = False  # the roster's name is not the certificate's; its e-mail spells it
+        unique = in_org[(org, name)] == 0 and spelled[(org, name)] == 1
+    by_content = (exact and unique and not moved) or (misspelled and unique)
+    return exact, by_content
 
 
 def _stem(rng: random.Random, n: int, p: _Person, colleagues: list[_Person]) -> tuple[str, bool]:
@@ -451,10 +472,18 @@ def _stem(rng: random.Random, n: int, p: _Person, colleagues: list[_Person]) -> 
 
 def _strangers(b: _Builder, count: int) -> None:
     """Certificates of people who are not on the roster but look like someone who is."""
-    rng = b.rng
     people = [p for p in b.people if p.kind == "courant"]
+    _namesakes(b, people, count)
+    _former_holders(b)
+    _swapped_strangers(b)
+    _near_strangers(b)
+    _swapped_agents(b, count)
+
+
+def _namesakes(b: _Builder, people: list[_Person], count: int) -> None:
+    """A namesake in another organisation, newer than the agent's own certificate."""
+    rng = b.rng
     for _ in range(count):
-        # A namesake in another organisation, newer than the agent's own certificate.
         p = rng.choice(people)
         other = b.orgs[(b.orgs.index(p.org) + 3) % len(b.orgs)]
         if not b.named(other, compact(p.prenom + p.nom)):
@@ -463,6 +492,11 @@ def _strangers(b: _Builder, count: int) -> None:
             b.put(
                 other, f"{p.prenom}{p.nom}_Format_PEM", cert, None, "homonyme d'un autre organisme"
             )
+
+
+def _former_holders(b: _Builder) -> None:
+    """The former holder of a shared mailbox: another person, the same mailbox."""
+    rng = b.rng
     for i, p in enumerate(q for q in b.people if q.kind == "boîte partagée"):
         # The former holder of the post: another person, the same mailbox.
         prenom, nom = rng.choice(PRENOMS), rng.choice(NOMS)
@@ -477,6 +511,11 @@ def _strangers(b: _Builder, count: int) -> None:
             None,
             "boîte partagée (ancien titulaire)",
         )
+
+
+def _swapped_strangers(b: _Builder) -> None:
+    """A « Martin BERNARD » not on the roster, where Bernard MARTIN is."""
+    rng = b.rng
     for p in [q for q in b.people if q.kind == "Bernard MARTIN / Martin BERNARD"][::2]:
         # Swapped GN/SN: a "Martin BERNARD" who is not on the roster, where Bernard MARTIN is.
         if any(compact(q.prenom) == compact(p.nom) for q in b.by_org[p.org[1]]):
@@ -490,6 +529,11 @@ def _strangers(b: _Builder, count: int) -> None:
             None,
             "GN/SN inversés",
         )
+
+
+def _near_strangers(b: _Builder) -> None:
+    """A different real person whose surname is one letter away from an agent's."""
+    rng = b.rng
     for p in [q for q in b.people if q.kind == "nom à une lettre"]:
         # A different real person whose surname is one letter away from the agent's.
         near = next(c if r == p.nom else r for c, r in NEAR_SURNAMES if p.nom in (c, r))
@@ -503,6 +547,11 @@ def _strangers(b: _Builder, count: int) -> None:
             None,
             "nom à une lettre (autre personne)",
         )
+
+
+def _swapped_agents(b: _Builder, count: int) -> None:
+    """Roster agents with two first-name-like names, certified GN/SN swapped."""
+    rng = b.rng
     for i in range(count):
         # Swapped GN/SN for a roster agent with two first-name-like names, alone in the org.
         first, last = rng.sample(BOTH_WAYS, 2)

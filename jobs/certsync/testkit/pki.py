@@ -198,50 +198,65 @@ def make_leaf(
         .not_valid_before(not_before)
         .not_valid_after(not_after or (not_before + dt.timedelta(days=days)))
     )
-    if ca is not None:
-        builder = builder.add_extension(
-            x509.BasicConstraints(ca=ca, path_length=None), critical=True
-        )
-    if key_usage:
-        bits = {name: name in key_usage for name in KEY_USAGE_BITS}
-        builder = builder.add_extension(
-            x509.KeyUsage(**bits, encipher_only=False, decipher_only=False), critical=True
-        )
-    if eku:
-        builder = builder.add_extension(x509.ExtendedKeyUsage(list(eku)), critical=False)
-    if san_email:
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.RFC822Name(san_email)]), critical=False
-        )
-    if aki:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),
-            critical=False,
-        )
-    builder = builder.add_extension(
-        x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-    )
-    if policies:
-        builder = builder.add_extension(
-            x509.CertificatePolicies(
-                [x509.PolicyInformation(ObjectIdentifier(oid), None) for oid in policies]
-            ),
-            critical=False,
-        )
-    if crl_url:
-        builder = builder.add_extension(
-            x509.CRLDistributionPoints(
-                [
-                    x509.DistributionPoint(
-                        [x509.UniformResourceIdentifier(crl_url)], None, None, None
-                    )
-                ]
-            ),
-            critical=False,
-        )
+    # Extensions in a fixed order: the same arguments always give the same certificate layout.
+    extensions = [
+        *_usage_extensions(ca, key_usage, eku, san_email),
+        *_link_extensions(issuer, key, aki, policies, crl_url),
+    ]
+    for extension, critical in extensions:
+        builder = builder.add_extension(extension, critical=critical)
     algorithm = signature_hash if signature_hash is not None else hashes.SHA256()
     # Any hash is accepted here so that tests can show cryptography refusing SHA-1 at runtime.
     return Issued(builder.sign(issuer.key, algorithm), key)  # type: ignore[arg-type]
+
+
+_Extension = tuple[x509.ExtensionType, bool]
+"""An extension and its criticality."""
+
+
+def _usage_extensions(
+    ca: bool | None,
+    key_usage: tuple[str, ...],
+    eku: tuple[ObjectIdentifier, ...] | None,
+    san_email: str,
+) -> list[_Extension]:
+    """What the certificate is for: basic constraints, key usage, extended key usage, SAN."""
+    found: list[_Extension] = []
+    if ca is not None:
+        found.append((x509.BasicConstraints(ca=ca, path_length=None), True))
+    if key_usage:
+        bits = {name: name in key_usage for name in KEY_USAGE_BITS}
+        found.append((x509.KeyUsage(**bits, encipher_only=False, decipher_only=False), True))
+    if eku:
+        found.append((x509.ExtendedKeyUsage(list(eku)), False))
+    if san_email:
+        found.append((x509.SubjectAlternativeName([x509.RFC822Name(san_email)]), False))
+    return found
+
+
+def _link_extensions(
+    issuer: Issued, key: PrivateKey, aki: bool, policies: tuple[str, ...], crl_url: str
+) -> list[_Extension]:
+    """How the certificate links to its issuer: key identifiers, policies, CRL location."""
+    found: list[_Extension] = []
+    if aki:
+        found.append(
+            (x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), False)
+        )
+    found.append((x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False))
+    if policies:
+        found.append(
+            (
+                x509.CertificatePolicies(
+                    [x509.PolicyInformation(ObjectIdentifier(oid), None) for oid in policies]
+                ),
+                False,
+            )
+        )
+    if crl_url:
+        point = x509.DistributionPoint([x509.UniformResourceIdentifier(crl_url)], None, None, None)
+        found.append((x509.CRLDistributionPoints([point]), False))
+    return found
 
 
 def make_crl(
