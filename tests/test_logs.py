@@ -16,7 +16,6 @@ from certsync import logs
 from certsync.logs import (
     add_secret,
     configure_logging,
-    progress,
     redact,
     summary_line,
     write_status,
@@ -115,40 +114,6 @@ def test_redact_without_secrets_is_identity(monkeypatch: pytest.MonkeyPatch) -> 
     assert redact("rien à masquer") == "rien à masquer"
     monkeypatch.setenv("CERTSYNC_TOKEN", "abc123")
     assert redact("token=abc123;") == "token=***;"
-
-
-def test_progress_is_silent_without_terminal(tmp_path: Path) -> None:
-    console, out = _plain()
-    configure_logging(log_file=tmp_path / "l.log", console=console)
-    assert list(progress([1, 2, 3], "Lecture des fichiers")) == [1, 2, 3]
-    with progress(2, "Dépôt") as bar:
-        bar.advance()
-        bar.advance()
-    assert out.getvalue() == ""
-
-
-def test_progress_bar_on_terminal(tmp_path: Path) -> None:
-    console, out = _terminal()
-    configure_logging(log_file=tmp_path / "l.log", console=console)
-    assert list(progress(iter(range(5)), "Validation")) == list(range(5))
-    with progress(4, "Dépôt") as bar:
-        bar.advance(4)
-    text = out.getvalue()
-    assert "Validation" in text
-    assert "Dépôt" in text
-    assert "4/4" in text
-
-
-def test_progress_quiet_on_terminal_shows_nothing(tmp_path: Path) -> None:
-    console, out = _terminal()
-    configure_logging(log_file=tmp_path / "l.log", console=console, quiet=True)
-    assert list(progress([1], "Validation")) == [1]
-    assert out.getvalue() == ""
-
-
-def test_progress_total_cannot_be_iterated() -> None:
-    with pytest.raises(TypeError):
-        list(progress(3, "Dépôt"))
 
 
 def test_summary_line(tmp_path: Path) -> None:

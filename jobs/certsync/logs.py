@@ -8,16 +8,13 @@ import logging
 import logging.config
 import os
 import socket
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Generic, TypeVar, overload
+from typing import Any
 
 from rich.console import Console
 from rich.logging import RichHandler
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
-from rich.progress import Progress as RichProgress
 
 from certsync import __version__
 from certsync.errors import ExitCode, StateError
@@ -33,7 +30,6 @@ _extra_secrets: set[str] = set()
 _console: Console | None = None
 """The terminal console when progress bars are wanted, else None."""
 
-T = TypeVar("T")
 
 # Attributes every LogRecord has; anything else was passed with `extra=` and goes into JSON.
 _RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
@@ -198,66 +194,6 @@ def configure_logging(
     logging.config.dictConfig(config)
     if quiet:
         _console = None
-
-
-class Progress(Generic[T]):
-    """A progress bar on a terminal, nothing elsewhere; iterate it, or use it and `advance()`."""
-
-    def __init__(self, items: Iterable[T] | None, total: int | None, description: str) -> None:
-        self._items = items
-        self._bar: RichProgress | None = None
-        self._task: Any = None
-        self._total = total
-        self._description = description
-
-    def __enter__(self) -> Progress[T]:
-        if _console is not None:
-            self._bar = RichProgress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=_console,
-            )
-            self._bar.start()
-            self._task = self._bar.add_task(self._description, total=self._total)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-            self._bar = None
-
-    def advance(self, n: int = 1) -> None:
-        """Count `n` more items done."""
-        if self._bar is not None:
-            self._bar.advance(self._task, n)
-
-    def __iter__(self) -> Iterator[T]:
-        if self._items is None:
-            raise TypeError("progress() was given a total, not items: use advance()")
-        with self:
-            for item in self._items:
-                yield item
-                self.advance()
-
-
-@overload
-def progress(items_or_total: int, description: str) -> Progress[None]: ...
-@overload
-def progress(items_or_total: Iterable[T], description: str) -> Progress[T]: ...
-def progress(items_or_total: Iterable[T] | int, description: str) -> Progress[Any]:
-    """A bar for a long stage ("Lecture des fichiers", "Validation", "Dépôt")."""
-    if isinstance(items_or_total, int):
-        return Progress(None, items_or_total, description)
-    items = items_or_total
-    total = len(items) if isinstance(items, list | tuple | dict | set | frozenset) else None
-    return Progress(items, total, description)
 
 
 COUNT_LABELS = {
