@@ -137,25 +137,15 @@ def _read_chunk(root: Path, jobs: Sequence[Job], limits: Limits) -> list[Checked
     return _process(root, jobs, limits, validator, _Worker.cache)
 
 
-def _outside(entry: Entry) -> CertFile:
+def _not_read(entry: Entry, why: Finding) -> CertFile:
+    """A folder entry that is reported without being opened (outside the folder, refused)."""
     return CertFile(
         entry.rel,
         entry.size,
         entry.mtime_ns,
         FileFormat.UNKNOWN,
         None,
-        findings=(finding(Code.FILE_OUTSIDE_FOLDER, file=entry.rel),),
-    )
-
-
-def _refused(entry: Entry) -> CertFile:
-    return CertFile(
-        entry.rel,
-        entry.size,
-        entry.mtime_ns,
-        FileFormat.UNKNOWN,
-        None,
-        findings=(finding(Code.FILE_ENTRY_REFUSED, file=entry.rel, reason=entry.problem),),
+        findings=(why,),
     )
 
 
@@ -210,9 +200,11 @@ def _sort_entries(
     to_read: list[Job] = []
     for entry in entries:
         if entry.problem:
-            results[entry.rel] = Checked(_refused(entry), ())
+            why = finding(Code.FILE_ENTRY_REFUSED, file=entry.rel, reason=entry.problem)
+            results[entry.rel] = Checked(_not_read(entry, why), ())
         elif entry.outside:
-            results[entry.rel] = Checked(_outside(entry), ())
+            why = finding(Code.FILE_OUTSIDE_FOLDER, file=entry.rel)
+            results[entry.rel] = Checked(_not_read(entry, why), ())
         elif known.get(entry.rel) == (entry.size, entry.mtime_ns):
             to_read.append((entry.rel, entry.size, entry.mtime_ns))
         else:
