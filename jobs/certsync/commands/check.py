@@ -53,10 +53,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         )
     sirens = roster_sirens(args.roster) if args.roster else ()
     connector = make_connector(config.platform, url=url)
-    # The socle finds a functional administrator's organisations by the roster's SIRENs.
-    scope = getattr(connector, "use_sirens", None)
-    if scope is not None and sirens:
-        scope(sirens)
+    if sirens:
+        connector.use_sirens(sirens)
     try:
         survey = connector.survey()
     except Unavailable as exc:

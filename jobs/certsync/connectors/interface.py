@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -159,6 +159,14 @@ class Connector(Protocol):
         create a user without a certificate); the caller still reads it back.
         """
         ...
+
+    def use_sirens(self, sirens: Iterable[str]) -> None:
+        """The roster's SIRENs, told before listing; default: nothing to do with them.
+
+        The socle finds a functional administrator's organisations by searching these
+        (docs/platforms/socle.md); S²LOW and Pastell list what the account manages.
+        """
+        return None
 
     def listing(self) -> AccountListing:
         """Every account with the proof of completeness; default: `list_accounts`, complete."""

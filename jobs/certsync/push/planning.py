@@ -20,14 +20,8 @@ from certsync.push.records import Plan, PlanAction, PlanEntry, PushItem
 
 
 def scope(connector: Connector, items: Sequence[PushItem]) -> None:
-    """Tell the connector the roster's SIRENs before it lists accounts.
-
-    The socle finds a functional administrator's organisations by searching them
-    (docs/platforms/socle.md); the other platforms have no such step.
-    """
-    scope = getattr(connector, "use_sirens", None)
-    if scope is not None:
-        scope(sorted({i.agent.siren or i.agent.siret[:9] for i in items} - {""}))
+    """Tell the connector the roster's SIRENs before it lists accounts."""
+    connector.use_sirens(sorted({i.agent.siren or i.agent.siret[:9] for i in items} - {""}))
 
 
 def plan(
